@@ -1,0 +1,198 @@
+import { activePk, chunkPk, completionPk, groupOf, sessionPk } from "../../engine/keys.ts";
+import { InvariantError } from "../../errors.ts";
+import type {
+  ChunkKey,
+  ChunkRecord,
+  CompletionEntry,
+  SessionKey,
+  SessionRecord,
+} from "../../model/records.ts";
+import type {
+  ChunkSpan,
+  ChunkWrite,
+  CompletionPage,
+  TaskStore,
+  WriteResult,
+} from "../../ports/task-store.ts";
+import { getOrCreate } from "../../util.ts";
+
+function cloneChunk(c: ChunkRecord): ChunkRecord {
+  return { ...c, attempts: [...c.attempts], commits: [...c.commits] };
+}
+
+function cloneSession(s: SessionRecord): SessionRecord {
+  return { ...s, config: { ...s.config }, tags: { ...s.tags } };
+}
+
+function cloneEntry(e: CompletionEntry): CompletionEntry {
+  return { ...e, outcomes: e.outcomes.map((o) => ({ ...o })) };
+}
+
+/** First position in sorted `keys` whose key is greater than `after`. */
+function upperBound(entries: readonly CompletionEntry[], after: string): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (entries[mid]!.sortKey <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The task store in memory, with the same contract as the DynamoDB store (both run
+ * `taskStoreContract`). Records are copied in and out, as a real store would.
+ */
+export class MemoryTaskStore implements TaskStore {
+  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #active = new Map<string, Map<string, SessionKey>>();
+  readonly #groups = new Map<string, Map<number, ChunkRecord>>();
+  readonly #completions = new Map<string, CompletionEntry[]>();
+
+  async createSession(session: SessionRecord): Promise<"created" | "exists"> {
+    const pk = sessionPk(session);
+    if (this.#sessions.has(pk)) return "exists";
+    this.#sessions.set(pk, cloneSession(session));
+    this.#activate(session);
+    return "created";
+  }
+
+  #activate(key: SessionKey): void {
+    const members = getOrCreate(this.#active, activePk(key), () => new Map<string, SessionKey>());
+    members.set(sessionPk(key), { tenant: key.tenant, sessionId: key.sessionId });
+  }
+
+  async getSession(key: SessionKey): Promise<SessionRecord | undefined> {
+    const s = this.#sessions.get(sessionPk(key));
+    return s && cloneSession(s);
+  }
+
+  async writeSession(session: SessionRecord, expectedVersion: number): Promise<WriteResult> {
+    const pk = sessionPk(session);
+    const current = this.#sessions.get(pk);
+    if (!current || current.version !== expectedVersion) return "conflict";
+    this.#sessions.set(pk, cloneSession(session));
+    return "ok";
+  }
+
+  async raiseSessionGroups(key: SessionKey, groups: number): Promise<void> {
+    const current = this.#sessions.get(sessionPk(key));
+    if (current && current.groups < groups) {
+      current.groups = groups;
+      current.version++;
+    }
+  }
+
+  async deactivateSession(key: SessionKey): Promise<void> {
+    this.#active.get(activePk(key))?.delete(sessionPk(key));
+  }
+
+  async listActiveSessions(shard: number): Promise<SessionKey[]> {
+    return [...(this.#active.get(`A#${shard}`)?.values() ?? [])].map((k) => ({ ...k }));
+  }
+
+  #group(key: SessionKey, group: number, create = false): Map<number, ChunkRecord> | undefined {
+    const pk = chunkPk(key, group);
+    return create ? getOrCreate(this.#groups, pk, () => new Map()) : this.#groups.get(pk);
+  }
+
+  async insertChunks(chunks: readonly ChunkRecord[]): Promise<Array<"created" | "exists">> {
+    return chunks.map((c) => {
+      const g = this.#group(c, groupOf(c.start), true)!;
+      if (g.has(c.start)) return "exists";
+      g.set(c.start, cloneChunk(c));
+      return "created";
+    });
+  }
+
+  async getChunks(keys: readonly ChunkKey[]): Promise<Array<ChunkRecord | undefined>> {
+    return keys.map((k) => {
+      const c = this.#group(k, groupOf(k.start))?.get(k.start);
+      return c && cloneChunk(c);
+    });
+  }
+
+  async findChunk(session: SessionKey, index: number): Promise<ChunkRecord | undefined> {
+    const g = this.#group(session, groupOf(index));
+    if (!g) return undefined;
+    let best: ChunkRecord | undefined;
+    for (const c of g.values()) if (c.start <= index && (!best || c.start > best.start)) best = c;
+    return best && index < best.start + best.count ? cloneChunk(best) : undefined;
+  }
+
+  async listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]> {
+    const g = this.#group(session, group);
+    if (!g) return [];
+    return [...g.values()]
+      .filter((c) => c.start < to && c.start + c.count > from)
+      .sort((a, b) => a.start - b.start)
+      .map((c) => ({ start: c.start, count: c.count }));
+  }
+
+  async writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]> {
+    return writes.map((w) => {
+      if (w.chunk.version !== w.expectedVersion + 1) {
+        throw new InvariantError(
+          `chunk write must bump the version by one (${w.expectedVersion} → ${w.chunk.version})`,
+        );
+      }
+      const g = this.#group(w.chunk, groupOf(w.chunk.start));
+      const current = g?.get(w.chunk.start);
+      if (!g || !current || current.version !== w.expectedVersion) return "conflict";
+      if (w.completion && this.#hasCompletion(w.completion)) return "conflict";
+      g.set(w.chunk.start, cloneChunk(w.chunk));
+      if (w.completion) this.#addCompletion(w.completion);
+      return "ok";
+    });
+  }
+
+  async listDueChunks(session: SessionKey, group: number, dueBy: number, limit: number): Promise<ChunkKey[]> {
+    const g = this.#group(session, group);
+    if (!g) return [];
+    return [...g.values()]
+      .filter((c) => c.due !== undefined && c.due <= dueBy)
+      .sort((a, b) => a.due! - b.due! || a.start - b.start)
+      .slice(0, limit)
+      .map((c) => ({ tenant: c.tenant, sessionId: c.sessionId, start: c.start }));
+  }
+
+  #hasCompletion(entry: CompletionEntry): boolean {
+    const list = this.#completions.get(completionPk(entry, entry.group));
+    if (!list) return false;
+    const at = upperBound(list, entry.sortKey) - 1;
+    return at >= 0 && list[at]!.sortKey === entry.sortKey;
+  }
+
+  #addCompletion(entry: CompletionEntry): void {
+    const list = getOrCreate(this.#completions, completionPk(entry, entry.group), () => []);
+    list.splice(upperBound(list, entry.sortKey), 0, cloneEntry(entry));
+  }
+
+  async readCompletions(
+    session: SessionKey,
+    group: number,
+    after: string | undefined,
+    limit: number,
+  ): Promise<CompletionPage> {
+    const list = this.#completions.get(completionPk(session, group)) ?? [];
+    const from = after === undefined ? 0 : upperBound(list, after);
+    const entries = list.slice(from, from + limit).map(cloneEntry);
+    const more = from + limit < list.length;
+    return { entries, next: more ? entries.at(-1)?.sortKey : undefined };
+  }
+
+  async getCompletion(
+    session: SessionKey,
+    group: number,
+    sortKey: string,
+  ): Promise<CompletionEntry | undefined> {
+    const list = this.#completions.get(completionPk(session, group)) ?? [];
+    const at = upperBound(list, sortKey) - 1;
+    return at >= 0 && list[at]!.sortKey === sortKey ? cloneEntry(list[at]!) : undefined;
+  }
+
+  async putCompletion(entry: CompletionEntry): Promise<void> {
+    if (!this.#hasCompletion(entry)) this.#addCompletion(entry);
+  }
+}

@@ -1,0 +1,65 @@
+import { attachCompletion } from "../engine/completions.ts";
+import { requestCancel } from "../engine/transitions.ts";
+import { Limits } from "../model/limits.ts";
+import type { ChunkKey, SessionRecord } from "../model/records.ts";
+import type { GridPorts } from "./grid-ports.ts";
+
+/** Tally of a cancel walk. */
+export interface CancelWalk {
+  cancelledQueued: number;
+  abortRequested: number;
+  complete: boolean;
+}
+
+/**
+ * Requests cancellation of the given slots (or all) of one chunk, retrying version conflicts.
+ * Returns how many queued tasks were cancelled and how many leased ones were marked.
+ */
+export async function cancelInChunk(
+  ports: GridPorts,
+  key: ChunkKey,
+  which: readonly number[] | "all",
+): Promise<{ cancelled: number; marked: number; found: boolean }> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const [chunk] = await ports.store.getChunks([key]);
+    if (!chunk) return { cancelled: 0, marked: 0, found: false };
+    const now = ports.clock.now();
+    const change = requestCancel(chunk, which, now);
+    if (!change) return { cancelled: 0, marked: 0, found: true };
+    const completion =
+      change.outcomes.length > 0
+        ? attachCompletion(change.next, change.outcomes, now, { fence: chunk.fence })
+        : undefined;
+    const [result] = await ports.store.writeChunks([
+      { chunk: change.next, expectedVersion: chunk.version, completion },
+    ]);
+    if (result === "ok") {
+      let marked = 0;
+      for (let i = 0; i < chunk.slots.length; i++)
+        if (chunk.slots[i] !== change.next.slots[i] && change.next.slots[i] === "K") marked++;
+      return { cancelled: change.outcomes.length, marked, found: true };
+    }
+  }
+  return { cancelled: 0, marked: 0, found: true };
+}
+
+/** Walks the non-terminal chunks of a cancelled session and cancels them, up to `maxChunks`. */
+export async function cancelChunksOfSession(
+  ports: GridPorts,
+  session: SessionRecord,
+  maxChunks: number,
+): Promise<CancelWalk> {
+  const tally: CancelWalk = { cancelledQueued: 0, abortRequested: 0, complete: true };
+  let budget = maxChunks;
+  for (let group = 0; group < session.groups; group++) {
+    // A group holds at most GROUP_SIZE chunks, so one listing covers it.
+    const keys = await ports.store.listDueChunks(session, group, Number.POSITIVE_INFINITY, Limits.GROUP_SIZE);
+    for (const key of keys) {
+      if (budget-- <= 0) return { ...tally, complete: false };
+      const r = await cancelInChunk(ports, key, "all");
+      tally.cancelledQueued += r.cancelled;
+      tally.abortRequested += r.marked;
+    }
+  }
+  return tally;
+}

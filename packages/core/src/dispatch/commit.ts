@@ -1,0 +1,108 @@
+import { attachCompletion, resultBytes } from "../engine/completions.ts";
+import { completionSk, resultsBlobKey } from "../engine/keys.ts";
+import { secondsUntil } from "../engine/lease.ts";
+import { applyCommit, type SlotResult } from "../engine/transitions.ts";
+import { Limits } from "../model/limits.ts";
+import type { CompletionEntry } from "../model/records.ts";
+import type { GridPorts } from "./grid-ports.ts";
+import { type HeldLease, loseLease } from "./held-lease.ts";
+import type { TicketAcker } from "./ticket-acker.ts";
+
+/**
+ * A commit that took longer than this to land is re-published under a fresh sort key, so a
+ * results reader whose overlap window already passed its original time still sees it.
+ */
+export const LATE_COMMIT_MS = 2_000;
+
+/** Attempts of a commit before the lease is abandoned (its tasks then re-run). */
+const COMMIT_ATTEMPTS = 6;
+
+/** Moves results too large for the entry into a blob (written before the entry points to it). */
+async function spillResults(ports: GridPorts, entry: CompletionEntry): Promise<void> {
+  if (resultBytes(entry.outcomes) <= Limits.COMPLETION_INLINE_BYTES) return;
+  const key = resultsBlobKey(entry, entry.sortKey);
+  await ports.blobs.put(key, JSON.stringify(entry.outcomes.map((o) => o.result ?? null)));
+  entry.resultsKey = key;
+  entry.outcomes = entry.outcomes.map(({ result: _result, ...rest }) => rest);
+}
+
+/**
+ * Commits the results of a lease: conditional on the version last read, and fenced on
+ * (owner, fence) by the transition, so a worker whose lease was taken over writes nothing.
+ * Version conflicts (a heartbeat, a cancel request) are re-read and re-decided. Returns the
+ * completion entry written, if any; after a commit the ticket is acknowledged, re-timed to the
+ * retry backoff, or kept.
+ */
+export async function commitLease(
+  ports: GridPorts,
+  owner: string,
+  acker: TicketAcker,
+  lease: HeldLease,
+): Promise<CompletionEntry | undefined> {
+  const results = new Map<number, SlotResult>();
+  for (const run of lease.runs.values()) if (run.result) results.set(run.slot, run.result);
+  lease.committing = true;
+  try {
+    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+      if (lease.lost) return undefined;
+      const now = ports.clock.now();
+      const plan = applyCommit(lease.chunk, results, {
+        now,
+        owner,
+        fence: lease.fence,
+        timing: ports.timing,
+        random: ports.random(),
+      });
+      if (plan.kind === "lost") {
+        loseLease(lease);
+        return undefined;
+      }
+      const completion =
+        plan.outcomes.length > 0
+          ? attachCompletion(plan.next, plan.outcomes, now, { owner, fence: lease.fence })
+          : undefined;
+      let result: string | undefined;
+      try {
+        if (completion) await spillResults(ports, completion);
+        [result] = await ports.store.writeChunks([
+          { chunk: plan.next, expectedVersion: lease.chunk.version, completion },
+        ]);
+      } catch {
+        await ports.clock.sleep(50 * 2 ** attempt);
+      }
+      if (result === "ok") {
+        lease.chunk = plan.next;
+        if (completion && ports.clock.now() - now > LATE_COMMIT_MS) await republish(ports, completion);
+        if (plan.ticket.kind === "ack") acker.ack(lease.queue, lease.receipt);
+        else if (plan.ticket.kind === "delay")
+          acker.retime(lease.queue, lease.receipt, secondsUntil(plan.ticket.until, ports.clock.now()));
+        return completion;
+      }
+      // Conflict, or an error after which the write may or may not have landed: re-read.
+      try {
+        const [fresh] = await ports.store.getChunks([lease.chunk]);
+        if (!fresh) {
+          loseLease(lease);
+          return undefined;
+        }
+        lease.chunk = fresh;
+      } catch {
+        await ports.clock.sleep(50 * 2 ** attempt);
+      }
+    }
+    loseLease(lease); // give up: the lease expires and the tasks run again
+    return undefined;
+  } finally {
+    lease.committing = false;
+  }
+}
+
+async function republish(ports: GridPorts, entry: CompletionEntry): Promise<void> {
+  const seq = Number(entry.sortKey.slice(-3));
+  const copy = { ...entry, sortKey: completionSk(ports.clock.now(), entry.chunkStart, seq) };
+  try {
+    await ports.store.putCompletion(copy);
+  } catch {
+    // Best effort: the entry is stored; a reader that missed it finds it by a full re-read.
+  }
+}

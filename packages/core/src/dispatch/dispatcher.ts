@@ -1,0 +1,252 @@
+import { byteLength } from "../engine/chunking.ts";
+import type { RunnableTask } from "../engine/transitions.ts";
+import { Limits } from "../model/limits.ts";
+import type { CompletionEntry } from "../model/records.ts";
+import type { ReceivedTicket } from "../ports/ticket-queue.ts";
+import { claimTickets, type WonClaim } from "./claim.ts";
+import { commitLease } from "./commit.ts";
+import type { GridPorts } from "./grid-ports.ts";
+import { AbortReason, type HeldLease, leaseId, loseLease, type TaskRun } from "./held-lease.ts";
+import { heartbeat } from "./lease-keeper.ts";
+import { Semaphore } from "./semaphore.ts";
+import { type AckMode, TicketAcker } from "./ticket-acker.ts";
+
+/** What a task handler receives. */
+export interface TaskContext {
+  tenant: string;
+  sessionId: string;
+  taskId: string;
+  index: number;
+  /** This run's attempt number (1-based). */
+  attempt: number;
+  maxAttempts: number;
+  handler?: string | undefined;
+  payload: string | null;
+  /** Aborted when the task is cancelled, its lease is lost, or the worker must stop. */
+  signal: AbortSignal;
+}
+
+/** Runs one task; its return value is the result, a throw is a failure. */
+export type TaskRunner = (task: TaskContext) => Promise<string | undefined>;
+
+/** Observation points (metrics, logs, simulation audits). */
+export interface DispatcherHooks {
+  onTaskStart?(lease: HeldLease, run: TaskRun): void;
+  onCommit?(lease: HeldLease, entry: CompletionEntry | undefined): void;
+  onLeaseLost?(lease: HeldLease): void;
+}
+
+/** Settings of a dispatcher. */
+export interface DispatcherOptions {
+  /** Unique id of this worker process: lease owner. */
+  owner: string;
+  runner: TaskRunner;
+  /** Tasks run at once. @default 8 */
+  concurrency?: number;
+  /** @default "delete" */
+  ackMode?: AckMode;
+  hooks?: DispatcherHooks;
+}
+
+/**
+ * The dispatch core shared by Lambda workers and agents: claim → run → commit → ack.
+ * Tickets are claimed in batches, tasks run under a concurrency limit, each chunk commits once
+ * its runs finish, and acknowledgements are batched. `heartbeat()` keeps long leases alive.
+ */
+export class Dispatcher {
+  readonly #ports: GridPorts;
+  readonly #owner: string;
+  readonly #runner: TaskRunner;
+  readonly #hooks: DispatcherHooks;
+  readonly #slots: Semaphore;
+  readonly #leases = new Map<string, HeldLease>();
+  readonly #done = new Map<string, Promise<void>>();
+  readonly acker: TicketAcker;
+  #dead = false;
+
+  constructor(ports: GridPorts, options: DispatcherOptions) {
+    this.#ports = ports;
+    this.#owner = options.owner;
+    this.#runner = options.runner;
+    this.#hooks = options.hooks ?? {};
+    this.#slots = new Semaphore(options.concurrency ?? 8);
+    this.acker = new TicketAcker(ports.queue, ports.clock, options.ackMode ?? "delete");
+  }
+
+  /** Lease owner id. */
+  get owner(): string {
+    return this.#owner;
+  }
+
+  /** Chunks currently held. */
+  get heldLeases(): number {
+    return this.#leases.size;
+  }
+
+  /** Claims the chunks of received tickets and starts their tasks; resolves once claims are written. */
+  async accept(queue: string, tickets: readonly ReceivedTicket[]): Promise<string[]> {
+    if (this.#dead) return [];
+    const won = await claimTickets(
+      this.#ports,
+      this.#owner,
+      this.acker,
+      queue,
+      tickets,
+      new Set(this.#leases.keys()),
+    );
+    if (this.#dead) return [];
+    return won.map((claim) => this.#start(claim));
+  }
+
+  #start(claim: WonClaim): string {
+    const lease: HeldLease = {
+      id: leaseId(claim.chunk),
+      queue: claim.queue,
+      receipt: claim.receipt,
+      chunk: claim.chunk,
+      fence: claim.chunk.fence,
+      runs: new Map(),
+      lost: false,
+      committing: false,
+    };
+    for (const t of claim.runnable) {
+      lease.runs.set(t.slot, {
+        slot: t.slot,
+        index: t.index,
+        attempt: t.attempt,
+        controller: new AbortController(),
+        cancelRequested: false,
+      });
+    }
+    this.#leases.set(lease.id, lease);
+    const done = this.#runLease(lease, claim.ticket.payloads, claim.runnable).finally(() => {
+      this.#leases.delete(lease.id);
+      this.#done.delete(lease.id);
+    });
+    this.#done.set(lease.id, done);
+    return lease.id;
+  }
+
+  async #loadPayloads(
+    lease: HeldLease,
+    inline: (string | null)[] | undefined,
+  ): Promise<(string | null)[] | undefined> {
+    if (inline && inline.length === lease.chunk.count) return inline;
+    try {
+      const blob = await this.#ports.blobs.get(lease.chunk.payloadKey);
+      const parsed = blob === undefined ? undefined : (JSON.parse(blob) as { payloads?: unknown }).payloads;
+      return Array.isArray(parsed) && parsed.length === lease.chunk.count
+        ? (parsed as (string | null)[])
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #runLease(
+    lease: HeldLease,
+    inline: (string | null)[] | undefined,
+    runnable: RunnableTask[],
+  ): Promise<void> {
+    const payloads = await this.#loadPayloads(lease, inline);
+    await Promise.all(runnable.map((t) => this.#runTask(lease, lease.runs.get(t.slot)!, payloads)));
+    if (lease.lost || this.#dead) {
+      this.#hooks.onLeaseLost?.(lease);
+      return;
+    }
+    const entry = await commitLease(this.#ports, this.#owner, this.acker, lease);
+    if (lease.lost) this.#hooks.onLeaseLost?.(lease);
+    else this.#hooks.onCommit?.(lease, entry);
+  }
+
+  async #runTask(lease: HeldLease, run: TaskRun, payloads: (string | null)[] | undefined): Promise<void> {
+    await this.#slots.acquire();
+    try {
+      if (lease.lost || this.#dead) return;
+      if (!payloads) {
+        run.result = {
+          ok: false,
+          error: {
+            code: "PAYLOAD_UNAVAILABLE",
+            message: `payload blob ${lease.chunk.payloadKey} is missing or corrupt`,
+          },
+        };
+        return;
+      }
+      const c = lease.chunk;
+      this.#hooks.onTaskStart?.(lease, run);
+      try {
+        const result = await this.#runner({
+          tenant: c.tenant,
+          sessionId: c.sessionId,
+          taskId: String(run.index),
+          index: run.index,
+          attempt: run.attempt,
+          maxAttempts: c.maxAttempts,
+          handler: c.handler,
+          payload: payloads[run.slot] ?? null,
+          signal: run.controller.signal,
+        });
+        if (result !== undefined && byteLength(result) > Limits.MAX_TASK_BYTES) {
+          run.result = {
+            ok: false,
+            error: { code: "RESULT_TOO_LARGE", message: `result exceeds ${Limits.MAX_TASK_BYTES} bytes` },
+          };
+        } else {
+          run.result = { ok: true, result };
+        }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const reason = run.controller.signal.aborted ? String(run.controller.signal.reason) : undefined;
+        const code = run.cancelRequested
+          ? "CANCELLED"
+          : reason === AbortReason.DEADLINE
+            ? "DEADLINE"
+            : "HANDLER_ERROR";
+        run.result = { ok: false, error: { code, message }, cancelled: run.cancelRequested };
+      }
+    } finally {
+      this.#slots.release();
+    }
+  }
+
+  /** One heartbeat pass over the held leases; returns how many were extended. */
+  heartbeat(): Promise<number> {
+    if (this.#dead) return Promise.resolve(0);
+    return heartbeat({
+      ports: this.#ports,
+      owner: this.#owner,
+      acker: this.acker,
+      leases: () => this.#leases.values(),
+      onLost: (l) => this.#hooks.onLeaseLost?.(l),
+    });
+  }
+
+  /** Waits until every held lease committed or was given up, then flushes acknowledgements. */
+  async drain(): Promise<void> {
+    while (this.#done.size > 0) await Promise.all([...this.#done.values()]);
+    await this.acker.flush();
+  }
+
+  /** Waits for the given leases to finish. */
+  async settle(ids: readonly string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.#done.get(id)).filter((p) => p !== undefined));
+  }
+
+  /** Aborts the running tasks of every held lease with `reason` (they then commit as failures). */
+  abortAll(reason: AbortReason): void {
+    for (const lease of this.#leases.values()) {
+      for (const run of lease.runs.values()) if (!run.result) run.controller.abort(reason);
+    }
+  }
+
+  /**
+   * Simulates a crash: every lease is dropped without a commit or an acknowledgement, as if
+   * the process had died. Its tickets reappear and its leases expire.
+   */
+  crash(): void {
+    this.#dead = true;
+    this.acker.discard();
+    for (const lease of this.#leases.values()) loseLease(lease, AbortReason.SHUTDOWN);
+  }
+}

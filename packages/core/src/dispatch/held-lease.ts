@@ -1,0 +1,49 @@
+import type { SlotResult } from "../engine/transitions.ts";
+import type { ChunkRecord } from "../model/records.ts";
+
+/** One task run under a held lease. */
+export interface TaskRun {
+  slot: number;
+  index: number;
+  attempt: number;
+  controller: AbortController;
+  /** Set when the heartbeat found its cancellation requested. */
+  cancelRequested: boolean;
+  result?: SlotResult | undefined;
+}
+
+/** A chunk this worker holds a lease on, with its runs. */
+export interface HeldLease {
+  /** `{tenant}/{session}/{start}`. */
+  id: string;
+  queue: string;
+  receipt: string;
+  /** The last record this worker read or wrote: its version conditions the next write. */
+  chunk: ChunkRecord;
+  fence: number;
+  runs: Map<number, TaskRun>;
+  /** Taken over, released or abandoned: results are dropped, nothing more is written. */
+  lost: boolean;
+  /** A commit is being written (heartbeats skip the lease meanwhile). */
+  committing: boolean;
+}
+
+/** Reasons a dispatcher aborts a run. */
+export const AbortReason = {
+  CANCELLED: "cancelled",
+  LEASE_LOST: "lease-lost",
+  DEADLINE: "deadline",
+  SHUTDOWN: "shutdown",
+} as const;
+export type AbortReason = (typeof AbortReason)[keyof typeof AbortReason];
+
+/** Marks a lease lost and aborts its runs. */
+export function loseLease(lease: HeldLease, reason: AbortReason = AbortReason.LEASE_LOST): void {
+  lease.lost = true;
+  for (const run of lease.runs.values()) if (!run.result) run.controller.abort(reason);
+}
+
+/** Identity of a chunk within the grid. */
+export function leaseId(chunk: { tenant: string; sessionId: string; start: number }): string {
+  return `${chunk.tenant}/${chunk.sessionId}/${chunk.start}`;
+}

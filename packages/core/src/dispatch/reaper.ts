@@ -1,0 +1,165 @@
+import { attachCompletion } from "../engine/completions.ts";
+import { ACTIVE_SHARDS, queueNameOf } from "../engine/keys.ts";
+import { secondsUntil } from "../engine/lease.ts";
+import { deadLetter, planReap } from "../engine/transitions.ts";
+import { Limits } from "../model/limits.ts";
+import type { ChunkKey, SessionKey, SessionRecord } from "../model/records.ts";
+import { SessionState } from "../model/status.ts";
+import { decodeTicket } from "../model/ticket.ts";
+import type { ChunkWrite } from "../ports/task-store.ts";
+import type { OutgoingTicket } from "../ports/ticket-queue.ts";
+import { cancelChunksOfSession } from "./cancel-walk.ts";
+import type { GridPorts } from "./grid-ports.ts";
+import { ticketFor } from "./submitter.ts";
+
+/** What one reaper pass did. */
+export interface ReapReport {
+  sessions: number;
+  /** Chunks whose ticket was re-sent (expired lease, lost or never-sent ticket). */
+  redriven: number;
+  /** Settled chunks dropped from the due index. */
+  cleaned: number;
+  /** Tasks failed from dead-lettered tickets. */
+  deadLettered: number;
+  /** Dead-letter messages read (all of them are deleted once handled). */
+  deadLetterMessages: number;
+  /** Settled closed or cancelled sessions dropped from the active index. */
+  deactivated: number;
+}
+
+/** Due chunks handled per group per pass. */
+const DUE_PAGE = 100;
+
+async function reapGroup(
+  ports: GridPorts,
+  session: SessionRecord,
+  group: number,
+  report: ReapReport,
+): Promise<void> {
+  const now = ports.clock.now();
+  const keys = await ports.store.listDueChunks(session, group, now, DUE_PAGE);
+  if (keys.length === 0) return;
+  const chunks = await ports.store.getChunks(keys);
+  const writes: ChunkWrite[] = [];
+  const sends: OutgoingTicket[] = [];
+  const redrivenAt: number[] = [];
+  for (const chunk of chunks) {
+    if (!chunk) continue;
+    const plan = planReap(chunk, now, ports.timing);
+    if (plan.kind === "none") continue;
+    if (plan.kind === "redrive") redrivenAt.push(writes.length);
+    writes.push({ chunk: plan.next, expectedVersion: chunk.version });
+  }
+  if (writes.length === 0) return;
+  const results = await ports.store.writeChunks(writes);
+  results.forEach((r, i) => {
+    if (r !== "ok") return; // someone else touched it: it is not stuck
+    if (redrivenAt.includes(i)) {
+      const chunk = writes[i]!.chunk;
+      const ticket = ticketFor(chunk);
+      if (chunk.notBefore > now)
+        ticket.delaySeconds = Math.min(Limits.MAX_DELAY_SECONDS, secondsUntil(chunk.notBefore, now));
+      sends.push(ticket);
+      report.redriven++;
+    } else {
+      report.cleaned++;
+    }
+  });
+  if (sends.length > 0)
+    await ports.queue.send(queueNameOf(session.config.pool, session.config.priority), sends);
+}
+
+async function hasPendingChunks(ports: GridPorts, session: SessionRecord): Promise<boolean> {
+  for (let group = 0; group < session.groups; group++) {
+    if ((await ports.store.listDueChunks(session, group, Number.POSITIVE_INFINITY, 1)).length > 0)
+      return true;
+  }
+  return false;
+}
+
+async function reapSession(ports: GridPorts, key: SessionKey, report: ReapReport): Promise<void> {
+  const session = await ports.store.getSession(key);
+  if (!session) {
+    await ports.store.deactivateSession(key);
+    return;
+  }
+  report.sessions++;
+  if (session.state === SessionState.CANCELLED)
+    await cancelChunksOfSession(ports, session, Number.POSITIVE_INFINITY);
+  for (let group = 0; group < session.groups; group++) await reapGroup(ports, session, group, report);
+  if (session.state !== SessionState.OPEN && !(await hasPendingChunks(ports, session))) {
+    await ports.store.deactivateSession(session);
+    report.deactivated++;
+  }
+}
+
+/** Reads a dead-letter queue and turns its tickets into FAILED tasks; every message is deleted. */
+async function drainDeadLetters(
+  ports: GridPorts,
+  dlq: string,
+  report: ReapReport,
+  maxMessages: number,
+): Promise<void> {
+  while (report.deadLetterMessages < maxMessages) {
+    const received = await ports.queue.receive(dlq, { max: 10, waitSeconds: 0, visibilitySeconds: 60 });
+    if (received.length === 0) return;
+    const acks: string[] = [];
+    for (const r of received) {
+      report.deadLetterMessages++;
+      const ticket = decodeTicket(r.body);
+      if (!ticket) {
+        acks.push(r.receipt); // not a ticket: nothing to fail
+        continue;
+      }
+      if (await failChunk(ports, ticket, r.receiveCount, report)) acks.push(r.receipt);
+    }
+    if (acks.length > 0) await ports.queue.ack(dlq, acks);
+  }
+}
+
+async function failChunk(
+  ports: GridPorts,
+  key: ChunkKey,
+  receiveCount: number,
+  report: ReapReport,
+): Promise<boolean> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const [chunk] = await ports.store.getChunks([key]);
+    if (!chunk) return true;
+    const now = ports.clock.now();
+    const change = deadLetter(chunk, now, receiveCount);
+    if (!change) return true;
+    const completion = attachCompletion(change.next, change.outcomes, now, { fence: chunk.fence });
+    const [r] = await ports.store.writeChunks([
+      { chunk: change.next, expectedVersion: chunk.version, completion },
+    ]);
+    if (r === "ok") {
+      report.deadLettered += change.outcomes.filter((o) => o.status === "FAILED").length;
+      return true;
+    }
+  }
+  return false; // kept busy: leave the message for the next pass
+}
+
+/**
+ * One reaper pass: re-drives whatever crashes left behind (expired leases, lost or never-sent
+ * tickets) through the `due` index of each active session, finishes the cancel walk of
+ * cancelled sessions, and turns dead-lettered tickets into FAILED tasks. It reads indexes
+ * only, never the whole table; its cost follows the active sessions, not the data kept.
+ */
+export async function reap(ports: GridPorts, options: { maxDeadLetters?: number } = {}): Promise<ReapReport> {
+  const report: ReapReport = {
+    sessions: 0,
+    redriven: 0,
+    cleaned: 0,
+    deadLettered: 0,
+    deadLetterMessages: 0,
+    deactivated: 0,
+  };
+  for (let shard = 0; shard < ACTIVE_SHARDS; shard++) {
+    for (const key of await ports.store.listActiveSessions(shard)) await reapSession(ports, key, report);
+  }
+  for (const q of ports.grid.queues)
+    await drainDeadLetters(ports, q.deadLetter, report, options.maxDeadLetters ?? 1000);
+  return report;
+}

@@ -1,0 +1,94 @@
+import { newSessionRecord } from "../engine/records.ts";
+import { NotFoundError, ValidationError } from "../errors.ts";
+import { assertId } from "../model/ids.ts";
+import { DEFAULT_SESSION_CONFIG, type SessionConfig } from "../model/limits.ts";
+import type { SessionKey, SessionRecord } from "../model/records.ts";
+import { CreateSessionInput, parseInput } from "../model/schemas.ts";
+import { SessionState } from "../model/status.ts";
+import { cancelChunksOfSession } from "./cancel-walk.ts";
+import type { GridPorts } from "./grid-ports.ts";
+
+/** Result of creating a session: `created` is false when it already existed (an idempotent retry). */
+export interface CreatedSession {
+  session: SessionRecord;
+  created: boolean;
+}
+
+/**
+ * Creates a session with validated settings. Idempotent: creating an existing session id
+ * returns the stored session unchanged.
+ */
+export async function createSession(
+  ports: GridPorts,
+  tenant: string,
+  input: unknown,
+): Promise<CreatedSession> {
+  assertId("tenant", tenant);
+  const parsed = parseInput(CreateSessionInput, input);
+  const config: SessionConfig = { ...DEFAULT_SESSION_CONFIG, ...parsed.config };
+  if (!ports.grid.pools.includes(config.pool)) {
+    throw new ValidationError(
+      "config.pool",
+      `unknown pool "${config.pool}"; this grid has: ${ports.grid.pools.join(", ")}`,
+    );
+  }
+  if (config.backoffMaxMs < config.backoffBaseMs) {
+    throw new ValidationError("config.backoffMaxMs", "must not be smaller than backoffBaseMs");
+  }
+  const key = { tenant, sessionId: parsed.sessionId };
+  const record = newSessionRecord(key, config, parsed.tags ?? {}, ports.clock.now());
+  if ((await ports.store.createSession(record)) === "created") return { session: record, created: true };
+  const existing = await ports.store.getSession(key);
+  if (!existing) throw new NotFoundError("session", `session ${key.sessionId} vanished while being created`);
+  return { session: existing, created: false };
+}
+
+/** Reads a session; another tenant's session does not exist for the caller. */
+export async function getSession(ports: GridPorts, key: SessionKey): Promise<SessionRecord> {
+  assertId("tenant", key.tenant);
+  assertId("sessionId", key.sessionId);
+  const session = await ports.store.getSession(key);
+  if (!session) throw new NotFoundError("session", `session ${key.sessionId} not found`);
+  return session;
+}
+
+/** Moves an open session to `state` (retrying version conflicts); a no-op if it already left OPEN. */
+async function leaveOpen(ports: GridPorts, key: SessionKey, state: SessionState): Promise<SessionRecord> {
+  for (;;) {
+    const session = await getSession(ports, key);
+    if (session.state === state || session.state === SessionState.CANCELLED) return session;
+    const next = { ...session, state, version: session.version + 1, updatedAt: ports.clock.now() };
+    if ((await ports.store.writeSession(next, session.version)) === "ok") return next;
+  }
+}
+
+/** Closes a session: it accepts no more tasks, and its existing tasks finish. */
+export function closeSession(ports: GridPorts, key: SessionKey): Promise<SessionRecord> {
+  return leaveOpen(ports, key, SessionState.CLOSED);
+}
+
+/** Report of a session cancel. */
+export interface CancelReport {
+  session: SessionRecord;
+  /** Queued tasks now CANCELLED. */
+  cancelledQueued: number;
+  /** Leased tasks whose workers will abort them at their next heartbeat. */
+  abortRequested: number;
+  /** False when the walk over the chunks stopped early; the reaper finishes it. */
+  complete: boolean;
+}
+
+/**
+ * Cancels a session. From the moment the session record says CANCELLED no claim starts a task
+ * of it; the walk then cancels queued tasks in their records and marks leased ones so their
+ * workers abort them. Finished tasks keep their results.
+ */
+export async function cancelSession(
+  ports: GridPorts,
+  key: SessionKey,
+  options: { maxChunks?: number } = {},
+): Promise<CancelReport> {
+  const session = await leaveOpen(ports, key, SessionState.CANCELLED);
+  const walk = await cancelChunksOfSession(ports, session, options.maxChunks ?? Number.POSITIVE_INFINITY);
+  return { session, ...walk };
+}

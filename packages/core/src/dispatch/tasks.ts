@@ -1,0 +1,60 @@
+import { viewTask } from "../engine/completions.ts";
+import { groupOf } from "../engine/keys.ts";
+import { NotFoundError } from "../errors.ts";
+import { assertId, assertTaskIndex } from "../model/ids.ts";
+import type { ChunkRecord, CompletionEntry, SessionKey, TaskOutcome } from "../model/records.ts";
+import { isTerminalSlot } from "../model/status.ts";
+import type { TaskView } from "../model/task.ts";
+import { cancelInChunk } from "./cancel-walk.ts";
+import type { GridPorts } from "./grid-ports.ts";
+
+async function chunkOf(ports: GridPorts, key: SessionKey, index: number): Promise<ChunkRecord> {
+  assertId("tenant", key.tenant);
+  assertId("sessionId", key.sessionId);
+  assertTaskIndex("taskId", index);
+  const chunk = await ports.store.findChunk(key, index);
+  if (!chunk) throw new NotFoundError("task", `task ${index} not found in session ${key.sessionId}`);
+  return chunk;
+}
+
+/** Loads the results of an entry whose results were spilled to a blob. */
+export async function resolveResults(ports: GridPorts, entry: CompletionEntry): Promise<TaskOutcome[]> {
+  if (!entry.resultsKey) return entry.outcomes;
+  const blob = await ports.blobs.get(entry.resultsKey);
+  const results = blob === undefined ? [] : (JSON.parse(blob) as (string | null)[]);
+  return entry.outcomes.map((o, i) => ({ ...o, result: results[i] ?? undefined }));
+}
+
+async function outcomeOf(
+  ports: GridPorts,
+  chunk: ChunkRecord,
+  index: number,
+): Promise<{ outcome: TaskOutcome; at: number } | undefined> {
+  for (const sortKey of [...chunk.commits].reverse()) {
+    const entry = await ports.store.getCompletion(chunk, groupOf(chunk.start), sortKey);
+    const hit = entry?.outcomes.findIndex((o) => o.index === index) ?? -1;
+    if (entry && hit >= 0) {
+      const outcomes = await resolveResults(ports, entry);
+      return { outcome: outcomes[hit]!, at: entry.committedAt };
+    }
+  }
+  return undefined;
+}
+
+/** Reads one task by id, with its result or error once it is terminal. */
+export async function getTask(ports: GridPorts, key: SessionKey, index: number): Promise<TaskView> {
+  const chunk = await chunkOf(ports, key, index);
+  const slot = index - chunk.start;
+  const done = isTerminalSlot(chunk.slots[slot]!) ? await outcomeOf(ports, chunk, index) : undefined;
+  return viewTask(chunk, index, ports.clock.now(), done?.outcome, done?.at);
+}
+
+/**
+ * Cancels one task: a queued task becomes CANCELLED and never starts; a running one is aborted
+ * by its worker at the next heartbeat; a finished one keeps its result.
+ */
+export async function cancelTask(ports: GridPorts, key: SessionKey, index: number): Promise<TaskView> {
+  const chunk = await chunkOf(ports, key, index);
+  await cancelInChunk(ports, chunk, [index - chunk.start]);
+  return getTask(ports, key, index);
+}

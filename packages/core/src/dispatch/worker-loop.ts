@@ -1,0 +1,109 @@
+import type { ReceivedTicket } from "../ports/ticket-queue.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import type { GridPorts } from "./grid-ports.ts";
+import { AbortReason } from "./held-lease.ts";
+
+/** Settings of a polling worker (an agent). */
+export interface PollLoopOptions {
+  /** Logical queue names, highest priority first. */
+  queues: readonly string[];
+  /** Most chunks held at once (prefetch). @default 10 */
+  maxLeases?: number;
+  /** Long-poll wait when every queue was empty. @default 2 */
+  idleWaitSeconds?: number;
+  /** Invisibility of received tickets; heartbeats extend it for long tasks. @default 60 */
+  visibilitySeconds?: number;
+  /** Heartbeat pass interval. @default 1000 */
+  heartbeatEveryMs?: number;
+}
+
+/**
+ * Runs a dispatcher as a long-lived worker until `signal` aborts: receives tickets in priority
+ * order while it has room, heartbeats its leases, and on abort stops receiving and drains
+ * (running tasks finish and commit).
+ */
+export async function runPollLoop(
+  ports: GridPorts,
+  dispatcher: Dispatcher,
+  options: PollLoopOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const maxLeases = options.maxLeases ?? 10;
+  const visibilitySeconds = options.visibilitySeconds ?? 60;
+  const beats = (async () => {
+    while (!signal.aborted) {
+      await ports.clock.sleep(options.heartbeatEveryMs ?? 1_000, signal).catch(() => {});
+      if (!signal.aborted) await dispatcher.heartbeat().catch(() => 0);
+    }
+  })();
+  let idle = false;
+  while (!signal.aborted) {
+    let got = 0;
+    for (const queue of options.queues) {
+      const room = Math.min(10, maxLeases - dispatcher.heldLeases);
+      if (room <= 0 || signal.aborted) break;
+      let tickets: ReceivedTicket[] = [];
+      try {
+        tickets = await ports.queue.receive(queue, {
+          max: room,
+          waitSeconds: idle ? (options.idleWaitSeconds ?? 2) : 0,
+          visibilitySeconds,
+          signal,
+        });
+      } catch {
+        if (!signal.aborted) await ports.clock.sleep(500, signal).catch(() => {});
+      }
+      if (tickets.length > 0) {
+        got += tickets.length;
+        await dispatcher.accept(queue, tickets);
+      }
+    }
+    idle = got === 0;
+    if (dispatcher.heldLeases >= maxLeases) await ports.clock.sleep(5, signal).catch(() => {});
+  }
+  await beats;
+  await dispatcher.drain();
+}
+
+/** Result of processing an event-source batch, in the shape the SQS event source expects. */
+export interface BatchOutcome {
+  /** Receipts the event source must not delete (their tickets were re-timed or left). */
+  failedReceipts: string[];
+}
+
+/**
+ * Processes one SQS event-source batch (a Lambda worker): claims, runs and commits, with
+ * heartbeats while tasks run. Tasks still running at `deadline` are aborted and retried later,
+ * so the function returns before Lambda's own timeout. The dispatcher must use ack mode
+ * "report": acknowledged tickets are reported as successes, everything else as failures.
+ */
+export async function processBatch(
+  ports: GridPorts,
+  dispatcher: Dispatcher,
+  queue: string,
+  tickets: readonly ReceivedTicket[],
+  options: { deadline: number; heartbeatEveryMs?: number },
+): Promise<BatchOutcome> {
+  const ids = await dispatcher.accept(queue, tickets);
+  const finished = dispatcher.settle(ids);
+  const stop = new AbortController();
+  const beats = (async () => {
+    while (!stop.signal.aborted) {
+      const now = ports.clock.now();
+      if (now >= options.deadline) {
+        dispatcher.abortAll(AbortReason.DEADLINE);
+        return;
+      }
+      const wait = Math.min(options.heartbeatEveryMs ?? 1_000, options.deadline - now);
+      await ports.clock.sleep(wait, stop.signal).catch(() => {});
+      if (!stop.signal.aborted) await dispatcher.heartbeat().catch(() => 0);
+    }
+  })();
+  await finished;
+  stop.abort();
+  await beats;
+  await dispatcher.acker.flush();
+  return {
+    failedReceipts: tickets.filter((t) => !dispatcher.acker.isAcked(t.receipt)).map((t) => t.receipt),
+  };
+}

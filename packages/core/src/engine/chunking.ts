@@ -1,0 +1,56 @@
+import { ValidationError } from "../errors.ts";
+import type { TaskInput } from "../model/task.ts";
+import { groupOf } from "./keys.ts";
+
+/** A chunk as planned from a submit batch, before it becomes a record. */
+export interface PlannedChunk {
+  start: number;
+  payloads: (string | null)[];
+  /** Total UTF-8 bytes of the payloads. */
+  bytes: number;
+}
+
+/** Bounds of a chunk. */
+export interface ChunkBounds {
+  maxTasks: number;
+  maxBytes: number;
+}
+
+/** UTF-8 length of a string. */
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, "utf8");
+}
+
+/**
+ * Splits a batch into chunks of consecutive task indexes. A chunk ends at an index gap, at a
+ * key-group boundary, at `maxTasks`, or before the task that would take it past `maxBytes`
+ * (a task larger than `maxBytes` travels alone). Deterministic: the same batch always yields
+ * the same chunks, which is what makes a retried submit idempotent.
+ */
+export function planChunks(tasks: readonly TaskInput[], bounds: ChunkBounds): PlannedChunk[] {
+  const sorted = [...tasks].sort((a, b) => a.index - b.index);
+  const chunks: PlannedChunk[] = [];
+  let current: PlannedChunk | undefined;
+  for (let i = 0; i < sorted.length; i++) {
+    const task = sorted[i]!;
+    if (i > 0 && sorted[i - 1]!.index === task.index) {
+      throw new ValidationError(`tasks[${i}].index`, `duplicate task index ${task.index} in the batch`);
+    }
+    const size = task.payload === undefined ? 0 : byteLength(task.payload);
+    const contiguous =
+      current !== undefined &&
+      current.start + current.payloads.length === task.index &&
+      groupOf(current.start) === groupOf(task.index);
+    const fits =
+      current !== undefined &&
+      current.payloads.length < bounds.maxTasks &&
+      current.bytes + size <= bounds.maxBytes;
+    if (current === undefined || !contiguous || !fits) {
+      current = { start: task.index, payloads: [], bytes: 0 };
+      chunks.push(current);
+    }
+    current.payloads.push(task.payload ?? null);
+    current.bytes += size;
+  }
+  return chunks;
+}

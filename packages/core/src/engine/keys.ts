@@ -1,0 +1,103 @@
+/**
+ * Key layout of the task table. Pure: every key is a function of ids and numbers.
+ *
+ * | item             | pk                                  | sk                          |
+ * |------------------|-------------------------------------|-----------------------------|
+ * | session          | `T#{tenant}#S#{session}`            | `#SESSION`                  |
+ * | chunk            | `T#{tenant}#S#{session}#G#{group}`  | `C#{start:12}`              |
+ * | completion entry | `T#{tenant}#S#{session}#R#{group}`  | `{time:13}#{start:12}#{seq:3}` |
+ *
+ * No partition key takes writes in proportion to a session's size: a group holds at most
+ * GROUP_SIZE tasks, and the session record is written once per group, not per task.
+ * Index keys: `due` (dpk = chunk pk, due) lists a group's non-terminal chunks by the time the
+ * reaper must look at them; `active` (apk = `A#{shard}`, ask) lists sessions that may still have
+ * work, spread over ACTIVE_SHARDS keys.
+ */
+import { Limits } from "../model/limits.ts";
+import type { ChunkKey, SessionKey } from "../model/records.ts";
+
+/** Shards of the active-sessions index. */
+export const ACTIVE_SHARDS = 8;
+
+/** Zero-pads a non-negative integer. */
+export function pad(value: number, width: number): string {
+  return String(value).padStart(width, "0");
+}
+
+/** Key group of a task index. */
+export function groupOf(index: number): number {
+  return Math.floor(index / Limits.GROUP_SIZE);
+}
+
+/** First task index of a group. */
+export function groupStart(group: number): number {
+  return group * Limits.GROUP_SIZE;
+}
+
+/** Partition key of a session record. */
+export function sessionPk(key: SessionKey): string {
+  return `T#${key.tenant}#S#${key.sessionId}`;
+}
+
+/** Sort key of a session record. */
+export const SESSION_SK = "#SESSION";
+
+/** Partition key of the chunks of a group (also the `due` index partition). */
+export function chunkPk(key: SessionKey, group: number): string {
+  return `${sessionPk(key)}#G#${group}`;
+}
+
+/** Sort key of a chunk record. */
+export function chunkSk(start: number): string {
+  return `C#${pad(start, 12)}`;
+}
+
+/** Partition key of the completion entries of a group. */
+export function completionPk(key: SessionKey, group: number): string {
+  return `${sessionPk(key)}#R#${group}`;
+}
+
+/** Sort key of a completion entry: ordered by commit time, unique per chunk write. */
+export function completionSk(committedAt: number, chunkStart: number, seq: number): string {
+  return `${pad(committedAt, 13)}#${pad(chunkStart, 12)}#${pad(seq, 3)}`;
+}
+
+/** Blob key of a chunk's payloads. */
+export function payloadBlobKey(key: ChunkKey): string {
+  return `t/${key.tenant}/s/${key.sessionId}/p/${pad(key.start, 12)}.json`;
+}
+
+/** Blob key of the results of one completion entry. */
+export function resultsBlobKey(key: SessionKey, sortKey: string): string {
+  return `t/${key.tenant}/s/${key.sessionId}/r/${sortKey.replaceAll("#", "-")}.json`;
+}
+
+/** FNV-1a 32-bit hash: a stable, dependency-free spread for shard choice. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** Partition key of a session in the active-sessions index. */
+export function activePk(key: SessionKey): string {
+  return `A#${fnv1a(`${key.tenant}#${key.sessionId}`) % ACTIVE_SHARDS}`;
+}
+
+/** Partition key of an active-sessions shard. */
+export function activeShardPk(shard: number): string {
+  return `A#${shard}`;
+}
+
+/** Logical name of the ticket queue of a pool and priority class. */
+export function queueNameOf(pool: string, priority: string): string {
+  return `${pool}-${priority}`;
+}
+
+/** Logical name of the dead-letter queue behind a ticket queue. */
+export function deadLetterQueueOf(queue: string): string {
+  return `${queue}-dlq`;
+}

@@ -1,0 +1,323 @@
+/**
+ * The chunk state machine: pure functions from (record, event, now) to the next record and
+ * the task outcomes it makes terminal. Callers write the result conditionally on the record's
+ * version, so a transition computed from a stale read never lands.
+ */
+import type { ReaperTiming } from "../model/limits.ts";
+import type { ChunkRecord, TaskError, TaskOutcome } from "../model/records.ts";
+import { isTerminalSlot, SessionState, SlotCode } from "../model/status.ts";
+import { backoffDelayMs } from "./backoff.ts";
+import { isLeaseLive } from "./lease.ts";
+
+/** A task a claim made runnable. */
+export interface RunnableTask {
+  slot: number;
+  index: number;
+  /** Attempt number of this run (1-based). */
+  attempt: number;
+}
+
+/** Result of running one task. */
+export type SlotResult =
+  | { ok: true; result: string | undefined }
+  | { ok: false; error: TaskError /** the run ended because it was cancelled */; cancelled?: boolean };
+
+/** What a claim found and, if anything, what to write. */
+export type ClaimPlan =
+  /** Every task is terminal: acknowledge the ticket. */
+  | { kind: "settled" }
+  /** Another live lease holds the chunk: the ticket is a duplicate. */
+  | { kind: "busy"; leaseUntil: number }
+  /** Retry backoff: the chunk may not be claimed before `notBefore`. */
+  | { kind: "wait"; notBefore: number }
+  /** Nothing left to run, but some tasks became terminal (cancelled, attempts exhausted). */
+  | { kind: "finalize"; next: ChunkRecord; outcomes: TaskOutcome[] }
+  /** A new lease: run `runnable` under `next.fence`. */
+  | { kind: "claim"; next: ChunkRecord; outcomes: TaskOutcome[]; runnable: RunnableTask[] };
+
+/** What becomes of the ticket after a commit. */
+export type TicketAction = { kind: "ack" } | { kind: "keep" } | { kind: "delay"; until: number };
+
+/** Result of applying a commit. */
+export type CommitPlan =
+  /** The lease was taken over (or released): the results are discarded. */
+  { kind: "lost" } | { kind: "committed"; next: ChunkRecord; outcomes: TaskOutcome[]; ticket: TicketAction };
+
+/** Result of a heartbeat. */
+export type HeartbeatPlan =
+  | { kind: "lost" }
+  | { kind: "extended"; next: ChunkRecord /** slots whose cancellation was requested */; abort: number[] };
+
+/** Result of a reaper look at a due chunk. */
+export type ReapPlan =
+  | { kind: "none" }
+  /** Every task is terminal: drop the chunk from the due index. */
+  | { kind: "cleanup"; next: ChunkRecord }
+  /** Send a fresh ticket and look again later. */
+  | { kind: "redrive"; next: ChunkRecord };
+
+/** Context of a claim. */
+export interface ClaimContext {
+  now: number;
+  owner: string;
+  sessionState: SessionState;
+  timing: ReaperTiming;
+}
+
+function allTerminal(slots: string): boolean {
+  for (let i = 0; i < slots.length; i++) if (!isTerminalSlot(slots[i]!)) return false;
+  return true;
+}
+
+function hasLeasedSlot(slots: string): boolean {
+  return slots.includes(SlotCode.LEASED) || slots.includes(SlotCode.CANCEL_REQUESTED);
+}
+
+function withWrite(chunk: ChunkRecord, now: number): ChunkRecord {
+  return { ...chunk, version: chunk.version + 1, updatedAt: now, attempts: [...chunk.attempts] };
+}
+
+function released(next: ChunkRecord): void {
+  next.owner = undefined;
+  next.leasedAt = undefined;
+  next.leaseUntil = undefined;
+}
+
+const CANCELLED_ERROR: TaskError = { code: "CANCELLED", message: "task cancelled" };
+
+/**
+ * Claims a chunk for `owner`. Fenced: the new lease bumps `fence`, and every task made
+ * runnable bumps its attempt; a task that exhausted its attempts (its last run's lease
+ * expired) is FAILED instead of run again, and a task whose cancellation was requested, or
+ * whose session was cancelled, is CANCELLED.
+ */
+export function planClaim(chunk: ChunkRecord, ctx: ClaimContext): ClaimPlan {
+  const { now } = ctx;
+  if (allTerminal(chunk.slots)) return { kind: "settled" };
+  if (isLeaseLive(chunk, now)) return { kind: "busy", leaseUntil: chunk.leaseUntil! };
+  const cancelAll = ctx.sessionState === SessionState.CANCELLED;
+  if (chunk.notBefore > now && !cancelAll) return { kind: "wait", notBefore: chunk.notBefore };
+
+  const next = withWrite(chunk, now);
+  const slots = chunk.slots.split("");
+  const outcomes: TaskOutcome[] = [];
+  const runnable: RunnableTask[] = [];
+  for (let slot = 0; slot < slots.length; slot++) {
+    const code = slots[slot]!;
+    if (isTerminalSlot(code)) continue;
+    const index = chunk.start + slot;
+    const attempt = next.attempts[slot]!;
+    if (code === SlotCode.CANCEL_REQUESTED || cancelAll) {
+      slots[slot] = SlotCode.CANCELLED;
+      outcomes.push({ index, status: "CANCELLED", attempt, error: CANCELLED_ERROR });
+    } else if (attempt >= chunk.maxAttempts) {
+      slots[slot] = SlotCode.FAILED;
+      outcomes.push({
+        index,
+        status: "FAILED",
+        attempt,
+        error: {
+          code: "LEASE_EXPIRED",
+          message: `lease of attempt ${attempt} expired and no attempts are left`,
+        },
+      });
+    } else {
+      slots[slot] = SlotCode.LEASED;
+      next.attempts[slot] = attempt + 1;
+      runnable.push({ slot, index, attempt: attempt + 1 });
+    }
+  }
+  next.slots = slots.join("");
+  if (runnable.length === 0) {
+    released(next);
+    next.due = allTerminal(next.slots) ? undefined : now + ctx.timing.ticketGraceMs;
+    return { kind: "finalize", next, outcomes };
+  }
+  next.fence = chunk.fence + 1;
+  next.owner = ctx.owner;
+  next.leasedAt = now;
+  next.leaseUntil = now + chunk.leaseMs;
+  next.due = next.leaseUntil + ctx.timing.leaseGraceMs;
+  return { kind: "claim", next, outcomes, runnable };
+}
+
+/** Context of a commit. */
+export interface CommitContext {
+  now: number;
+  owner: string;
+  fence: number;
+  timing: ReaperTiming;
+  /** Uniform draw in [0, 1) for the backoff jitter. */
+  random: number;
+}
+
+/**
+ * Applies the results of a lease's runs. Fenced on (owner, fence): a worker whose lease was
+ * taken over gets `lost` and writes nothing. A handler error is a failure: it is retried after
+ * a jittered backoff until `maxAttempts`, then FAILED with the error recorded. A task whose
+ * cancellation was requested ends CANCELLED unless it succeeded: a finished result is never
+ * rewritten as cancelled. Slots without a result stay leased.
+ */
+export function applyCommit(
+  chunk: ChunkRecord,
+  results: ReadonlyMap<number, SlotResult>,
+  ctx: CommitContext,
+): CommitPlan {
+  if (chunk.fence !== ctx.fence || chunk.owner !== ctx.owner) return { kind: "lost" };
+  const { now } = ctx;
+  const next = withWrite(chunk, now);
+  const slots = chunk.slots.split("");
+  const outcomes: TaskOutcome[] = [];
+  let retryAttempt = 0;
+  for (const [slot, res] of results) {
+    const code = slots[slot];
+    if (code !== SlotCode.LEASED && code !== SlotCode.CANCEL_REQUESTED) continue;
+    const index = chunk.start + slot;
+    const attempt = next.attempts[slot]!;
+    if (res.ok) {
+      slots[slot] = SlotCode.SUCCEEDED;
+      outcomes.push({ index, status: "SUCCEEDED", attempt, result: res.result });
+    } else if (code === SlotCode.CANCEL_REQUESTED || res.cancelled) {
+      slots[slot] = SlotCode.CANCELLED;
+      outcomes.push({ index, status: "CANCELLED", attempt, error: CANCELLED_ERROR });
+    } else if (attempt >= chunk.maxAttempts) {
+      slots[slot] = SlotCode.FAILED;
+      outcomes.push({ index, status: "FAILED", attempt, error: res.error });
+    } else {
+      slots[slot] = SlotCode.QUEUED;
+      retryAttempt = Math.max(retryAttempt, attempt);
+    }
+  }
+  next.slots = slots.join("");
+  let ticket: TicketAction;
+  if (hasLeasedSlot(next.slots)) {
+    next.due = (chunk.leaseUntil ?? now) + ctx.timing.leaseGraceMs;
+    ticket = { kind: "keep" };
+  } else {
+    released(next);
+    if (allTerminal(next.slots)) {
+      next.due = undefined;
+      ticket = { kind: "ack" };
+    } else {
+      const delay = backoffDelayMs(retryAttempt, chunk.backoffBaseMs, chunk.backoffMaxMs, ctx.random);
+      next.notBefore = now + delay;
+      next.due = next.notBefore + ctx.timing.ticketGraceMs;
+      ticket = { kind: "delay", until: next.notBefore };
+    }
+  }
+  return { kind: "committed", next, outcomes, ticket };
+}
+
+/**
+ * Extends a held lease by a full lease length, fenced on (owner, fence), and reports the
+ * slots whose cancellation was requested so their runs can be aborted.
+ */
+export function planHeartbeat(
+  chunk: ChunkRecord,
+  ctx: { now: number; owner: string; fence: number; timing: ReaperTiming },
+): HeartbeatPlan {
+  if (chunk.fence !== ctx.fence || chunk.owner !== ctx.owner || !hasLeasedSlot(chunk.slots))
+    return { kind: "lost" };
+  const next = withWrite(chunk, ctx.now);
+  next.leasedAt = ctx.now;
+  next.leaseUntil = ctx.now + chunk.leaseMs;
+  next.due = next.leaseUntil + ctx.timing.leaseGraceMs;
+  const abort: number[] = [];
+  for (let slot = 0; slot < chunk.slots.length; slot++) {
+    if (chunk.slots[slot] === SlotCode.CANCEL_REQUESTED) abort.push(slot);
+  }
+  return { kind: "extended", next, abort };
+}
+
+/**
+ * Requests cancellation of some slots (or all). Queued tasks become CANCELLED at once and can
+ * never start; leased ones are marked so their worker aborts them at its next heartbeat;
+ * terminal ones are left as they are. Returns `undefined` when nothing changes.
+ */
+export function requestCancel(
+  chunk: ChunkRecord,
+  which: readonly number[] | "all",
+  now: number,
+): { next: ChunkRecord; outcomes: TaskOutcome[] } | undefined {
+  const slots = chunk.slots.split("");
+  const targets = which === "all" ? slots.map((_, i) => i) : which;
+  const outcomes: TaskOutcome[] = [];
+  let changed = false;
+  for (const slot of targets) {
+    const code = slots[slot];
+    if (code === SlotCode.QUEUED) {
+      slots[slot] = SlotCode.CANCELLED;
+      outcomes.push({
+        index: chunk.start + slot,
+        status: "CANCELLED",
+        attempt: chunk.attempts[slot]!,
+        error: CANCELLED_ERROR,
+      });
+      changed = true;
+    } else if (code === SlotCode.LEASED) {
+      slots[slot] = SlotCode.CANCEL_REQUESTED;
+      changed = true;
+    }
+  }
+  if (!changed) return undefined;
+  const next = withWrite(chunk, now);
+  next.slots = slots.join("");
+  if (allTerminal(next.slots)) {
+    released(next);
+    next.due = undefined;
+  }
+  return { next, outcomes };
+}
+
+/**
+ * A reaper look at a chunk whose `due` time passed: whatever a crash left behind (an expired
+ * lease, a lost or never-sent ticket) gets a fresh ticket, and the next look is pushed out
+ * with doubling intervals so a long backlog is not flooded with duplicates.
+ */
+export function planReap(chunk: ChunkRecord, now: number, timing: ReaperTiming): ReapPlan {
+  if (allTerminal(chunk.slots)) {
+    if (chunk.due === undefined) return { kind: "none" };
+    const next = withWrite(chunk, now);
+    next.due = undefined;
+    released(next);
+    return { kind: "cleanup", next };
+  }
+  if (chunk.due !== undefined && chunk.due > now) return { kind: "none" };
+  const next = withWrite(chunk, now);
+  const interval = Math.min(timing.ticketGraceMs * 2 ** Math.min(chunk.redrives, 10), 24 * 60 * 60_000);
+  next.due = Math.max(now, chunk.notBefore) + interval;
+  next.redrives = chunk.redrives + 1;
+  return { kind: "redrive", next };
+}
+
+/**
+ * Turns a dead-lettered ticket into FAILED tasks: every task of the chunk that is not terminal
+ * and not held by a live lease fails with DEAD_LETTERED. Returns `undefined` when nothing changes.
+ */
+export function deadLetter(
+  chunk: ChunkRecord,
+  now: number,
+  receiveCount: number,
+): { next: ChunkRecord; outcomes: TaskOutcome[] } | undefined {
+  if (allTerminal(chunk.slots) || isLeaseLive(chunk, now)) return undefined;
+  const slots = chunk.slots.split("");
+  const outcomes: TaskOutcome[] = [];
+  for (let slot = 0; slot < slots.length; slot++) {
+    if (isTerminalSlot(slots[slot]!)) continue;
+    const cancelled = slots[slot] === SlotCode.CANCEL_REQUESTED;
+    slots[slot] = cancelled ? SlotCode.CANCELLED : SlotCode.FAILED;
+    outcomes.push({
+      index: chunk.start + slot,
+      status: cancelled ? "CANCELLED" : "FAILED",
+      attempt: chunk.attempts[slot]!,
+      error: cancelled
+        ? CANCELLED_ERROR
+        : { code: "DEAD_LETTERED", message: `ticket dead-lettered after ${receiveCount} receives` },
+    });
+  }
+  const next = withWrite(chunk, now);
+  next.slots = slots.join("");
+  released(next);
+  next.due = undefined;
+  return { next, outcomes };
+}

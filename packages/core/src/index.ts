@@ -1,0 +1,107 @@
+export {
+  FakeClock,
+  MemoryBlobStore,
+  MemoryTaskStore,
+  MemoryTicketQueue,
+  SystemClock,
+} from "./adapters/memory/index.ts";
+export type { DispatcherHooks, DispatcherOptions, TaskContext, TaskRunner } from "./dispatch/dispatcher.ts";
+export { Dispatcher } from "./dispatch/dispatcher.ts";
+export type { GridPorts } from "./dispatch/grid-ports.ts";
+export type { HeldLease, TaskRun } from "./dispatch/held-lease.ts";
+export type { ReapReport } from "./dispatch/reaper.ts";
+export { reap } from "./dispatch/reaper.ts";
+export type { ResultsReaderOptions } from "./dispatch/results-reader.ts";
+export { ResultsReader } from "./dispatch/results-reader.ts";
+export type { CancelReport, CreatedSession } from "./dispatch/sessions.ts";
+export { cancelSession, closeSession, createSession, getSession } from "./dispatch/sessions.ts";
+export type { SubmitReport } from "./dispatch/submitter.ts";
+export { submitTasks } from "./dispatch/submitter.ts";
+export { cancelTask, getTask } from "./dispatch/tasks.ts";
+export type { AckMode } from "./dispatch/ticket-acker.ts";
+export type { BatchOutcome, PollLoopOptions } from "./dispatch/worker-loop.ts";
+export { processBatch, runPollLoop } from "./dispatch/worker-loop.ts";
+export { backoffDelayMs } from "./engine/backoff.ts";
+export type { PlannedChunk } from "./engine/chunking.ts";
+export { planChunks } from "./engine/chunking.ts";
+export * as keys from "./engine/keys.ts";
+export { isLeaseLive, needsHeartbeat } from "./engine/lease.ts";
+export type {
+  ClaimPlan,
+  CommitPlan,
+  HeartbeatPlan,
+  ReapPlan,
+  RunnableTask,
+  SlotResult,
+  TicketAction,
+} from "./engine/transitions.ts";
+export {
+  applyCommit,
+  deadLetter,
+  planClaim,
+  planHeartbeat,
+  planReap,
+  requestCancel,
+} from "./engine/transitions.ts";
+export {
+  EmulatorError,
+  ErrorCode,
+  GridError,
+  InvariantError,
+  isGridError,
+  NotFoundError,
+  SessionNotOpenError,
+  TooLargeError,
+  TransientError,
+  ValidationError,
+} from "./errors.ts";
+export { assertId, parseTaskId } from "./model/ids.ts";
+export type { ReaperTiming, SessionConfig } from "./model/limits.ts";
+export { DEFAULT_REAPER_TIMING, DEFAULT_SESSION_CONFIG, Limits } from "./model/limits.ts";
+export type {
+  ChunkKey,
+  ChunkPayload,
+  ChunkRecord,
+  CompletionEntry,
+  SessionKey,
+  SessionRecord,
+  TaskError,
+  TaskOutcome,
+} from "./model/records.ts";
+export {
+  CreateSessionInput,
+  parseInput,
+  SessionConfigInput,
+  SubmitBatchInput,
+  TaskInputSchema,
+} from "./model/schemas.ts";
+export {
+  isTerminalStatus,
+  PRIORITY_ORDER,
+  Priority,
+  SessionState,
+  SlotCode,
+  TaskStatus,
+} from "./model/status.ts";
+export type { TaskInput, TaskView } from "./model/task.ts";
+export type { Ticket } from "./model/ticket.ts";
+export { decodeTicket, encodeTicket } from "./model/ticket.ts";
+export type { BlobStore } from "./ports/blob-store.ts";
+export type { Clock } from "./ports/clock.ts";
+export type { ChunkSpan, ChunkWrite, CompletionPage, TaskStore, WriteResult } from "./ports/task-store.ts";
+export type {
+  OutgoingTicket,
+  ReceivedTicket,
+  ReceiveOptions,
+  TicketQueue,
+  VisibilityChange,
+} from "./ports/ticket-queue.ts";
+export type {
+  GridDefinition,
+  GridOptions,
+  IndexDefinition,
+  KeyAttribute,
+  QueueDefinition,
+  TableDefinition,
+} from "./resources.ts";
+export { ACTIVE_INDEX, allQueueNames, DUE_INDEX, defineGrid } from "./resources.ts";

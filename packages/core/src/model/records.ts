@@ -1,0 +1,121 @@
+import type { SessionConfig } from "./limits.ts";
+import type { SessionState } from "./status.ts";
+
+/** Identifies a session: every record and object is scoped by its tenant. */
+export interface SessionKey {
+  readonly tenant: string;
+  readonly sessionId: string;
+}
+
+/** The stored session: settings, state and how far its task index space extends. */
+export interface SessionRecord extends SessionKey {
+  /** Optimistic-concurrency version, bumped by every write of the record. */
+  version: number;
+  state: SessionState;
+  config: SessionConfig;
+  tags: Record<string, string>;
+  /**
+   * Number of key groups that may hold chunks (highest group + 1). Raised before a submit
+   * writes into a new group, so readers and the reaper never miss one; written once per
+   * group (4096 tasks), never per task.
+   */
+  groups: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Identifies a chunk: the run of consecutive tasks starting at `start`. */
+export interface ChunkKey extends SessionKey {
+  readonly start: number;
+}
+
+/**
+ * The lease unit: one record, one ticket, one claim, one heartbeat entry and one commit for
+ * up to `chunkMaxTasks` consecutive tasks. Per-task state is kept in compact per-slot fields so
+ * the record stays well under 1 KB (one write unit) for a 64-task chunk; payloads and results
+ * live elsewhere (the chunk's payload blob and completion entries).
+ */
+export interface ChunkRecord extends ChunkKey {
+  /** Optimistic-concurrency version: every write is conditional on it and bumps it. */
+  version: number;
+  /** Number of tasks: indexes start .. start+count-1. */
+  count: number;
+  /** One slot code per task (see SlotCode). */
+  slots: string;
+  /** Attempts started per task. */
+  attempts: number[];
+  /** Lease epoch: bumped by every claim; heartbeats and commits must present it. */
+  fence: number;
+  /** Owner of the current lease (absent when not leased). */
+  owner?: string | undefined;
+  /** When the current lease was granted or last extended. */
+  leasedAt?: number | undefined;
+  /** Lease expiry. */
+  leaseUntil?: number | undefined;
+  /** No claim before this time (retry backoff). */
+  notBefore: number;
+  /** When the reaper must look at this chunk; absent once every task is terminal. */
+  due?: number | undefined;
+  /** Times the reaper re-sent this chunk's ticket. */
+  redrives: number;
+  maxAttempts: number;
+  leaseMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  pool: string;
+  priority: "high" | "normal" | "low";
+  /** Name of the task handler, when the submitter gave one. */
+  handler?: string | undefined;
+  /** Blob key of the chunk's payloads. */
+  payloadKey: string;
+  /** Size of that blob in bytes. */
+  payloadBytes: number;
+  /** Sort keys of this chunk's completion entries, oldest first. */
+  commits: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Outcome of one task as recorded in a completion entry. */
+export interface TaskOutcome {
+  index: number;
+  status: "SUCCEEDED" | "FAILED" | "CANCELLED";
+  /** The attempt that produced this outcome. */
+  attempt: number;
+  /** Result (SUCCEEDED only), inline unless the entry's results live in a blob. */
+  result?: string | undefined;
+  /** Why the task failed or was cancelled. */
+  error?: TaskError | undefined;
+}
+
+/** A recorded task error. */
+export interface TaskError {
+  message: string;
+  /** Machine-readable reason: HANDLER_ERROR, LEASE_EXPIRED, DEAD_LETTERED, CANCELLED, ... */
+  code: string;
+}
+
+/**
+ * A completion entry: the tasks one write of a chunk made terminal. Entries of a key group
+ * share a partition sorted by commit time, so a reader fetches only what completed since its
+ * cursor.
+ */
+export interface CompletionEntry extends SessionKey {
+  group: number;
+  /** `${committedAt:13}#${chunkStart:12}#${seq:3}`: unique, ordered by commit time. */
+  sortKey: string;
+  chunkStart: number;
+  /** Lease epoch (fence) of the write that produced it, and its owner (absent for reaper writes). */
+  fence: number;
+  owner?: string | undefined;
+  committedAt: number;
+  outcomes: TaskOutcome[];
+  /** When results were too large to inline: blob holding a JSON array of results by outcome. */
+  resultsKey?: string | undefined;
+}
+
+/** A chunk's payloads as stored in its blob and carried by its ticket. */
+export interface ChunkPayload {
+  /** Payload per slot; `null` for a task submitted without a payload. */
+  payloads: (string | null)[];
+}

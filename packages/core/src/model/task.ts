@@ -1,0 +1,40 @@
+import type { TaskError } from "./records.ts";
+import type { TaskStatus } from "./status.ts";
+
+/** One task as a submitter describes it. */
+export interface TaskInput {
+  /** Position of the task in its session: the deterministic task id. */
+  index: number;
+  /** The task's input, usually JSON. */
+  payload?: string | undefined;
+}
+
+/** A task as read back by id: derived from its chunk record and completion entry. */
+export interface TaskView {
+  tenant: string;
+  sessionId: string;
+  /** Task id: the decimal index. */
+  taskId: string;
+  index: number;
+  status: TaskStatus;
+  /** Attempts started so far. */
+  attempt: number;
+  maxAttempts: number;
+  owner?: string | undefined;
+  leaseExpiresAt?: number | undefined;
+  notBefore?: number | undefined;
+  cancelRequested: boolean;
+  pool: string;
+  priority: string;
+  handler?: string | undefined;
+  result?: string | undefined;
+  error?: TaskError | undefined;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt?: number | undefined;
+}
+
+/** Formats a task index as its id. */
+export function taskIdOf(index: number): string {
+  return String(index);
+}

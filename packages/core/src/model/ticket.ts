@@ -1,0 +1,48 @@
+import { z } from "zod";
+import type { ChunkKey } from "./records.ts";
+
+/**
+ * A ticket: the SQS message that tells a worker a chunk may be ready. It is only a hint
+ * (DynamoDB holds the truth): it can be duplicated, delayed or lost without harm. When the
+ * chunk's payloads are small they ride along, sparing the worker a blob read.
+ */
+export interface Ticket extends ChunkKey {
+  count: number;
+  payloads?: (string | null)[] | undefined;
+}
+
+const TicketWire = z.object({
+  v: z.literal(1),
+  t: z.string().min(1),
+  s: z.string().min(1),
+  c: z.number().int().nonnegative(),
+  n: z.number().int().positive(),
+  p: z.array(z.string().nullable()).optional(),
+});
+
+/** Serializes a ticket to its message body. */
+export function encodeTicket(ticket: Ticket): string {
+  const wire: z.infer<typeof TicketWire> = {
+    v: 1,
+    t: ticket.tenant,
+    s: ticket.sessionId,
+    c: ticket.start,
+    n: ticket.count,
+  };
+  if (ticket.payloads) wire.p = ticket.payloads;
+  return JSON.stringify(wire);
+}
+
+/** Parses a message body; `undefined` for anything that is not a ticket (it is then dead-lettered). */
+export function decodeTicket(body: string): Ticket | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const parsed = TicketWire.safeParse(json);
+  if (!parsed.success) return undefined;
+  const w = parsed.data;
+  return { tenant: w.t, sessionId: w.s, start: w.c, count: w.n, payloads: w.p };
+}

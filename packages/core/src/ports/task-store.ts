@@ -1,0 +1,72 @@
+import type { ChunkKey, ChunkRecord, CompletionEntry, SessionKey, SessionRecord } from "../model/records.ts";
+
+/** A chunk write: the next record, conditional on the version that was read. */
+export interface ChunkWrite {
+  /** The record to store; its `version` must be `expectedVersion + 1`. */
+  chunk: ChunkRecord;
+  expectedVersion: number;
+  /** Outcomes made terminal by this write, stored atomically with it. */
+  completion?: CompletionEntry | undefined;
+}
+
+/** Outcome of one conditional write. */
+export type WriteResult = "ok" | "conflict";
+
+/** A span of task indexes covered by a stored chunk. */
+export interface ChunkSpan {
+  start: number;
+  count: number;
+}
+
+/** One page of completion entries. */
+export interface CompletionPage {
+  entries: CompletionEntry[];
+  /** Pass back as `after` to continue; absent when the partition is exhausted. */
+  next?: string | undefined;
+}
+
+/**
+ * The task store: DynamoDB in production, a Map in simulations. The source of truth for
+ * sessions, chunks (the lease unit) and completion entries. Every chunk mutation is a
+ * conditional write on the version the caller read, so the pure transitions in `engine/`
+ * decide and the store only guarantees that no decision lands on a record that changed.
+ */
+export interface TaskStore {
+  /** Creates a session unless one with the same key exists. */
+  createSession(session: SessionRecord): Promise<"created" | "exists">;
+  /** Reads a session (strongly consistent). */
+  getSession(key: SessionKey): Promise<SessionRecord | undefined>;
+  /** Replaces a session if its stored version is `expectedVersion`. */
+  writeSession(session: SessionRecord, expectedVersion: number): Promise<WriteResult>;
+  /** Raises the session's `groups` to at least `groups` (never lowers it). */
+  raiseSessionGroups(key: SessionKey, groups: number): Promise<void>;
+  /** Drops a settled session from the active-sessions index. */
+  deactivateSession(key: SessionKey): Promise<void>;
+  /** Sessions in one shard of the active-sessions index. */
+  listActiveSessions(shard: number): Promise<SessionKey[]>;
+
+  /** Inserts chunks that do not exist yet; existing ones are left untouched. */
+  insertChunks(chunks: readonly ChunkRecord[]): Promise<Array<"created" | "exists">>;
+  /** Reads chunks (strongly consistent), in the order of `keys`. */
+  getChunks(keys: readonly ChunkKey[]): Promise<Array<ChunkRecord | undefined>>;
+  /** The chunk holding task `index`, if any. */
+  findChunk(session: SessionKey, index: number): Promise<ChunkRecord | undefined>;
+  /** Spans of the chunks of `group` that overlap [from, to). */
+  listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]>;
+  /** Applies conditional chunk writes independently; each reports ok or conflict. */
+  writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]>;
+  /** Non-terminal chunks of a group whose `due` time is at or before `dueBy`, soonest first. */
+  listDueChunks(session: SessionKey, group: number, dueBy: number, limit: number): Promise<ChunkKey[]>;
+
+  /** Completion entries of a group with sort key greater than `after`, in order. */
+  readCompletions(
+    session: SessionKey,
+    group: number,
+    after: string | undefined,
+    limit: number,
+  ): Promise<CompletionPage>;
+  /** One completion entry. */
+  getCompletion(session: SessionKey, group: number, sortKey: string): Promise<CompletionEntry | undefined>;
+  /** Stores a copy of an entry under a new sort key (a commit that landed late for readers). */
+  putCompletion(entry: CompletionEntry): Promise<void>;
+}

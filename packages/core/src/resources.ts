@@ -1,0 +1,118 @@
+/**
+ * The grid's storage resources, defined once. Tests, the local grid and `infra/` all derive
+ * their tables, queues and buckets from here, so they cannot drift apart.
+ */
+import { deadLetterQueueOf, queueNameOf } from "./engine/keys.ts";
+import { PRIORITY_ORDER } from "./model/status.ts";
+
+/** An attribute used in a key. */
+export interface KeyAttribute {
+  name: string;
+  type: "S" | "N";
+}
+
+/** A global secondary index. */
+export interface IndexDefinition {
+  name: string;
+  hashKey: KeyAttribute;
+  rangeKey: KeyAttribute;
+  /** Only keys are projected: readers fetch the records they need by key. */
+  projection: "KEYS_ONLY";
+}
+
+/** A DynamoDB table (on-demand billing). */
+export interface TableDefinition {
+  /** Physical name. */
+  name: string;
+  hashKey: KeyAttribute;
+  rangeKey: KeyAttribute;
+  indexes: IndexDefinition[];
+}
+
+/** A ticket queue and its dead-letter queue. */
+export interface QueueDefinition {
+  /** Logical name used by the engine (`{pool}-{priority}`). */
+  name: string;
+  /** Physical SQS name. */
+  physicalName: string;
+  /** Logical name of the dead-letter queue. */
+  deadLetter: string;
+  deadLetterPhysicalName: string;
+  /** Receives before SQS moves a ticket to the DLQ; well above MAX_ATTEMPTS. */
+  maxReceiveCount: number;
+  /** Default invisibility of a received ticket. */
+  visibilityTimeoutSeconds: number;
+  /** How long tickets are kept. */
+  retentionSeconds: number;
+}
+
+/** Everything a grid stores data in. */
+export interface GridDefinition {
+  table: TableDefinition;
+  bucketName: string;
+  queues: QueueDefinition[];
+  pools: string[];
+}
+
+/** Options of {@link defineGrid}. */
+export interface GridOptions {
+  /** Prefix of every physical name (e.g. the stage). @default "tessera" */
+  prefix?: string;
+  /** Worker pools; each gets one ticket queue per priority class. @default ["default"] */
+  pools?: string[];
+}
+
+/** Name of the index of non-terminal chunks by the time the reaper must look at them. */
+export const DUE_INDEX = "due";
+/** Name of the index of sessions that may still have work. */
+export const ACTIVE_INDEX = "active";
+
+/** Defines the grid's table, bucket and queues. */
+export function defineGrid(options: GridOptions = {}): GridDefinition {
+  const prefix = options.prefix ?? "tessera";
+  const pools = options.pools ?? ["default"];
+  const queues: QueueDefinition[] = [];
+  for (const pool of pools) {
+    for (const priority of PRIORITY_ORDER) {
+      const name = queueNameOf(pool, priority);
+      queues.push({
+        name,
+        physicalName: `${prefix}-${name}`,
+        deadLetter: deadLetterQueueOf(name),
+        deadLetterPhysicalName: `${prefix}-${deadLetterQueueOf(name)}`,
+        maxReceiveCount: 50,
+        visibilityTimeoutSeconds: 60,
+        retentionSeconds: 14 * 24 * 60 * 60,
+      });
+    }
+  }
+  return {
+    table: {
+      name: `${prefix}-tasks`,
+      hashKey: { name: "pk", type: "S" },
+      rangeKey: { name: "sk", type: "S" },
+      indexes: [
+        {
+          name: DUE_INDEX,
+          hashKey: { name: "dpk", type: "S" },
+          rangeKey: { name: "due", type: "N" },
+          projection: "KEYS_ONLY",
+        },
+        {
+          name: ACTIVE_INDEX,
+          hashKey: { name: "apk", type: "S" },
+          rangeKey: { name: "ask", type: "S" },
+          projection: "KEYS_ONLY",
+        },
+      ],
+    },
+    bucketName: `${prefix}-blobs`,
+    queues,
+    pools,
+  };
+}
+
+/** Every logical queue name of a grid, DLQs included. */
+export function allQueueNames(grid: GridDefinition): string[] {
+  return grid.queues.flatMap((q) => [q.name, q.deadLetter]);
+}

@@ -1,0 +1,26 @@
+/**
+ * `npm test`: type-check, lint, then every test (Vitest starts and stops the emulators).
+ * Stops at the first failing step with its exit code.
+ */
+import { spawnSync } from "node:child_process";
+import { checkNodeVersion } from "./check-node.ts";
+
+checkNodeVersion();
+const steps: Array<[string, string[]]> = [
+  ["type-check", ["tsc", "-p", "."]],
+  ["lint", ["biome", "check", "."]],
+  ["tests", ["vitest", "run", ...process.argv.slice(2)]],
+];
+for (const [name, [cmd, ...args]] of steps) {
+  console.log(`\n▶ ${name}: ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd!, args, { stdio: "inherit", shell: false });
+  if (r.error) {
+    console.error(`✗ ${name}: could not run ${cmd}: ${r.error.message} (did you run npm install?)`);
+    process.exit(1);
+  }
+  if (r.status !== 0) {
+    console.error(`✗ ${name} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+}
+console.log("\n✓ type-check, lint and tests passed");
