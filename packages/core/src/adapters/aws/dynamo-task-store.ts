@@ -1,0 +1,384 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { mapLimit } from "../../dispatch/grid-ports.ts";
+import {
+  activeShardPk,
+  chunkPk,
+  chunkSk,
+  completionPk,
+  groupOf,
+  groupStart,
+  SESSION_SK,
+  sessionPk,
+} from "../../engine/keys.ts";
+import { InvariantError } from "../../errors.ts";
+import type {
+  ChunkKey,
+  ChunkRecord,
+  CompletionEntry,
+  SessionKey,
+  SessionRecord,
+} from "../../model/records.ts";
+import type {
+  ChunkSpan,
+  ChunkWrite,
+  CompletionPage,
+  TaskStore,
+  WriteResult,
+} from "../../ports/task-store.ts";
+import { ACTIVE_INDEX, DUE_INDEX } from "../../resources.ts";
+import {
+  activeKeys,
+  chunkItemKey,
+  chunkKeyOf,
+  chunkToItem,
+  completionToItem,
+  type Item,
+  itemToChunk,
+  itemToCompletion,
+  itemToSession,
+  parseSessionPk,
+  sessionToItem,
+} from "./dynamo-items.ts";
+
+/** Conditional writes in flight at once per call. */
+const WRITE_CONCURRENCY = 16;
+/** Largest chunk (chunkMaxTasks bound): how far before `from` a covering chunk may start. */
+const MAX_CHUNK_TASKS = 1_000;
+
+function isConditionFailure(error: unknown): boolean {
+  if (error instanceof ConditionalCheckFailedException) return true;
+  if (error instanceof TransactionCanceledException) {
+    // A condition failed, or a concurrent transaction touched the same item: either way the
+    // caller re-reads and decides again.
+    return (error.CancellationReasons ?? []).some(
+      (r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict",
+    );
+  }
+  return (error as { name?: string }).name === "TransactionConflictException";
+}
+
+/**
+ * The task store on DynamoDB (one table, see engine/keys.ts for the key layout). Adapters only
+ * translate: a failed condition becomes a `conflict` result, never an exception.
+ */
+export class DynamoTaskStore implements TaskStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+    this.#doc = doc;
+    this.#table = tableName;
+  }
+
+  async createSession(session: SessionRecord): Promise<"created" | "exists"> {
+    try {
+      // Guarantees: a session id is created once; a retried create never overwrites it.
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...sessionToItem(session), ...activeKeys(session) },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return "created";
+    } catch (error) {
+      if (isConditionFailure(error)) return "exists";
+      throw error;
+    }
+  }
+
+  async getSession(key: SessionKey): Promise<SessionRecord | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: sessionPk(key), sk: SESSION_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? itemToSession(out.Item) : undefined;
+  }
+
+  async writeSession(session: SessionRecord, expectedVersion: number): Promise<WriteResult> {
+    try {
+      // Guarantees: no lost update; the write lands only on the version the caller read.
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: sessionPk(session), sk: SESSION_SK },
+          UpdateExpression: "SET v = :v, st = :st, cfg = :cfg, tags = :tags, g = :g, ua = :ua",
+          ConditionExpression: "v = :expected",
+          ExpressionAttributeValues: (({ v, st, cfg, tags, g, ua }) => ({
+            ":v": v,
+            ":st": st,
+            ":cfg": cfg,
+            ":tags": tags,
+            ":g": g,
+            ":ua": ua,
+            ":expected": expectedVersion,
+          }))(sessionToItem(session)),
+        }),
+      );
+      return "ok";
+    } catch (error) {
+      if (isConditionFailure(error)) return "conflict";
+      throw error;
+    }
+  }
+
+  async raiseSessionGroups(key: SessionKey, groups: number): Promise<void> {
+    try {
+      // Guarantees: `g` only grows, so no reader or reaper ever loses sight of a group.
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: sessionPk(key), sk: SESSION_SK },
+          UpdateExpression: "SET g = :g, v = v + :one",
+          ConditionExpression: "attribute_exists(pk) AND g < :g",
+          ExpressionAttributeValues: { ":g": groups, ":one": 1 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async deactivateSession(key: SessionKey): Promise<void> {
+    try {
+      // Guarantees: a deleted session is not re-created as a stub by this update.
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: sessionPk(key), sk: SESSION_SK },
+          UpdateExpression: "REMOVE apk, ask",
+          ConditionExpression: "attribute_exists(pk)",
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async listActiveSessions(shard: number): Promise<SessionKey[]> {
+    const items = await this.#queryAll({
+      IndexName: ACTIVE_INDEX,
+      KeyConditionExpression: "apk = :a",
+      ExpressionAttributeValues: { ":a": activeShardPk(shard) },
+    });
+    return items.map((i) => parseSessionPk(i.pk as string));
+  }
+
+  async insertChunks(chunks: readonly ChunkRecord[]): Promise<Array<"created" | "exists">> {
+    return mapLimit(chunks, WRITE_CONCURRENCY, async (chunk) => {
+      try {
+        // Guarantees: a chunk is created once; a retried submit never resets a claimed chunk.
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: chunkToItem(chunk),
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        );
+        return "created" as const;
+      } catch (error) {
+        if (isConditionFailure(error)) return "exists" as const;
+        throw error;
+      }
+    });
+  }
+
+  async getChunks(keys: readonly ChunkKey[]): Promise<Array<ChunkRecord | undefined>> {
+    const found = new Map<string, ChunkRecord>();
+    const id = (k: { pk: string; sk: string }) => `${k.pk}|${k.sk}`;
+    const unique = [...new Map(keys.map((k) => [id(chunkItemKey(k)), chunkItemKey(k)])).values()];
+    for (let i = 0; i < unique.length; i += 100) {
+      let request: Item[] | undefined = unique.slice(i, i + 100);
+      for (let attempt = 0; request && request.length > 0; attempt++) {
+        const out: BatchGetCommandOutput = await this.#doc.send(
+          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: request, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.#table] ?? [])
+          found.set(id(item as { pk: string; sk: string }), itemToChunk(item));
+        request = out.UnprocessedKeys?.[this.#table]?.Keys;
+        if (request && request.length > 0)
+          await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+      }
+    }
+    return keys.map((k) => found.get(id(chunkItemKey(k))));
+  }
+
+  async findChunk(session: SessionKey, index: number): Promise<ChunkRecord | undefined> {
+    const out = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: "pk = :pk AND sk <= :sk",
+        ExpressionAttributeValues: { ":pk": chunkPk(session, groupOf(index)), ":sk": chunkSk(index) },
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Items?.[0];
+    const chunk = item ? itemToChunk(item) : undefined;
+    return chunk && index < chunk.start + chunk.count ? chunk : undefined;
+  }
+
+  async listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]> {
+    const items = await this.#queryAll({
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi",
+      ExpressionAttributeValues: {
+        ":pk": chunkPk(session, group),
+        ":lo": chunkSk(Math.max(groupStart(group), from - MAX_CHUNK_TASKS)),
+        ":hi": chunkSk(to - 1),
+      },
+      ProjectionExpression: "sk, n",
+      ConsistentRead: true,
+    });
+    return items
+      .map((i) => ({ start: Number((i.sk as string).slice(2)), count: i.n as number }))
+      .filter((s) => s.start < to && s.start + s.count > from);
+  }
+
+  async writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]> {
+    return mapLimit(writes, WRITE_CONCURRENCY, (w) => this.#writeChunk(w));
+  }
+
+  async #writeChunk(w: ChunkWrite): Promise<WriteResult> {
+    if (w.chunk.version !== w.expectedVersion + 1) {
+      throw new InvariantError(
+        `chunk write must bump the version by one (${w.expectedVersion} → ${w.chunk.version})`,
+      );
+    }
+    // Guarantees: the write lands only on the version its transition was computed from, so a
+    // claim, heartbeat or commit decided on a stale read never lands; with the (owner, fence)
+    // check of the transition this fences out a worker whose lease was taken over.
+    const put = {
+      TableName: this.#table,
+      Item: chunkToItem(w.chunk),
+      ConditionExpression: "v = :expected",
+      ExpressionAttributeValues: { ":expected": w.expectedVersion },
+    };
+    try {
+      if (!w.completion) {
+        await this.#doc.send(new PutCommand(put));
+      } else {
+        // The completion entry commits atomically with the record: a result is visible to
+        // readers if and only if the write that made its task terminal landed.
+        await this.#doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: put },
+              {
+                Put: {
+                  TableName: this.#table,
+                  Item: completionToItem(w.completion),
+                  ConditionExpression: "attribute_not_exists(pk)",
+                },
+              },
+            ],
+          }),
+        );
+      }
+      return "ok";
+    } catch (error) {
+      if (isConditionFailure(error)) return "conflict";
+      throw error;
+    }
+  }
+
+  async listDueChunks(session: SessionKey, group: number, dueBy: number, limit: number): Promise<ChunkKey[]> {
+    const finite = Number.isFinite(dueBy);
+    const items = await this.#queryAll(
+      {
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: finite ? "dpk = :g AND due <= :d" : "dpk = :g",
+        ExpressionAttributeValues: finite
+          ? { ":g": chunkPk(session, group), ":d": dueBy }
+          : { ":g": chunkPk(session, group) },
+      },
+      limit,
+    );
+    return items.map(chunkKeyOf);
+  }
+
+  async readCompletions(
+    session: SessionKey,
+    group: number,
+    after: string | undefined,
+    limit: number,
+  ): Promise<CompletionPage> {
+    const pk = completionPk(session, group);
+    const out = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: after === undefined ? "pk = :pk" : "pk = :pk AND sk > :after",
+        ExpressionAttributeValues: after === undefined ? { ":pk": pk } : { ":pk": pk, ":after": after },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    const entries = (out.Items ?? []).map(itemToCompletion);
+    return { entries, next: out.LastEvaluatedKey ? entries.at(-1)?.sortKey : undefined };
+  }
+
+  async getCompletion(
+    session: SessionKey,
+    group: number,
+    sortKey: string,
+  ): Promise<CompletionEntry | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: completionPk(session, group), sk: sortKey },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? itemToCompletion(out.Item) : undefined;
+  }
+
+  async putCompletion(entry: CompletionEntry): Promise<void> {
+    try {
+      // Guarantees: an entry is never overwritten.
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: completionToItem(entry),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async #queryAll(
+    input: Omit<QueryCommandInput, "TableName">,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.#doc.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.#table,
+          ExclusiveStartKey: start,
+          ...(Number.isFinite(limit) ? { Limit: limit - items.length } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items;
+  }
+}

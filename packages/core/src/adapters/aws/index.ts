@@ -1,0 +1,7 @@
+export { awsGridPorts } from "./aws-grid.ts";
+export type { AwsClientOptions, AwsClients } from "./clients.ts";
+export { createAwsClients, destroyAwsClients, LOCAL_CREDENTIALS } from "./clients.ts";
+export { DynamoTaskStore } from "./dynamo-task-store.ts";
+export { provisionGrid, toCreateTableInput } from "./provision.ts";
+export { S3BlobStore } from "./s3-blob-store.ts";
+export { SqsTicketQueue } from "./sqs-ticket-queue.ts";

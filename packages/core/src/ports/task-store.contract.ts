@@ -1,0 +1,255 @@
+/**
+ * The TaskStore contract: every adapter (memory, DynamoDB) runs this suite, so their
+ * behaviour cannot drift apart.
+ */
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { attachCompletion } from "../engine/completions.ts";
+import { activePk, groupOf } from "../engine/keys.ts";
+import { newChunkRecord, newSessionRecord } from "../engine/records.ts";
+import { InvariantError } from "../errors.ts";
+import { DEFAULT_REAPER_TIMING, DEFAULT_SESSION_CONFIG, Limits } from "../model/limits.ts";
+import type { ChunkRecord, SessionKey, SessionRecord } from "../model/records.ts";
+import type { TaskStore } from "./task-store.ts";
+
+const NOW = 1_700_000_000_000;
+
+function session(key: SessionKey): SessionRecord {
+  return newSessionRecord(key, DEFAULT_SESSION_CONFIG, { team: "risk" }, NOW);
+}
+
+function chunk(s: SessionRecord, start: number, count: number): ChunkRecord {
+  const payloads = Array.from({ length: count }, (_, i) => `p${start + i}`);
+  return newChunkRecord(s, { start, payloads, bytes: count * 3 }, "echo", NOW, DEFAULT_REAPER_TIMING);
+}
+
+function bump(c: ChunkRecord, change: Partial<ChunkRecord>): ChunkRecord {
+  return { ...c, ...change, version: c.version + 1 };
+}
+
+/** Runs the TaskStore contract against stores made by `make`. */
+export function taskStoreContract(name: string, make: () => Promise<TaskStore> | TaskStore): void {
+  describe(`TaskStore contract: ${name}`, () => {
+    const fresh = async () => {
+      const store = await make();
+      const key = { tenant: `t${randomUUID().slice(0, 8)}`, sessionId: "s1" };
+      return { store, key, s: session(key) };
+    };
+
+    it("creates a session once and reads it back", async () => {
+      const { store, key, s } = await fresh();
+      expect(await store.createSession(s)).toBe("created");
+      expect(await store.createSession({ ...s, tags: { other: "x" } })).toBe("exists");
+      expect(await store.getSession(key)).toEqual(s);
+      expect(await store.getSession({ ...key, sessionId: "nope" })).toBeUndefined();
+    });
+
+    it("writes a session only on the version that was read", async () => {
+      const { store, key, s } = await fresh();
+      await store.createSession(s);
+      const next = { ...s, state: "CANCELLED" as const, version: 2 };
+      expect(await store.writeSession(next, 1)).toBe("ok");
+      expect(await store.writeSession({ ...next, state: "CLOSED", version: 3 }, 1)).toBe("conflict");
+      expect((await store.getSession(key))?.state).toBe("CANCELLED");
+    });
+
+    it("only ever raises the group count, and a raise invalidates older reads", async () => {
+      const { store, key, s } = await fresh();
+      await store.createSession(s);
+      await store.raiseSessionGroups(key, 3);
+      await store.raiseSessionGroups(key, 2);
+      const read = await store.getSession(key);
+      expect(read?.groups).toBe(3);
+      expect(await store.writeSession({ ...s, state: "CLOSED", version: 2 }, 1)).toBe("conflict");
+      expect(
+        await store.writeSession({ ...read!, state: "CLOSED", version: read!.version + 1 }, read!.version),
+      ).toBe("ok");
+      expect((await store.getSession(key))?.groups).toBe(3);
+    });
+
+    it("lists a new session as active in its shard until deactivated", async () => {
+      const { store, key, s } = await fresh();
+      await store.createSession(s);
+      const shard = Number(activePk(key).slice(2));
+      const mine = async () => (await store.listActiveSessions(shard)).filter((k) => k.tenant === key.tenant);
+      expect(await mine()).toEqual([key]);
+      await store.deactivateSession(key);
+      expect(await mine()).toEqual([]);
+    });
+
+    it("inserts chunks once and never overwrites an existing one", async () => {
+      const { store, key, s } = await fresh();
+      const a = chunk(s, 0, 4);
+      expect(await store.insertChunks([a, chunk(s, 4, 4)])).toEqual(["created", "created"]);
+      const claimed = bump(a, { fence: 1, owner: "w1", slots: "LLLL" });
+      expect(await store.writeChunks([{ chunk: claimed, expectedVersion: 1 }])).toEqual(["ok"]);
+      expect(await store.insertChunks([a])).toEqual(["exists"]);
+      expect((await store.getChunks([{ ...key, start: 0 }]))[0]).toEqual(claimed);
+    });
+
+    it("reads chunks in key order, with gaps for missing ones, and round-trips every field", async () => {
+      const { store, key, s } = await fresh();
+      const a = chunk(s, 10, 3);
+      await store.insertChunks([a]);
+      const full = bump(a, {
+        slots: "SLF",
+        attempts: [1, 2, 3],
+        fence: 2,
+        owner: "w9",
+        leasedAt: NOW + 5,
+        leaseUntil: NOW + 60_005,
+        notBefore: NOW + 7,
+        due: NOW + 90_005,
+        redrives: 1,
+      });
+      const entry = attachCompletion(
+        full,
+        [{ index: 10, status: "SUCCEEDED", attempt: 1, result: "r" }],
+        NOW + 6,
+        { owner: "w9", fence: 2 },
+      );
+      expect(await store.writeChunks([{ chunk: full, expectedVersion: 1, completion: entry }])).toEqual([
+        "ok",
+      ]);
+      const got = await store.getChunks([
+        { ...key, start: 99 },
+        { ...key, start: 10 },
+        { ...key, start: 10 },
+      ]);
+      expect(got).toEqual([undefined, full, full]);
+    });
+
+    it("finds the chunk holding a task index", async () => {
+      const { store, key, s } = await fresh();
+      await store.insertChunks([chunk(s, 0, 4), chunk(s, 8, 4), chunk(s, Limits.GROUP_SIZE, 2)]);
+      expect((await store.findChunk(key, 2))?.start).toBe(0);
+      expect((await store.findChunk(key, 11))?.start).toBe(8);
+      expect(await store.findChunk(key, 5)).toBeUndefined();
+      expect((await store.findChunk(key, Limits.GROUP_SIZE + 1))?.start).toBe(Limits.GROUP_SIZE);
+      expect(await store.findChunk(key, Limits.GROUP_SIZE + 2)).toBeUndefined();
+    });
+
+    it("lists the spans of chunks overlapping a range", async () => {
+      const { store, key, s } = await fresh();
+      await store.insertChunks([chunk(s, 0, 4), chunk(s, 4, 4), chunk(s, 20, 5)]);
+      expect(await store.listChunkSpans(key, 0, 6, 21)).toEqual([
+        { start: 4, count: 4 },
+        { start: 20, count: 5 },
+      ]);
+      expect(await store.listChunkSpans(key, 0, 8, 20)).toEqual([]);
+    });
+
+    it("applies a chunk write only on the version that was read", async () => {
+      const { store, key, s } = await fresh();
+      const a = chunk(s, 0, 2);
+      await store.insertChunks([a]);
+      const first = bump(a, { owner: "w1", fence: 1 });
+      const rival = bump(a, { owner: "w2", fence: 1 });
+      // Writes in one call apply independently (possibly concurrently): exactly one of two
+      // rival writes on the same version lands, and the store holds that one.
+      const results = await store.writeChunks([
+        { chunk: first, expectedVersion: 1 },
+        { chunk: rival, expectedVersion: 1 },
+      ]);
+      expect([...results].sort()).toEqual(["conflict", "ok"]);
+      const winner = results[0] === "ok" ? "w1" : "w2";
+      expect((await store.getChunks([{ ...key, start: 0 }]))[0]?.owner).toBe(winner);
+      expect(await store.writeChunks([{ chunk: bump(first, {}), expectedVersion: 1 }])).toEqual(["conflict"]);
+      await expect(
+        store.writeChunks([{ chunk: { ...first, version: 5 }, expectedVersion: 2 }]),
+      ).rejects.toThrow(InvariantError);
+    });
+
+    it("stores a completion entry atomically with its chunk write", async () => {
+      const { store, key, s } = await fresh();
+      const a = chunk(s, 0, 2);
+      await store.insertChunks([a]);
+      const next = bump(a, { slots: "SQ" });
+      const entry = attachCompletion(
+        next,
+        [{ index: 0, status: "SUCCEEDED", attempt: 1, result: "x" }],
+        NOW,
+        { fence: 0 },
+      );
+      await store.putCompletion(entry); // the entry's key is taken, so the transaction must fail as a whole
+      expect(await store.writeChunks([{ chunk: next, expectedVersion: 1, completion: entry }])).toEqual([
+        "conflict",
+      ]);
+      expect((await store.getChunks([{ ...key, start: 0 }]))[0]?.version).toBe(1);
+    });
+
+    it("lists due chunks of a group, soonest first, and never settled ones", async () => {
+      const { store, key, s } = await fresh();
+      const [a, b, c] = [chunk(s, 0, 1), chunk(s, 1, 1), chunk(s, 2, 1)];
+      await store.insertChunks([a!, b!, c!]);
+      await store.writeChunks([
+        { chunk: bump(a!, { due: NOW + 300 }), expectedVersion: 1 },
+        { chunk: bump(b!, { due: NOW + 100 }), expectedVersion: 1 },
+        { chunk: bump(c!, { due: undefined, slots: "S" }), expectedVersion: 1 },
+      ]);
+      expect((await store.listDueChunks(key, 0, NOW + 200, 10)).map((k) => k.start)).toEqual([1]);
+      expect((await store.listDueChunks(key, 0, Number.POSITIVE_INFINITY, 10)).map((k) => k.start)).toEqual([
+        1, 0,
+      ]);
+      expect((await store.listDueChunks(key, 0, Number.POSITIVE_INFINITY, 1)).map((k) => k.start)).toEqual([
+        1,
+      ]);
+      expect(await store.listDueChunks(key, 1, Number.POSITIVE_INFINITY, 10)).toEqual([]);
+    });
+
+    it("reads completion entries in commit order after a cursor, page by page", async () => {
+      const { store, key, s } = await fresh();
+      const chunks = [0, 1, 2, 3, 4].map((i) => chunk(s, i, 1));
+      await store.insertChunks(chunks);
+      const times = [50, 10, 40, 20, 30];
+      for (const [i, c] of chunks.entries()) {
+        const next = bump(c, { slots: "S", due: undefined });
+        const entry = attachCompletion(
+          next,
+          [{ index: i, status: "SUCCEEDED", attempt: 1, result: `r${i}` }],
+          NOW + times[i]!,
+          { fence: 0 },
+        );
+        expect(await store.writeChunks([{ chunk: next, expectedVersion: 1, completion: entry }])).toEqual([
+          "ok",
+        ]);
+      }
+      const first = await store.readCompletions(key, groupOf(0), undefined, 2);
+      expect(first.entries.map((e) => e.chunkStart)).toEqual([1, 3]);
+      expect(first.next).toBeDefined();
+      const rest = await store.readCompletions(key, 0, first.next, 10);
+      expect(rest.entries.map((e) => e.chunkStart)).toEqual([4, 2, 0]);
+      expect(rest.next).toBeUndefined();
+      expect(rest.entries[2]?.outcomes).toEqual([
+        { index: 0, status: "SUCCEEDED", attempt: 1, result: "r0" },
+      ]);
+      const one = await store.getCompletion(key, 0, rest.entries[0]!.sortKey);
+      expect(one).toEqual(rest.entries[0]);
+      expect(await store.getCompletion(key, 0, "0000000000000#000000000000#000")).toBeUndefined();
+    });
+
+    it("keeps failed and cancelled outcomes with their errors, and never overwrites an entry", async () => {
+      const { store, key, s } = await fresh();
+      const a = chunk(s, 0, 2);
+      await store.insertChunks([a]);
+      const next = bump(a, { slots: "FC", due: undefined });
+      const entry = attachCompletion(
+        next,
+        [
+          { index: 0, status: "FAILED", attempt: 3, error: { code: "HANDLER_ERROR", message: "boom" } },
+          {
+            index: 1,
+            status: "CANCELLED",
+            attempt: 0,
+            error: { code: "CANCELLED", message: "task cancelled" },
+          },
+        ],
+        NOW,
+        { owner: "w1", fence: 4 },
+      );
+      await store.writeChunks([{ chunk: next, expectedVersion: 1, completion: entry }]);
+      await store.putCompletion({ ...entry, outcomes: [] });
+      expect(await store.getCompletion(key, 0, entry.sortKey)).toEqual(entry);
+    });
+  });
+}
