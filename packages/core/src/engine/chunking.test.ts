@@ -128,7 +128,7 @@ describe("planChunks", () => {
       input: tasks([3, 1, 0, 2, 10, 9]),
       chunks: [
         [0, 4, 8],
-        [9, 2, 6],
+        [9, 2, 5],
       ],
     },
   ])("cuts at $name", ({ input, bounds, chunks }) => {
