@@ -73,10 +73,22 @@ describe("completionId", () => {
   const original = { chunkStart: START, sortKey: completionSk(NOW, START, 4) };
 
   it.each([
-    { name: "re-published later", other: { chunkStart: START, sortKey: completionSk(NOW + 9_000, START, 4) }, same: true },
+    {
+      name: "re-published later",
+      other: { chunkStart: START, sortKey: completionSk(NOW + 9_000, START, 4) },
+      same: true,
+    },
     { name: "the same key", other: { ...original }, same: true },
-    { name: "another write of the chunk", other: { chunkStart: START, sortKey: completionSk(NOW, START, 5) }, same: false },
-    { name: "another chunk, same seq", other: { chunkStart: START + 64, sortKey: completionSk(NOW, START + 64, 4) }, same: false },
+    {
+      name: "another write of the chunk",
+      other: { chunkStart: START, sortKey: completionSk(NOW, START, 5) },
+      same: false,
+    },
+    {
+      name: "another chunk, same seq",
+      other: { chunkStart: START + 64, sortKey: completionSk(NOW, START + 64, 4) },
+      same: false,
+    },
   ])("$name → same id: $same", ({ other, same }) => {
     expect(completionId(other) === completionId(original)).toBe(same);
   });
@@ -127,7 +139,13 @@ describe("viewTask", () => {
       leaseExpiresAt: NOW + 59_000,
       cancelRequested: false,
     },
-    { name: "leased under an expired lease", slots: "LS", patch: expired, status: "QUEUED", cancelRequested: false },
+    {
+      name: "leased under an expired lease",
+      slots: "LS",
+      patch: expired,
+      status: "QUEUED",
+      cancelRequested: false,
+    },
     {
       name: "leased under a lease expiring exactly now",
       slots: "LS",
@@ -204,6 +222,9 @@ describe("viewTask", () => {
       result: undefined,
       finishedAt: NOW - 5,
     });
-    expect(viewTask(chunk("S"), START, NOW, outcome, NOW - 1)).toMatchObject({ result: "r", finishedAt: NOW - 1 });
+    expect(viewTask(chunk("S"), START, NOW, outcome, NOW - 1)).toMatchObject({
+      result: "r",
+      finishedAt: NOW - 1,
+    });
   });
 });

@@ -154,7 +154,9 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect([...results].sort()).toEqual(["conflict", "ok"]);
       const winner = results[0] === "ok" ? "w1" : "w2";
       expect((await store.getChunks([{ ...key, start: 0 }]))[0]?.owner).toBe(winner);
-      expect(await store.writeChunks([{ chunk: bump(a, { owner: "w3" }), expectedVersion: 1 }])).toEqual(["conflict"]);
+      expect(await store.writeChunks([{ chunk: bump(a, { owner: "w3" }), expectedVersion: 1 }])).toEqual([
+        "conflict",
+      ]);
       await expect(
         store.writeChunks([{ chunk: { ...first, version: 5 }, expectedVersion: 2 }]),
       ).rejects.toThrow(InvariantError);
