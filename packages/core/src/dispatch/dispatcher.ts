@@ -31,6 +31,8 @@ export type TaskRunner = (task: TaskContext) => Promise<string | undefined>;
 
 /** Observation points (metrics, logs, simulation audits). */
 export interface DispatcherHooks {
+  /** A lease was granted: its runs are about to start. */
+  onClaim?(lease: HeldLease): void;
   onTaskStart?(lease: HeldLease, run: TaskRun): void;
   onCommit?(lease: HeldLease, entry: CompletionEntry | undefined): void;
   onLeaseLost?(lease: HeldLease): void;
@@ -119,6 +121,7 @@ export class Dispatcher {
       });
     }
     this.#leases.set(lease.id, lease);
+    this.#hooks.onClaim?.(lease);
     const done = this.#runLease(lease, claim.ticket.payloads, claim.runnable).finally(() => {
       this.#leases.delete(lease.id);
       this.#done.delete(lease.id);

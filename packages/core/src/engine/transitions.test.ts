@@ -450,7 +450,7 @@ describe("applyCommit", () => {
   });
 
   it("backs off by the highest attempt among the retried slots", () => {
-    const record = held("LL", [1, 3], { maxAttempts: 5 });
+    const record = held("LL", [3, 1], { maxAttempts: 5 });
     const plan = applyCommit(
       record,
       new Map([
