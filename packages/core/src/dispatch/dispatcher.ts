@@ -135,15 +135,19 @@ export class Dispatcher {
     inline: (string | null)[] | undefined,
   ): Promise<(string | null)[] | undefined> {
     if (inline && inline.length === lease.chunk.count) return inline;
-    try {
-      const blob = await this.#ports.blobs.get(lease.chunk.payloadKey);
-      const parsed = blob === undefined ? undefined : (JSON.parse(blob) as { payloads?: unknown }).payloads;
-      return Array.isArray(parsed) && parsed.length === lease.chunk.count
-        ? (parsed as (string | null)[])
-        : undefined;
-    } catch {
-      return undefined;
+    // A transient read error is retried: it must not cost the tasks an attempt.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const blob = await this.#ports.blobs.get(lease.chunk.payloadKey);
+        const parsed = blob === undefined ? undefined : (JSON.parse(blob) as { payloads?: unknown }).payloads;
+        return Array.isArray(parsed) && parsed.length === lease.chunk.count
+          ? (parsed as (string | null)[])
+          : undefined;
+      } catch {
+        if (attempt < 2) await this.#ports.clock.sleep(100 * 2 ** attempt).catch(() => {});
+      }
     }
+    return undefined;
   }
 
   async #runLease(
