@@ -3,9 +3,16 @@
  * Stops at the first failing step with its exit code.
  */
 import { spawnSync } from "node:child_process";
+import { checkJava } from "../packages/core/src/emulators/dynamodb-local.ts";
 import { checkNodeVersion } from "./check-node.ts";
 
 checkNodeVersion();
+try {
+  checkJava(); // DynamoDB Local needs it: say so in one line, before anything starts
+} catch (error) {
+  console.error(`✗ ${(error as Error).message}`);
+  process.exit(1);
+}
 const steps: Array<[string, string[]]> = [
   ["type-check", ["tsc", "-p", "."]],
   ["lint", ["biome", "check", "."]],

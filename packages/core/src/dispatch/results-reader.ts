@@ -69,10 +69,15 @@ export class ResultsReader {
     for (;;) {
       const page = await this.#ports.store.readCompletions(this.#key, group, after, this.#pageSize);
       for (const entry of page.entries) {
+        // Positions follow the sort key's time: a re-published copy keeps its old committedAt.
+        const at = Number(entry.sortKey.slice(0, 13));
+        cursor.horizon = Math.max(cursor.horizon, at);
         const id = completionId(entry);
-        if (cursor.seen.has(id)) continue;
-        cursor.seen.set(id, entry.committedAt);
-        cursor.horizon = Math.max(cursor.horizon, entry.committedAt);
+        if (cursor.seen.has(id)) {
+          cursor.seen.set(id, Math.max(cursor.seen.get(id)!, at));
+          continue;
+        }
+        cursor.seen.set(id, at);
         out.push(...(await resolveResults(this.#ports, entry)));
       }
       if (!page.next) break;

@@ -38,9 +38,9 @@ function jarDir(): string {
   return join(lib, dir);
 }
 
-/** Throws a one-line EmulatorError unless Java 17+ is on PATH. */
-export function checkJava(): void {
-  const probe = spawnSync("java", ["-version"], { encoding: "utf8" });
+/** Throws a one-line EmulatorError unless Java 17+ is on PATH (of `env`, default this process's). */
+export function checkJava(env: NodeJS.ProcessEnv = process.env): void {
+  const probe = spawnSync("java", ["-version"], { encoding: "utf8", env });
   if (probe.error) {
     throw new EmulatorError(
       "DynamoDB Local needs Java 17 or newer, and `java` was not found on PATH. Install a JRE (e.g. `apt-get install openjdk-17-jre-headless`) and run again.",

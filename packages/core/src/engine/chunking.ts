@@ -28,13 +28,18 @@ export function byteLength(text: string): number {
  * the same chunks, which is what makes a retried submit idempotent.
  */
 export function planChunks(tasks: readonly TaskInput[], bounds: ChunkBounds): PlannedChunk[] {
-  const sorted = [...tasks].sort((a, b) => a.index - b.index);
+  // Sort positions, not tasks, so an error can name the caller's own position.
+  const order = tasks.map((_, i) => i).sort((a, b) => tasks[a]!.index - tasks[b]!.index);
+  const sorted = order.map((i) => tasks[i]!);
   const chunks: PlannedChunk[] = [];
   let current: PlannedChunk | undefined;
   for (let i = 0; i < sorted.length; i++) {
     const task = sorted[i]!;
     if (i > 0 && sorted[i - 1]!.index === task.index) {
-      throw new ValidationError(`tasks[${i}].index`, `duplicate task index ${task.index} in the batch`);
+      throw new ValidationError(
+        `tasks[${order[i]}].index`,
+        `duplicate task index ${task.index} in the batch`,
+      );
     }
     const size = task.payload === undefined ? 0 : byteLength(task.payload);
     const contiguous =

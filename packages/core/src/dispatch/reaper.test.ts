@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import type { FakeClock } from "../adapters/memory/clocks.ts";
+import { encodeTicket } from "../model/ticket.ts";
+import { memoryGrid } from "../testing/memory-grid.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { reap } from "./reaper.ts";
+import { closeSession, createSession } from "./sessions.ts";
+import { submitTasks } from "./submitter.ts";
+import { getTask } from "./tasks.ts";
+
+const QUEUE = "default-normal";
+const key = { tenant: "acme", sessionId: "reap" };
+
+describe("reaper", () => {
+  it("re-drives an expired lease whose ticket is gone", async () => {
+    const grid = memoryGrid({ timing: { leaseGraceMs: 1_000 } });
+    const clock = grid.clock as FakeClock;
+    await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { leaseMs: 5_000 } });
+    await submitTasks(grid, key, { tasks: [{ index: 0, payload: "p" }] });
+    const tickets = await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 });
+    const crashed = new Dispatcher(grid, { owner: "dead", runner: () => new Promise(() => {}) });
+    await crashed.accept(QUEUE, tickets);
+    crashed.crash();
+    await grid.queue.ack(
+      QUEUE,
+      tickets.map((t) => t.receipt),
+    );
+    expect(await reap(grid)).toMatchObject({ redriven: 0 });
+    clock.advance(6_100);
+    expect(await reap(grid)).toMatchObject({ redriven: 1 });
+    expect(await reap(grid)).toMatchObject({ redriven: 0 }); // pushed out: no flood of duplicates
+    const d = new Dispatcher(grid, { owner: "alive", runner: async () => "ok" });
+    await d.accept(
+      QUEUE,
+      await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 }),
+    );
+    await d.drain();
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 2 });
+  });
+
+  it("turns dead-lettered tickets into FAILED tasks and leaves the DLQ empty", async () => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    await submitTasks(grid, key, { tasks: [{ index: 0 }, { index: 1 }] });
+    const [ticket] = await grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 60 });
+    await grid.queue.ack(QUEUE, [ticket!.receipt]);
+    await grid.queue.send(`${QUEUE}-dlq`, [{ body: ticket!.body }, { body: "not a ticket" }]);
+    const report = await reap(grid);
+    expect(report).toMatchObject({ deadLettered: 2, deadLetterMessages: 2 });
+    expect(grid.queue.depth(`${QUEUE}-dlq`)).toBe(0);
+    expect(await getTask(grid, key, 1)).toMatchObject({ status: "FAILED", error: { code: "DEAD_LETTERED" } });
+  });
+
+  it("leaves a dead-lettered ticket of a chunk under a live lease alone", async () => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    await submitTasks(grid, key, { tasks: [{ index: 0 }] });
+    const tickets = await grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 60 });
+    const d = new Dispatcher(grid, { owner: "w", runner: () => new Promise(() => {}) });
+    await d.accept(QUEUE, tickets);
+    await grid.queue.send(`${QUEUE}-dlq`, [{ body: encodeTicket({ ...key, start: 0, count: 1 }) }]);
+    expect(await reap(grid)).toMatchObject({ deadLettered: 0, deadLetterMessages: 1 });
+    expect((await getTask(grid, key, 0)).status).toBe("LEASED");
+  });
+
+  it("drops a closed session from the active index once it has settled", async () => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    await submitTasks(grid, key, { tasks: [{ index: 0 }] });
+    await closeSession(grid, key);
+    expect(await reap(grid)).toMatchObject({ sessions: 1, deactivated: 0 });
+    const d = new Dispatcher(grid, { owner: "w", runner: async () => "ok" });
+    await d.accept(
+      QUEUE,
+      await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 }),
+    );
+    await d.drain();
+    expect(await reap(grid)).toMatchObject({ sessions: 1, deactivated: 1 });
+    expect(await reap(grid)).toMatchObject({ sessions: 0 });
+  });
+});
