@@ -63,3 +63,12 @@ describe("backoffDelayMs", () => {
     },
   );
 });
+
+describe("backoffDelayMs with a broken random source", () => {
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
+    "treats %s as 0 rather than a NaN delay",
+    (random) => {
+      expect(backoffDelayMs(3, 1_000, 300_000, random)).toBe(0);
+    },
+  );
+});

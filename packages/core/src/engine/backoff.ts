@@ -6,5 +6,6 @@
 export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, random: number): number {
   const exponent = Math.min(Math.max(0, attempt - 1), 52);
   const ceiling = Math.min(maxMs, baseMs * 2 ** exponent);
-  return Math.floor(Math.min(Math.max(random, 0), 0.999_999_999) * ceiling);
+  const draw = Number.isFinite(random) ? Math.min(Math.max(random, 0), 0.999_999_999) : 0;
+  return Math.floor(draw * ceiling);
 }
