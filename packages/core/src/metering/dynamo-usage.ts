@@ -1,10 +1,14 @@
+import { itemSizeBytes } from "./item-size.ts";
 import {
-  isAttributeValue,
-  itemSizeBytes,
-  transactionalUnits,
-  valueSizeBytes,
-  writeUnits,
-} from "./item-size.ts";
+  asRecord,
+  batchWriteRequests,
+  type Json,
+  keyText,
+  type PartitionKeyNames,
+  sizeUnits,
+  type WriteRequest,
+  writeRequests,
+} from "./write-requests.ts";
 
 /** Capacity consumed on one table, or on one index of it when `index` is set. */
 export interface CapacityUse {
@@ -23,14 +27,6 @@ export interface DynamoUsage {
   capacity: CapacityUse[];
   /** One entry per write landing on a partition: the table `pk` value, or `index:<name>:<value>`. */
   keyWrites: string[];
-}
-
-/** Which attributes are partition keys, of the table and of its indexes. */
-export interface PartitionKeyNames {
-  /** Partition key attribute of the tables. */
-  partitionKey: string;
-  /** Index partition key attribute → index name. */
-  indexKeys: Readonly<Record<string, string>>;
 }
 
 /** DynamoDB operations that accept `ReturnConsumedCapacity`. */
@@ -54,151 +50,8 @@ const WRITE_OPERATIONS: ReadonlySet<string> = new Set([
   "BatchWriteItem",
   "TransactWriteItems",
 ]);
-const PARTIQL_OPERATIONS: ReadonlySet<string> = new Set([
-  "ExecuteStatement",
-  "BatchExecuteStatement",
-  "ExecuteTransaction",
-]);
-const PARTIQL_WRITE = /^\s*(INSERT|UPDATE|DELETE|UPSERT|REPLACE)\b/i;
 
-type Json = Record<string, unknown>;
-
-function asRecord(value: unknown): Json | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-}
-
-function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-/** The key text of a partition key value in either form; undefined when it is not a key type. */
-function keyText(value: unknown): string | undefined {
-  if (isAttributeValue(value)) {
-    if ("S" in value) return value.S;
-    if ("N" in value) return value.N;
-    if ("B" in value) return Buffer.from(value.B as Uint8Array | string).toString("base64");
-    return undefined;
-  }
-  if (typeof value === "string" || typeof value === "number" || typeof value === "bigint")
-    return String(value);
-  if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
-  return undefined;
-}
-
-/** One write the call asked for: the item or key it names, and its cost if estimated. */
-interface WriteRequest {
-  /** Full item (Put) or key (Update, Delete). */
-  record: Json;
-  isPut: boolean;
-  /** Write units by request size: a lower bound for Update and Delete, billed on the stored item. */
-  units: number;
-}
-
-function sizeUnits(bytes: () => number): number {
-  try {
-    return writeUnits(bytes());
-  } catch {
-    // Not our job to validate items: DynamoDB will reject it and bill at most the minimum.
-    return 1;
-  }
-}
-
-function putRequest(item: Json): WriteRequest {
-  return { record: item, isPut: true, units: sizeUnits(() => itemSizeBytes(item)) };
-}
-
-function updateRequest(request: Json): WriteRequest {
-  const key = asRecord(request.Key) ?? {};
-  const values = Object.values(asRecord(request.ExpressionAttributeValues) ?? {});
-  const units = sizeUnits(
-    () => itemSizeBytes(key) + values.reduce<number>((s, v) => s + valueSizeBytes(v), 0),
-  );
-  return { record: key, isPut: false, units };
-}
-
-function deleteRequest(request: Json): WriteRequest {
-  return { record: asRecord(request.Key) ?? {}, isPut: false, units: 1 };
-}
-
-function batchWriteRequests(requestItems: unknown): WriteRequest[] {
-  const requests: WriteRequest[] = [];
-  for (const entries of Object.values(asRecord(requestItems) ?? {})) {
-    for (const entry of asArray(entries)) {
-      const put = asRecord(asRecord(entry)?.PutRequest);
-      const del = asRecord(asRecord(entry)?.DeleteRequest);
-      if (put) requests.push(putRequest(asRecord(put.Item) ?? {}));
-      else if (del) requests.push(deleteRequest(del));
-    }
-  }
-  return requests;
-}
-
-/** The writes a call asks for. A ConditionCheck writes nothing, so it is left out. */
-function writeRequests(operation: string, input: Json): WriteRequest[] {
-  switch (operation) {
-    case "PutItem":
-      return [putRequest(asRecord(input.Item) ?? {})];
-    case "UpdateItem":
-      return [updateRequest(input)];
-    case "DeleteItem":
-      return [deleteRequest(input)];
-    case "BatchWriteItem":
-      return batchWriteRequests(input.RequestItems);
-    case "TransactWriteItems":
-      return asArray(input.TransactItems).flatMap((raw): WriteRequest[] => {
-        const action = asRecord(raw) ?? {};
-        const put = asRecord(action.Put);
-        const update = asRecord(action.Update);
-        const del = asRecord(action.Delete);
-        const request = put
-          ? putRequest(asRecord(put.Item) ?? {})
-          : update
-            ? updateRequest(update)
-            : del
-              ? deleteRequest(del)
-              : undefined;
-        return request ? [{ ...request, units: transactionalUnits(request.units) }] : [];
-      });
-    default:
-      return [];
-  }
-}
-
-/**
- * Writes of a PartiQL call. Only the partition key is read from the statement (`"pk" = ?` in a
- * WHERE clause, `'pk': ?` in an INSERT tuple), by a regular expression, not a parser.
- */
-function partiqlWrites(operation: string, input: Json, names: PartitionKeyNames): WriteRequest[] {
-  const statements =
-    operation === "ExecuteStatement" ? [input] : asArray(input.Statements ?? input.TransactStatements);
-  const factor = operation === "ExecuteTransaction" ? 2 : 1;
-  const writes: WriteRequest[] = [];
-  for (const raw of statements) {
-    const statement = asRecord(raw) ?? {};
-    const text = typeof statement.Statement === "string" ? statement.Statement : "";
-    if (!PARTIQL_WRITE.test(text)) continue;
-    const parameters = asArray(statement.Parameters);
-    const record: Json = {};
-    for (const attribute of [names.partitionKey, ...Object.keys(names.indexKeys)]) {
-      const value = partiqlValue(text, parameters, attribute);
-      if (value !== undefined) record[attribute] = value;
-    }
-    const units = sizeUnits(() => parameters.reduce<number>((s, v) => s + valueSizeBytes(v), 0));
-    writes.push({ record, isPut: /^\s*INSERT\b/i.test(text), units: units * factor });
-  }
-  return writes;
-}
-
-function partiqlValue(statement: string, parameters: unknown[], attribute: string): unknown {
-  const name = attribute.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const match = new RegExp(`["']?\\b${name}\\b["']?\\s*[=:]\\s*(\\?|'((?:[^']|'')*)')`).exec(statement);
-  if (match === null) return undefined;
-  if (match[1] !== "?") return (match[2] ?? "").replaceAll("''", "'");
-  const placeholder = match.index + match[0].length - 1;
-  const position = statement.slice(0, placeholder).split("?").length - 1;
-  return parameters[position];
-}
-
+/** Partition keys the writes land on, one entry per write and per index entry written. */
 function keyWritesOf(
   writes: readonly WriteRequest[],
   names: PartitionKeyNames,
@@ -278,8 +131,7 @@ export function measureDynamoCall(
   names: PartitionKeyNames,
 ): DynamoUsage {
   const usage: DynamoUsage = { rru: 0, wru: 0, estimatedWru: 0, capacity: [], keyWrites: [] };
-  const partiql = PARTIQL_OPERATIONS.has(operation);
-  const writes = partiql ? partiqlWrites(operation, input, names) : writeRequests(operation, input);
+  const writes = writeRequests(operation, input, names);
   const kind: Kind = WRITE_OPERATIONS.has(operation) || writes.length > 0 ? "write" : "read";
   const succeeded = error === undefined;
   const unprocessed = operation === "BatchWriteItem" ? batchWriteRequests(output?.UnprocessedItems) : [];
@@ -289,8 +141,8 @@ export function measureDynamoCall(
     capacityOf(output.ConsumedCapacity, kind, usage);
   } else if (kind === "write") {
     const failedItem = asRecord(asRecord(error)?.Item);
-    let units =
-      writes.reduce((sum, w) => sum + w.units, 0) - unprocessed.reduce((sum, w) => sum + w.units, 0);
+    const unitsOfAll = (requests: WriteRequest[]) => requests.reduce((sum, w) => sum + w.units, 0);
+    let units = unitsOfAll(writes) - unitsOfAll(unprocessed);
     // ReturnValuesOnConditionCheckFailure hands back the stored item the failed write was billed on.
     if (failedItem)
       units = Math.max(
