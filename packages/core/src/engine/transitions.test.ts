@@ -620,15 +620,13 @@ describe("planReap", () => {
 
   const MIN = 60_000;
   const HOUR = 60 * MIN;
-  // ticketGraceMs (15 min) * 2^redrives, capped at 24 h.
+  // ticketGraceMs (15 min) * 2^redrives, capped at 4 × ticketGraceMs.
   it.each([
     { redrives: 0, interval: 15 * MIN },
     { redrives: 1, interval: 30 * MIN },
     { redrives: 2, interval: HOUR },
-    { redrives: 5, interval: 8 * HOUR },
-    { redrives: 6, interval: 16 * HOUR },
-    { redrives: 7, interval: 24 * HOUR },
-    { redrives: 40, interval: 24 * HOUR },
+    { redrives: 3, interval: HOUR },
+    { redrives: 40, interval: HOUR },
   ])("redrive #$redrives looks again after $interval ms", ({ redrives, interval }) => {
     const record = chunk("QL", { redrives, due: NOW });
     const plan = planReap(record, NOW, timing);
@@ -664,7 +662,13 @@ describe("planReap", () => {
       expect(planReap(record, plan.next.due! - 1, timing).kind).toBe("none");
       now = plan.next.due!;
     }
-    expect(gaps).toEqual([1, 2, 4, 8].map((k) => k * timing.ticketGraceMs));
+    expect(gaps).toEqual([1, 2, 4, 4].map((k) => k * timing.ticketGraceMs));
+  });
+
+  it("starts the re-drive backoff over once a claim shows the ticket path works", () => {
+    const record = chunk("QQ", { redrives: 7, due: NOW });
+    const plan = planClaim(record, { now: NOW, owner: "w", sessionState: "OPEN", timing });
+    expect(plan).toMatchObject({ kind: "claim", next: { redrives: 0 } });
   });
 });
 

@@ -64,6 +64,9 @@ export interface ClaimContext {
   timing: ReaperTiming;
 }
 
+/** Re-drive intervals double up to 2^2 = 4 × ticketGraceMs. */
+const MAX_REDRIVE_DOUBLINGS = 2;
+
 function allTerminal(slots: string): boolean {
   for (let i = 0; i < slots.length; i++) if (!isTerminalSlot(slots[i]!)) return false;
   return true;
@@ -134,6 +137,7 @@ export function planClaim(chunk: ChunkRecord, ctx: ClaimContext): ClaimPlan {
     return { kind: "finalize", next, outcomes };
   }
   next.fence = chunk.fence + 1;
+  next.redrives = 0; // a claim proves the ticket path works: the re-drive backoff starts over
   next.owner = ctx.owner;
   next.leasedAt = now;
   next.leaseUntil = now + chunk.leaseMs;
@@ -272,7 +276,8 @@ export function requestCancel(
 /**
  * A reaper look at a chunk whose `due` time passed: whatever a crash left behind (an expired
  * lease, a lost or never-sent ticket) gets a fresh ticket, and the next look is pushed out
- * with doubling intervals so a long backlog is not flooded with duplicates.
+ * with doubling intervals (up to 4 × ticketGraceMs) so a long backlog is not flooded with
+ * duplicates.
  */
 export function planReap(chunk: ChunkRecord, now: number, timing: ReaperTiming): ReapPlan {
   if (allTerminal(chunk.slots)) {
@@ -284,7 +289,9 @@ export function planReap(chunk: ChunkRecord, now: number, timing: ReaperTiming):
   }
   if (chunk.due !== undefined && chunk.due > now) return { kind: "none" };
   const next = withWrite(chunk, now);
-  const interval = Math.min(timing.ticketGraceMs * 2 ** Math.min(chunk.redrives, 10), 24 * 60 * 60_000);
+  // Doubling keeps a deep backlog from being flooded with duplicate tickets; the cap keeps a
+  // chunk whose re-driven tickets were lost from waiting hours (claims reset the count).
+  const interval = timing.ticketGraceMs * 2 ** Math.min(chunk.redrives, MAX_REDRIVE_DOUBLINGS);
   next.due = Math.max(now, chunk.notBefore) + interval;
   next.redrives = chunk.redrives + 1;
   return { kind: "redrive", next };
