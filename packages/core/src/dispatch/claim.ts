@@ -1,5 +1,5 @@
 import { attachCompletion } from "../engine/completions.ts";
-import { secondsUntil } from "../engine/lease.ts";
+import { leaseVisibilitySeconds, secondsUntil } from "../engine/lease.ts";
 import { planClaim, type RunnableTask } from "../engine/transitions.ts";
 import type { ChunkRecord, SessionRecord } from "../model/records.ts";
 import { SessionState } from "../model/status.ts";
@@ -18,6 +18,9 @@ export interface WonClaim {
   chunk: ChunkRecord;
   runnable: RunnableTask[];
 }
+
+/** Leases longer than this get their ticket re-timed at claim (receive visibility is 60 s). */
+const LONG_LEASE_MS = 90_000;
 
 /** Seconds before a ticket whose claim lost a race is offered again. */
 const RETRY_SOON_SECONDS = 1;
@@ -126,6 +129,11 @@ export async function claimTickets(
     if (results[p.at] !== "ok") {
       acker.retime(queue, p.receipt, RETRY_SOON_SECONDS); // lost a race: look again soon
     } else if (p.runnable) {
+      const chunk = writes[p.at]!.chunk;
+      // The first heartbeat comes at leaseMs/3; a ticket whose receive visibility ends sooner
+      // would reappear as a "duplicate" and be deleted, so long leases re-time it now.
+      if (chunk.leaseMs > LONG_LEASE_MS)
+        acker.retime(queue, p.receipt, leaseVisibilitySeconds(chunk.leaseMs));
       won.push({
         queue,
         receipt: p.receipt,

@@ -11,6 +11,9 @@ import { heartbeat } from "./lease-keeper.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type AckMode, TicketAcker } from "./ticket-acker.ts";
 
+/** Longest error message recorded for a task. */
+const MAX_ERROR_CHARS = 1_000;
+
 /** What a task handler receives. */
 export interface TaskContext {
   tenant: string;
@@ -121,7 +124,7 @@ export class Dispatcher {
       });
     }
     this.#leases.set(lease.id, lease);
-    this.#hooks.onClaim?.(lease);
+    this.#safeHook(() => this.#hooks.onClaim?.(lease));
     const done = this.#runLease(lease, claim.ticket.payloads, claim.runnable).finally(() => {
       this.#leases.delete(lease.id);
       this.#done.delete(lease.id);
@@ -158,12 +161,12 @@ export class Dispatcher {
     const payloads = await this.#loadPayloads(lease, inline);
     await Promise.all(runnable.map((t) => this.#runTask(lease, lease.runs.get(t.slot)!, payloads)));
     if (lease.lost || this.#dead) {
-      this.#hooks.onLeaseLost?.(lease);
+      this.#safeHook(() => this.#hooks.onLeaseLost?.(lease));
       return;
     }
     const entry = await commitLease(this.#ports, this.#owner, this.acker, lease);
-    if (lease.lost) this.#hooks.onLeaseLost?.(lease);
-    else this.#hooks.onCommit?.(lease, entry);
+    if (lease.lost) this.#safeHook(() => this.#hooks.onLeaseLost?.(lease));
+    else this.#safeHook(() => this.#hooks.onCommit?.(lease, entry));
   }
 
   async #runTask(lease: HeldLease, run: TaskRun, payloads: (string | null)[] | undefined): Promise<void> {
@@ -180,8 +183,22 @@ export class Dispatcher {
         };
         return;
       }
+      if (run.controller.signal.aborted) {
+        // Aborted while waiting for a slot (a cancel, a deadline): it never starts.
+        const reason = String(run.controller.signal.reason);
+        run.result = run.cancelRequested
+          ? { ok: false, error: { code: "CANCELLED", message: "task cancelled" }, cancelled: true }
+          : {
+              ok: false,
+              error: {
+                code: reason === AbortReason.DEADLINE ? "DEADLINE" : "ABORTED",
+                message: `not started: ${reason}`,
+              },
+            };
+        return;
+      }
       const c = lease.chunk;
-      this.#hooks.onTaskStart?.(lease, run);
+      this.#safeHook(() => this.#hooks.onTaskStart?.(lease, run));
       try {
         const result = await this.#runner({
           tenant: c.tenant,
@@ -203,7 +220,9 @@ export class Dispatcher {
           run.result = { ok: true, result };
         }
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        // Capped: 64 long messages must not push a completion entry past DynamoDB's 400 KB item limit.
+        const full = error instanceof Error ? error.message : String(error);
+        const message = full.length > MAX_ERROR_CHARS ? `${full.slice(0, MAX_ERROR_CHARS)}…` : full;
         const reason = run.controller.signal.aborted ? String(run.controller.signal.reason) : undefined;
         const code = run.cancelRequested
           ? "CANCELLED"
@@ -214,6 +233,15 @@ export class Dispatcher {
       }
     } finally {
       this.#slots.release();
+    }
+  }
+
+  /** Observers must not break the worker: a throwing hook is ignored. */
+  #safeHook(call: () => void): void {
+    try {
+      call();
+    } catch {
+      // ignored on purpose
     }
   }
 

@@ -145,3 +145,32 @@ describe("heartbeats", () => {
     expect(view).toMatchObject({ status: "SUCCEEDED", result: "fast", attempt: 2 });
   });
 });
+
+describe("runs waiting for a slot", () => {
+  it("never start once their cancellation reached the worker", async () => {
+    const { grid, clock } = await setup(30_000, 1);
+    const invoked: number[] = [];
+    const runner: TaskRunner = async (t) => {
+      invoked.push(t.index);
+      await clock.sleep(20_000, t.signal);
+      return "ran";
+    };
+    const d = new Dispatcher(grid, { owner: "w", runner, concurrency: 1 });
+    await d.accept(
+      QUEUE,
+      await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 }),
+    );
+    await flush();
+    expect(invoked).toEqual([0]); // task 1 waits for the only slot
+    await cancelTask(grid, key, 1);
+    clock.advance(10_000);
+    await flush();
+    await d.heartbeat();
+    clock.advance(10_000);
+    await d.drain();
+    expect(invoked).toEqual([0]);
+    const outcomes = await new ResultsReader(grid, key).poll();
+    expect(outcomes.find((o) => o.index === 1)).toMatchObject({ status: "CANCELLED" });
+    expect(outcomes.find((o) => o.index === 0)).toMatchObject({ status: "SUCCEEDED" });
+  });
+});

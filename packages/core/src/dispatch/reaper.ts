@@ -25,6 +25,8 @@ export interface ReapReport {
   deadLetterMessages: number;
   /** Settled closed or cancelled sessions dropped from the active index. */
   deactivated: number;
+  /** Sessions or queues skipped this pass because a call failed (the next pass retries). */
+  errors: number;
 }
 
 /** Due chunks handled per group per pass. */
@@ -87,7 +89,10 @@ async function reapSession(ports: GridPorts, key: SessionKey, report: ReapReport
   if (session.state === SessionState.CANCELLED)
     await cancelChunksOfSession(ports, session, Number.POSITIVE_INFINITY);
   for (let group = 0; group < session.groups; group++) await reapGroup(ports, session, group, report);
-  if (session.state !== SessionState.OPEN && !(await hasPendingChunks(ports, session))) {
+  // A submit that read the session as OPEN may still be writing chunks (and the due index lags),
+  // so a session leaves the active index only well after it stopped accepting tasks.
+  const quiet = ports.clock.now() - session.updatedAt > ports.timing.ticketGraceMs;
+  if (session.state !== SessionState.OPEN && quiet && !(await hasPendingChunks(ports, session))) {
     await ports.store.deactivateSession(session);
     report.deactivated++;
   }
@@ -155,11 +160,22 @@ export async function reap(ports: GridPorts, options: { maxDeadLetters?: number 
     deadLettered: 0,
     deadLetterMessages: 0,
     deactivated: 0,
+    errors: 0,
   };
   for (let shard = 0; shard < ACTIVE_SHARDS; shard++) {
-    for (const key of await ports.store.listActiveSessions(shard)) await reapSession(ports, key, report);
+    try {
+      for (const key of await ports.store.listActiveSessions(shard)) {
+        // One failing session must not starve the others (or the dead-letter queues).
+        await reapSession(ports, key, report).catch(() => report.errors++);
+      }
+    } catch {
+      report.errors++;
+    }
   }
-  for (const q of ports.grid.queues)
-    await drainDeadLetters(ports, q.deadLetter, report, options.maxDeadLetters ?? 1000);
+  for (const q of ports.grid.queues) {
+    await drainDeadLetters(ports, q.deadLetter, report, options.maxDeadLetters ?? 1000).catch(
+      () => report.errors++,
+    );
+  }
   return report;
 }

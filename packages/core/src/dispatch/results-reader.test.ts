@@ -64,5 +64,9 @@ describe("results reader", () => {
     expect((await reader.poll()).map((o) => o.index)).toEqual([1]);
     await grid.store.putCompletion({ ...late, sortKey: completionSk(T + 61_500, 1, seq) });
     expect(await reader.poll()).toEqual([]);
+    await commit(2, T + 200_000); // the horizon moves far past both copies
+    expect((await reader.poll()).map((o) => o.index)).toEqual([2]);
+    await grid.store.putCompletion({ ...late, sortKey: completionSk(T + 200_500, 1, seq) });
+    expect(await reader.poll()).toEqual([]);
   });
 });

@@ -83,7 +83,7 @@ export class ResultsReader {
       if (!page.next) break;
       after = page.next;
     }
-    const floor = cursor.horizon - 2 * this.#overlapMs;
-    for (const [id, at] of cursor.seen) if (at < floor) cursor.seen.delete(id);
+    // Seen ids are kept for the life of the reader: a group holds at most GROUP_SIZE tasks, so
+    // the set is bounded, and a re-published copy may arrive long after its original.
   }
 }

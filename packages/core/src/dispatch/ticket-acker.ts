@@ -61,6 +61,11 @@ export class TicketAcker {
     this.#schedule(queue, p.visibility.length);
   }
 
+  /** Clears the receipts reported so far (a dispatcher reused across Lambda invocations). */
+  forgetReports(): void {
+    this.#reported.clear();
+  }
+
   /** Receipts acknowledged in "report" mode. */
   isAcked(receipt: string): boolean {
     return this.#reported.has(receipt);

@@ -30,10 +30,12 @@ export async function runPollLoop(
 ): Promise<void> {
   const maxLeases = options.maxLeases ?? 10;
   const visibilitySeconds = options.visibilitySeconds ?? 60;
+  // Heartbeats go on while draining after `signal` aborts: the leases still running need them.
+  const drained = new AbortController();
   const beats = (async () => {
-    while (!signal.aborted) {
-      await ports.clock.sleep(options.heartbeatEveryMs ?? 1_000, signal).catch(() => {});
-      if (!signal.aborted) await dispatcher.heartbeat().catch(() => 0);
+    while (!drained.signal.aborted) {
+      await ports.clock.sleep(options.heartbeatEveryMs ?? 1_000, drained.signal).catch(() => {});
+      if (!drained.signal.aborted) await dispatcher.heartbeat().catch(() => 0);
     }
   })();
   let idle = false;
@@ -61,8 +63,9 @@ export async function runPollLoop(
     idle = got === 0;
     if (dispatcher.heldLeases >= maxLeases) await ports.clock.sleep(5, signal).catch(() => {});
   }
-  await beats;
   await dispatcher.drain();
+  drained.abort();
+  await beats;
 }
 
 /** Result of processing an event-source batch, in the shape the SQS event source expects. */
@@ -84,6 +87,7 @@ export async function processBatch(
   tickets: readonly ReceivedTicket[],
   options: { deadline: number; heartbeatEveryMs?: number },
 ): Promise<BatchOutcome> {
+  dispatcher.acker.forgetReports();
   const ids = await dispatcher.accept(queue, tickets);
   const finished = dispatcher.settle(ids);
   const stop = new AbortController();

@@ -19,7 +19,8 @@ export const SessionConfigInput = z
       .int()
       .min(1_000)
       .max(12 * 60 * 60_000),
-    chunkMaxTasks: z.number().int().min(1).max(1_000),
+    // At most 500: a chunk's completion entries are numbered with three digits.
+    chunkMaxTasks: z.number().int().min(1).max(500),
     chunkMaxBytes: z
       .number()
       .int()

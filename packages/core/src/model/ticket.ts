@@ -30,7 +30,12 @@ export function encodeTicket(ticket: Ticket): string {
     n: ticket.count,
   };
   if (ticket.payloads) wire.p = ticket.payloads;
-  return JSON.stringify(wire);
+  // Pure ASCII: SQS rejects some code points (U+FFFE, U+FFFF) in message bodies; escaped, any
+  // payload travels and JSON.parse restores it exactly.
+  return JSON.stringify(wire).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Parses a message body; `undefined` for anything that is not a ticket (it is then dead-lettered). */
