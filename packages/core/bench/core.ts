@@ -64,16 +64,9 @@ try {
       owner: `agent-${i}`,
       runner: async () => undefined,
       concurrency: 256,
-      hooks: { onClaim: () => {} },
     });
-    const countingQueue = { ...ports, queue: ports.queue };
     loops.push(
-      runPollLoop(
-        countingQueue,
-        dispatcher,
-        { queues: [QUEUE], maxLeases: 20, idleWaitSeconds: 1 },
-        stop.signal,
-      ),
+      runPollLoop(ports, dispatcher, { queues: [QUEUE], maxLeases: 20, idleWaitSeconds: 1 }, stop.signal),
     );
   }
   const t0 = performance.now();

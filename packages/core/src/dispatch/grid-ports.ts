@@ -16,21 +16,3 @@ export interface GridPorts {
   /** Uniform draws in [0, 1) for jitter; seeded in simulations. */
   random: () => number;
 }
-
-/** Runs `fn` over `items` with at most `limit` in flight, preserving result order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, i: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
-  return out;
-}

@@ -8,7 +8,8 @@ import { parseInput, SubmitBatchInput } from "../model/schemas.ts";
 import { isTerminalSlot, SessionState } from "../model/status.ts";
 import { encodeTicket } from "../model/ticket.ts";
 import type { OutgoingTicket } from "../ports/ticket-queue.ts";
-import { type GridPorts, mapLimit } from "./grid-ports.ts";
+import { getOrCreate, mapLimit } from "../util.ts";
+import type { GridPorts } from "./grid-ports.ts";
 import { getSession } from "./sessions.ts";
 
 /** What a submit did. Task indexes are listed as spans to keep large batches cheap to report. */
@@ -67,7 +68,7 @@ async function findExisting(
   const byGroup = new Map<number, PlannedChunk[]>();
   for (const p of planned) {
     const g = groupOf(p.start);
-    byGroup.set(g, [...(byGroup.get(g) ?? []), p]);
+    getOrCreate(byGroup, g, () => []).push(p);
   }
   for (const [group, chunks] of byGroup) {
     const from = chunks[0]!.start;

@@ -141,7 +141,6 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   let crashes = 0;
   let cancels = 0;
   const maxSteps = options.maxSteps ?? 3_000;
-  const alive = () => workers;
   const tryOp = async (op: () => Promise<unknown>) => {
     try {
       await op();
@@ -175,7 +174,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     }
     if (step > chaosSteps && step % 50 === 0 && (await settled())) break;
     const roll = random();
-    const w = alive()[pick(alive().length)]!;
+    const w = workers[pick(workers.length)]!;
     if (roll < 0.5) {
       await tryOp(async () => {
         const tickets = await ports.queue.receive(QUEUE, {
@@ -188,7 +187,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     } else if (roll < 0.75) {
       clock.advance(100 + pick(2_900));
       await flush();
-      for (const x of alive()) if (!x.paused) await tryOp(() => x.dispatcher.heartbeat());
+      for (const x of workers) if (!x.paused) await tryOp(() => x.dispatcher.heartbeat());
     } else if (roll < 0.8) {
       await tryOp(() => reap(ports));
     } else if (roll < 0.83 && step < chaosSteps) {
@@ -215,7 +214,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     }
     await flush();
   }
-  for (const x of alive()) await x.dispatcher.drain();
+  for (const x of workers) await x.dispatcher.drain();
   const violations = await checkInvariants(rawStore, audit);
   if (step >= maxSteps && !(await settled())) violations.unshift(`not settled after ${maxSteps} steps`);
   return {

@@ -10,7 +10,6 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { mapLimit } from "../../dispatch/grid-ports.ts";
 import {
   activeShardPk,
   chunkPk,
@@ -37,6 +36,7 @@ import type {
   WriteResult,
 } from "../../ports/task-store.ts";
 import { ACTIVE_INDEX, DUE_INDEX } from "../../resources.ts";
+import { mapLimit } from "../../util.ts";
 import {
   activeKeys,
   chunkItemKey,
