@@ -9,6 +9,8 @@ export type { DispatcherHooks, DispatcherOptions, TaskContext, TaskRunner } from
 export { Dispatcher } from "./dispatch/dispatcher.ts";
 export type { GridPorts } from "./dispatch/grid-ports.ts";
 export type { HeldLease, TaskRun } from "./dispatch/held-lease.ts";
+export type { SessionProgress } from "./dispatch/progress.ts";
+export { getSessionProgress } from "./dispatch/progress.ts";
 export type { ReapReport } from "./dispatch/reaper.ts";
 export { reap } from "./dispatch/reaper.ts";
 export type { ResultsReaderOptions } from "./dispatch/results-reader.ts";
@@ -26,6 +28,8 @@ export type { PlannedChunk } from "./engine/chunking.ts";
 export { planChunks } from "./engine/chunking.ts";
 export * as keys from "./engine/keys.ts";
 export { isLeaseLive, needsHeartbeat } from "./engine/lease.ts";
+export type { TaskCounts } from "./engine/progress.ts";
+export { countChunk, finishedCount, zeroCounts } from "./engine/progress.ts";
 export type {
   ClaimPlan,
   CommitPlan,
@@ -88,7 +92,14 @@ export type { Ticket } from "./model/ticket.ts";
 export { decodeTicket, encodeTicket } from "./model/ticket.ts";
 export type { BlobStore } from "./ports/blob-store.ts";
 export type { Clock } from "./ports/clock.ts";
-export type { ChunkSpan, ChunkWrite, CompletionPage, TaskStore, WriteResult } from "./ports/task-store.ts";
+export type {
+  ChunkSpan,
+  ChunkWrite,
+  CompletionPage,
+  SessionPage,
+  TaskStore,
+  WriteResult,
+} from "./ports/task-store.ts";
 export type {
   OutgoingTicket,
   ReceivedTicket,
@@ -104,4 +115,4 @@ export type {
   QueueDefinition,
   TableDefinition,
 } from "./resources.ts";
-export { ACTIVE_INDEX, allQueueNames, DUE_INDEX, defineGrid } from "./resources.ts";
+export { ACTIVE_INDEX, allQueueNames, DUE_INDEX, defineGrid, TENANT_INDEX } from "./resources.ts";

@@ -66,6 +66,8 @@ export interface GridOptions {
 export const DUE_INDEX = "due";
 /** Name of the index of sessions that may still have work. */
 export const ACTIVE_INDEX = "active";
+/** Name of the index of a tenant's sessions by creation time. */
+export const TENANT_INDEX = "tenant";
 
 /** Defines the grid's table, bucket and queues. */
 export function defineGrid(options: GridOptions = {}): GridDefinition {
@@ -102,6 +104,12 @@ export function defineGrid(options: GridOptions = {}): GridDefinition {
           name: ACTIVE_INDEX,
           hashKey: { name: "apk", type: "S" },
           rangeKey: { name: "ask", type: "S" },
+          projection: "KEYS_ONLY",
+        },
+        {
+          name: TENANT_INDEX,
+          hashKey: { name: "tpk", type: "S" },
+          rangeKey: { name: "tsk", type: "S" },
           projection: "KEYS_ONLY",
         },
       ],

@@ -11,7 +11,9 @@
  * GROUP_SIZE tasks, and the session record is written once per group, not per task.
  * Index keys: `due` (dpk = chunk pk, due) lists a group's non-terminal chunks by the time the
  * reaper must look at them; `active` (apk = `A#{shard}`, ask) lists sessions that may still have
- * work, spread over ACTIVE_SHARDS keys.
+ * work, spread over ACTIVE_SHARDS keys; `tenant` (tpk = `T#{tenant}`, tsk = `{createdAt:13}#{session}`)
+ * lists a tenant's sessions by creation time. It takes one write per session created: bounded by
+ * how fast a tenant creates sessions, never by their size.
  */
 import { Limits } from "../model/limits.ts";
 import type { ChunkKey, SessionKey } from "../model/records.ts";
@@ -80,6 +82,16 @@ export function fnv1a(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
+}
+
+/** Partition key of a tenant's sessions in the tenant index. */
+export function tenantPk(tenant: string): string {
+  return `T#${tenant}`;
+}
+
+/** Sort key of a session in the tenant index: creation order, then id. */
+export function tenantSk(createdAt: number, sessionId: string): string {
+  return `${pad(createdAt, 13)}#${sessionId}`;
 }
 
 /** Partition key of a session in the active-sessions index. */

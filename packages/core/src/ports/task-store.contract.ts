@@ -77,6 +77,40 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect(await mine()).toEqual([]);
     });
 
+    it("lists a tenant's sessions newest first, page by page, and no other tenant's", async () => {
+      const { store, key } = await fresh();
+      const ids = ["a", "b", "c"];
+      for (const [i, sessionId] of ids.entries()) {
+        await store.createSession({ ...session({ ...key, sessionId }), createdAt: NOW + i });
+      }
+      await store.createSession(session({ tenant: `${key.tenant}x`, sessionId: "other" }));
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (let pages = 0; pages < 5; pages++) {
+        const page = await store.listSessions(key.tenant, 2, after);
+        expect(page.sessions.length).toBeLessThanOrEqual(2);
+        seen.push(...page.sessions.map((s) => s.sessionId));
+        after = page.next;
+        if (!after) break;
+      }
+      expect(seen).toEqual(["c", "b", "a"]);
+      const first = await store.listSessions(key.tenant, 10);
+      expect(first.sessions[0]).toEqual({ ...session({ ...key, sessionId: "c" }), createdAt: NOW + 2 });
+    });
+
+    it("lists every chunk of a group in index order", async () => {
+      const { store, key, s } = await fresh();
+      await store.createSession(s);
+      const g1 = Limits.GROUP_SIZE;
+      await store.insertChunks([chunk(s, 64, 64), chunk(s, 0, 64), chunk(s, g1, 10)]);
+      expect((await store.listChunks(key, 0)).map((c) => [c.start, c.count])).toEqual([
+        [0, 64],
+        [64, 64],
+      ]);
+      expect((await store.listChunks(key, 1)).map((c) => c.start)).toEqual([g1]);
+      expect(await store.listChunks(key, 2)).toEqual([]);
+    });
+
     it("inserts chunks once and never overwrites an existing one", async () => {
       const { store, key, s } = await fresh();
       const a = chunk(s, 0, 4);

@@ -18,6 +18,13 @@ export interface ChunkSpan {
   count: number;
 }
 
+/** One page of a tenant's sessions, newest first. */
+export interface SessionPage {
+  sessions: SessionRecord[];
+  /** Pass back as `after` to continue; absent when nothing follows (it may lead to an empty page). */
+  next?: string | undefined;
+}
+
 /** One page of completion entries. */
 export interface CompletionPage {
   entries: CompletionEntry[];
@@ -42,6 +49,11 @@ export interface TaskStore {
   raiseSessionGroups(key: SessionKey, groups: number): Promise<void>;
   /** Drops a settled session from the active-sessions index. */
   deactivateSession(key: SessionKey): Promise<void>;
+  /**
+   * A tenant's sessions, newest first. `after` is the `next` of the previous page. Reads the
+   * tenant index (eventually consistent: a session created a moment ago may be missing).
+   */
+  listSessions(tenant: string, limit: number, after?: string): Promise<SessionPage>;
   /** Sessions in one shard of the active-sessions index. */
   listActiveSessions(shard: number): Promise<SessionKey[]>;
 
@@ -51,6 +63,8 @@ export interface TaskStore {
   getChunks(keys: readonly ChunkKey[]): Promise<Array<ChunkRecord | undefined>>;
   /** The chunk holding task `index`, if any. */
   findChunk(session: SessionKey, index: number): Promise<ChunkRecord | undefined>;
+  /** Every chunk of a group, in index order (progress counts). */
+  listChunks(session: SessionKey, group: number): Promise<ChunkRecord[]>;
   /** Spans of the chunks of `group` that overlap [from, to). */
   listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]>;
   /** Applies conditional chunk writes independently; each reports ok or conflict. */

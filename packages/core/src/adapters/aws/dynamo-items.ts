@@ -13,6 +13,8 @@ import {
   payloadBlobKey,
   SESSION_SK,
   sessionPk,
+  tenantPk,
+  tenantSk,
 } from "../../engine/keys.ts";
 import type { SessionConfig } from "../../model/limits.ts";
 import type {
@@ -130,6 +132,11 @@ export function sessionToItem(s: SessionRecord): Item {
     ca: s.createdAt,
     ua: s.updatedAt,
   };
+}
+
+/** Tenant-index keys of a session. */
+export function tenantKeys(s: SessionRecord): { tpk: string; tsk: string } {
+  return { tpk: tenantPk(s.tenant), tsk: tenantSk(s.createdAt, s.sessionId) };
 }
 
 /** Active-index keys of a session. */

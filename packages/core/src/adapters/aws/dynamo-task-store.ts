@@ -19,6 +19,7 @@ import {
   groupStart,
   SESSION_SK,
   sessionPk,
+  tenantPk,
 } from "../../engine/keys.ts";
 import { InvariantError } from "../../errors.ts";
 import type {
@@ -32,10 +33,11 @@ import type {
   ChunkSpan,
   ChunkWrite,
   CompletionPage,
+  SessionPage,
   TaskStore,
   WriteResult,
 } from "../../ports/task-store.ts";
-import { ACTIVE_INDEX, DUE_INDEX } from "../../resources.ts";
+import { ACTIVE_INDEX, DUE_INDEX, TENANT_INDEX } from "../../resources.ts";
 import { mapLimit } from "../../util.ts";
 import {
   activeKeys,
@@ -49,7 +51,13 @@ import {
   itemToSession,
   parseSessionPk,
   sessionToItem,
+  tenantKeys,
 } from "./dynamo-items.ts";
+
+/** Identity of an item by its table key. */
+function itemId(k: { pk: string; sk: string }): string {
+  return `${k.pk}|${k.sk}`;
+}
 
 /** Conditional writes in flight at once per call. */
 const WRITE_CONCURRENCY = 16;
@@ -87,7 +95,7 @@ export class DynamoTaskStore implements TaskStore {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { ...sessionToItem(session), ...activeKeys(session) },
+          Item: { ...sessionToItem(session), ...activeKeys(session), ...tenantKeys(session) },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
@@ -169,6 +177,37 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
+  async listSessions(tenant: string, limit: number, after?: string): Promise<SessionPage> {
+    const start =
+      after === undefined
+        ? undefined
+        : {
+            tpk: tenantPk(tenant),
+            tsk: after,
+            pk: sessionPk({ tenant, sessionId: after.slice(14) }),
+            sk: SESSION_SK,
+          };
+    const out = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: TENANT_INDEX,
+        KeyConditionExpression: "tpk = :t",
+        ExpressionAttributeValues: { ":t": tenantPk(tenant) },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: start,
+      }),
+    );
+    const keys = (out.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
+    const found = await this.#batchGet(keys);
+    const sessions = keys.flatMap((k) => {
+      const item = found.get(itemId(k));
+      return item ? [itemToSession(item)] : [];
+    });
+    const last = out.LastEvaluatedKey?.tsk as string | undefined;
+    return { sessions, next: last };
+  }
+
   async listActiveSessions(shard: number): Promise<SessionKey[]> {
     const items = await this.#queryAll({
       IndexName: ACTIVE_INDEX,
@@ -198,9 +237,17 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async getChunks(keys: readonly ChunkKey[]): Promise<Array<ChunkRecord | undefined>> {
-    const found = new Map<string, ChunkRecord>();
-    const id = (k: { pk: string; sk: string }) => `${k.pk}|${k.sk}`;
-    const unique = [...new Map(keys.map((k) => [id(chunkItemKey(k)), chunkItemKey(k)])).values()];
+    const found = await this.#batchGet(keys.map(chunkItemKey));
+    return keys.map((k) => {
+      const item = found.get(itemId(chunkItemKey(k)));
+      return item && itemToChunk(item);
+    });
+  }
+
+  /** Reads items by key (strongly consistent), 100 per call, retrying unprocessed keys. */
+  async #batchGet(keys: readonly { pk: string; sk: string }[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    const unique = [...new Map(keys.map((k) => [itemId(k), k])).values()];
     for (let i = 0; i < unique.length; i += 100) {
       let request: Item[] | undefined = unique.slice(i, i + 100);
       for (let attempt = 0; request && request.length > 0; attempt++) {
@@ -208,13 +255,13 @@ export class DynamoTaskStore implements TaskStore {
           new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: request, ConsistentRead: true } } }),
         );
         for (const item of out.Responses?.[this.#table] ?? [])
-          found.set(id(item as { pk: string; sk: string }), itemToChunk(item));
+          found.set(itemId(item as { pk: string; sk: string }), item);
         request = out.UnprocessedKeys?.[this.#table]?.Keys;
         if (request && request.length > 0)
           await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
       }
     }
-    return keys.map((k) => found.get(id(chunkItemKey(k))));
+    return found;
   }
 
   async findChunk(session: SessionKey, index: number): Promise<ChunkRecord | undefined> {
@@ -231,6 +278,15 @@ export class DynamoTaskStore implements TaskStore {
     const item = out.Items?.[0];
     const chunk = item ? itemToChunk(item) : undefined;
     return chunk && index < chunk.start + chunk.count ? chunk : undefined;
+  }
+
+  async listChunks(session: SessionKey, group: number): Promise<ChunkRecord[]> {
+    const items = await this.#queryAll({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :c)",
+      ExpressionAttributeValues: { ":pk": chunkPk(session, group), ":c": "C#" },
+      ConsistentRead: true,
+    });
+    return items.map(itemToChunk);
   }
 
   async listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]> {

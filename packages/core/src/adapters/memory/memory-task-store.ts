@@ -1,4 +1,4 @@
-import { activePk, chunkPk, completionPk, groupOf, sessionPk } from "../../engine/keys.ts";
+import { activePk, chunkPk, completionPk, groupOf, sessionPk, tenantSk } from "../../engine/keys.ts";
 import { InvariantError } from "../../errors.ts";
 import type {
   ChunkKey,
@@ -11,6 +11,7 @@ import type {
   ChunkSpan,
   ChunkWrite,
   CompletionPage,
+  SessionPage,
   TaskStore,
   WriteResult,
 } from "../../ports/task-store.ts";
@@ -88,6 +89,19 @@ export class MemoryTaskStore implements TaskStore {
     this.#active.get(activePk(key))?.delete(sessionPk(key));
   }
 
+  async listSessions(tenant: string, limit: number, after?: string): Promise<SessionPage> {
+    const mine = [...this.#sessions.values()]
+      .filter((s) => s.tenant === tenant)
+      .map((s) => ({ s, sk: tenantSk(s.createdAt, s.sessionId) }))
+      .filter((e) => after === undefined || e.sk < after)
+      .sort((a, b) => (a.sk < b.sk ? 1 : -1));
+    const page = mine.slice(0, limit);
+    return {
+      sessions: page.map((e) => cloneSession(e.s)),
+      next: mine.length > limit ? page.at(-1)!.sk : undefined,
+    };
+  }
+
   async listActiveSessions(shard: number): Promise<SessionKey[]> {
     return [...(this.#active.get(`A#${shard}`)?.values() ?? [])].map((k) => ({ ...k }));
   }
@@ -119,6 +133,12 @@ export class MemoryTaskStore implements TaskStore {
     let best: ChunkRecord | undefined;
     for (const c of g.values()) if (c.start <= index && (!best || c.start > best.start)) best = c;
     return best && index < best.start + best.count ? cloneChunk(best) : undefined;
+  }
+
+  async listChunks(session: SessionKey, group: number): Promise<ChunkRecord[]> {
+    const g = this.#group(session, group);
+    if (!g) return [];
+    return [...g.values()].sort((a, b) => a.start - b.start).map(cloneChunk);
   }
 
   async listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]> {
