@@ -11,6 +11,7 @@ export const ErrorCode = {
   CONFLICT: "CONFLICT",
   TOO_LARGE: "TOO_LARGE",
   SESSION_NOT_OPEN: "SESSION_NOT_OPEN",
+  CURSOR_EXPIRED: "CURSOR_EXPIRED",
   TRANSIENT: "TRANSIENT",
   EMULATOR: "EMULATOR",
   INVARIANT: "INVARIANT",
@@ -66,6 +67,17 @@ export class SessionNotOpenError extends GridError {
   constructor(sessionId: string, state: string) {
     super(ErrorCode.SESSION_NOT_OPEN, `session ${sessionId} is ${state} and accepts no tasks`);
     this.sessionId = sessionId;
+  }
+}
+
+/** A results cursor too old to resume from: the reader starts again without one. */
+export class CursorExpiredError extends GridError {
+  override name = "CursorExpiredError";
+  constructor(ageMs: number, maxAgeMs: number) {
+    super(
+      ErrorCode.CURSOR_EXPIRED,
+      `cursor: expired (issued ${Math.round(ageMs / 3_600_000)} h ago; cursors last ${maxAgeMs / 3_600_000} h); read again without a cursor`,
+    );
   }
 }
 

@@ -13,6 +13,8 @@ export type { SessionProgress } from "./dispatch/progress.ts";
 export { getSessionProgress } from "./dispatch/progress.ts";
 export type { ReapReport } from "./dispatch/reaper.ts";
 export { reap } from "./dispatch/reaper.ts";
+export type { ResultsPage, ResultsPageOptions } from "./dispatch/results-page.ts";
+export { readResultsPage } from "./dispatch/results-page.ts";
 export type { ResultsReaderOptions } from "./dispatch/results-reader.ts";
 export { ResultsReader } from "./dispatch/results-reader.ts";
 export type { CancelReport, CreatedSession } from "./dispatch/sessions.ts";
@@ -48,6 +50,7 @@ export {
   requestCancel,
 } from "./engine/transitions.ts";
 export {
+  CursorExpiredError,
   EmulatorError,
   ErrorCode,
   GridError,
@@ -72,6 +75,8 @@ export type {
   TaskError,
   TaskOutcome,
 } from "./model/records.ts";
+export type { ResultsCursor } from "./model/results-cursor.ts";
+export { CURSOR_MAX_AGE_MS, decodeCursor, encodeCursor } from "./model/results-cursor.ts";
 export {
   CreateSessionInput,
   parseInput,

@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { FakeClock } from "../adapters/memory/clocks.ts";
+import { attachCompletion } from "../engine/completions.ts";
+import { ErrorCode, isGridError } from "../errors.ts";
+import { Limits } from "../model/limits.ts";
+import type { ChunkRecord } from "../model/records.ts";
+import { CURSOR_MAX_AGE_MS, decodeCursor } from "../model/results-cursor.ts";
+import type { TaskStore } from "../ports/task-store.ts";
+import { memoryGrid } from "../testing/memory-grid.ts";
+import { readResultsPage } from "./results-page.ts";
+import { closeSession, createSession } from "./sessions.ts";
+import { submitTasks } from "./submitter.ts";
+
+const key = { tenant: "acme", sessionId: "pages" };
+
+async function setup(tasks: number[]) {
+  const clock = new FakeClock();
+  const grid = memoryGrid({ clock });
+  await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { chunkMaxTasks: 1 } });
+  await submitTasks(grid, key, { tasks: tasks.map((index) => ({ index })) });
+  const reads: number[] = [];
+  const store = grid.store;
+  const counted = new Proxy(store, {
+    get(target, name) {
+      if (name === "readCompletions") {
+        return ((s, group, after, limit) => {
+          reads.push(group);
+          return target.readCompletions(s, group, after, limit);
+        }) satisfies TaskStore["readCompletions"];
+      }
+      const value = Reflect.get(target, name, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const ports = { ...grid, store: counted };
+  /** Commits task `index` as if a worker's clock read `at` (default: now). */
+  const commit = async (index: number, at = clock.now()) => {
+    const [chunk] = (await store.getChunks([{ ...key, start: index }])) as [ChunkRecord];
+    const next = { ...chunk, version: chunk.version + 1, slots: "S", due: undefined };
+    const entry = attachCompletion(
+      next,
+      [{ index, status: "SUCCEEDED", attempt: 1, result: `r${index}` }],
+      at,
+      { fence: 1 },
+    );
+    await store.writeChunks([{ chunk: next, expectedVersion: chunk.version, completion: entry }]);
+  };
+  return { ports, clock, commit, reads };
+}
+
+const indexes = (page: { outcomes: { index: number }[] }) => page.outcomes.map((o) => o.index);
+
+describe("readResultsPage", () => {
+  it("delivers each outcome once across calls, following the cursor", async () => {
+    const { ports, clock, commit } = await setup([0, 1, 2]);
+    await commit(0);
+    await commit(1);
+    const first = await readResultsPage(ports, key);
+    expect(indexes(first)).toEqual([0, 1]);
+    expect(first.outcomes[0]?.result).toBe("r0");
+    const again = await readResultsPage(ports, key, { cursor: first.cursor });
+    expect(indexes(again)).toEqual([]);
+    clock.advance(100);
+    await commit(2);
+    const next = await readResultsPage(ports, key, { cursor: again.cursor });
+    expect(indexes(next)).toEqual([2]);
+  });
+
+  it("splits at the limit and continues without loss or repeats", async () => {
+    const { ports, clock, commit } = await setup([0, 1, 2, 3, 4]);
+    for (let i = 0; i < 5; i++) {
+      await commit(i);
+      clock.advance(1);
+    }
+    const got: number[] = [];
+    let cursor: string | undefined;
+    for (let call = 0; call < 5; call++) {
+      const page = await readResultsPage(ports, key, { cursor, limit: 2 });
+      expect(page.outcomes.length).toBeLessThanOrEqual(2);
+      got.push(...indexes(page));
+      cursor = page.cursor;
+    }
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("catches a commit that lands after a later-stamped one, once", async () => {
+    const { ports, clock, commit } = await setup([0, 1]);
+    clock.advance(10_000);
+    await commit(0);
+    const first = await readResultsPage(ports, key, { overlapMs: 5_000 });
+    await commit(1, clock.now() - 3_000); // a slower writer, 3 s behind
+    const second = await readResultsPage(ports, key, { cursor: first.cursor, overlapMs: 5_000 });
+    expect(indexes(second)).toEqual([1]);
+    const third = await readResultsPage(ports, key, { cursor: second.cursor, overlapMs: 5_000 });
+    expect(indexes(third)).toEqual([]);
+  });
+
+  it("settles a closed session once everything is delivered, and stops reading finished groups", async () => {
+    const g1 = Limits.GROUP_SIZE;
+    const { ports, clock, commit, reads } = await setup([0, g1]);
+    await commit(0);
+    let page = await readResultsPage(ports, key);
+    expect(page.settled).toBe(false);
+    await closeSession(ports, key);
+    clock.advance(60_000);
+    page = await readResultsPage(ports, key, { cursor: page.cursor });
+    expect(page.settled).toBe(false); // task g1 is still queued
+    reads.length = 0;
+    page = await readResultsPage(ports, key, { cursor: page.cursor });
+    expect(reads).toEqual([1]); // group 0 is done and never read again
+    await commit(g1);
+    page = await readResultsPage(ports, key, { cursor: page.cursor });
+    expect(indexes(page)).toEqual([g1]);
+    expect(page.settled).toBe(false); // not quiet long enough for a late landing to be ruled out
+    clock.advance(60_000);
+    page = await readResultsPage(ports, key, { cursor: page.cursor });
+    expect(page).toMatchObject({ outcomes: [], settled: true });
+  });
+
+  it("never settles an open session: more tasks may come", async () => {
+    const { ports, clock, commit } = await setup([0]);
+    await commit(0);
+    clock.advance(60_000);
+    const page = await readResultsPage(ports, key);
+    clock.advance(60_000);
+    expect((await readResultsPage(ports, key, { cursor: page.cursor })).settled).toBe(false);
+  });
+
+  it("rejects malformed, foreign and expired cursors", async () => {
+    const { ports, clock } = await setup([0]);
+    const page = await readResultsPage(ports, key);
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => "ok",
+        (e: unknown) => (isGridError(e) ? `${e.code}: ${e.message}` : String(e)),
+      );
+    expect(await codeOf(readResultsPage(ports, key, { cursor: "not-a-cursor" }))).toMatch(
+      /^VALIDATION: cursor:/,
+    );
+    expect(() => decodeCursor(page.cursor, "other", clock.now())).toThrow(/another session/);
+    clock.advance(CURSOR_MAX_AGE_MS + 1);
+    expect(await codeOf(readResultsPage(ports, key, { cursor: page.cursor }))).toMatch(
+      new RegExp(`^${ErrorCode.CURSOR_EXPIRED}`),
+    );
+  });
+});

@@ -1,0 +1,132 @@
+import { completionId } from "../engine/completions.ts";
+import { pad } from "../engine/keys.ts";
+import type { SessionKey, TaskOutcome } from "../model/records.ts";
+import {
+  decodeCursor,
+  encodeCursor,
+  type GroupPosition,
+  pruneSeen,
+  startCursor,
+} from "../model/results-cursor.ts";
+import { SessionState } from "../model/status.ts";
+import { LATE_COMMIT_MS } from "./commit.ts";
+import type { GridPorts } from "./grid-ports.ts";
+import { getSession } from "./sessions.ts";
+import { resolveResults } from "./tasks.ts";
+
+/** Options of {@link readResultsPage}. */
+export interface ResultsPageOptions {
+  /** The `cursor` of the previous page; absent to start from the beginning. */
+  cursor?: string | undefined;
+  /** Most outcomes in the page (a page may exceed it by the rest of one completion entry). @default 1000 */
+  limit?: number;
+  /** Stop adding entries once their results exceed this many bytes. @default 4 MiB */
+  maxBytes?: number;
+  /** Re-read window for commits that landed after later-stamped ones. @default 5000 */
+  overlapMs?: number;
+}
+
+/** One page of a session's results. */
+export interface ResultsPage {
+  outcomes: TaskOutcome[];
+  /** Pass back to continue after this page. */
+  cursor: string;
+  /** True when no more results can come: the session is not open and every task was delivered. */
+  settled: boolean;
+}
+
+/**
+ * Reads the outcomes completed since a cursor. Stateless on the server: the cursor carries the
+ * reader's position per key group, so the work of a call follows the new results (plus the
+ * overlap window), and groups already fully delivered are not read again. Outcomes are
+ * delivered once, except when more than MAX_SEEN_PER_GROUP entries of one group land within
+ * the overlap window, where an outcome may come twice: readers that must not see duplicates
+ * drop repeated task indexes (the SDK does).
+ */
+export async function readResultsPage(
+  ports: GridPorts,
+  key: SessionKey,
+  options: ResultsPageOptions = {},
+): Promise<ResultsPage> {
+  const session = await getSession(ports, key);
+  const now = ports.clock.now();
+  const cursor = options.cursor
+    ? decodeCursor(options.cursor, key.sessionId, now)
+    : startCursor(key.sessionId, now);
+  const limit = options.limit ?? 1_000;
+  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+  const overlapMs = options.overlapMs ?? 5_000;
+  const closed = session.state !== SessionState.OPEN;
+  const page: Page = { outcomes: [], bytes: 0, full: false, limit, maxBytes };
+
+  for (let group = 0; group < session.groups && !page.full; group++) {
+    if (cursor.done.has(group)) continue;
+    const position = cursor.groups.get(group) ?? { horizon: -1, seen: new Map<string, number>() };
+    // A group can be done only once its last commit is older than any late landing, and the
+    // due check must come before the read: chunks leave the due index in the same write that
+    // stores their completion entry, so what the check saw settled, the read will find.
+    const quietSince = now - overlapMs - LATE_COMMIT_MS;
+    const candidate =
+      closed &&
+      position.horizon <= quietSince &&
+      (await ports.store.listDueChunks(key, group, Number.POSITIVE_INFINITY, 1)).length === 0;
+    const fresh = await readGroup(ports, key, group, position, overlapMs, page);
+    pruneSeen(position, overlapMs);
+    if (candidate && fresh === 0 && !page.full) {
+      cursor.groups.delete(group);
+      cursor.done.add(group);
+    } else {
+      cursor.groups.set(group, position);
+    }
+  }
+  return {
+    outcomes: page.outcomes,
+    cursor: encodeCursor(cursor, now),
+    settled: closed && cursor.done.size >= session.groups,
+  };
+}
+
+interface Page {
+  outcomes: TaskOutcome[];
+  bytes: number;
+  full: boolean;
+  limit: number;
+  maxBytes: number;
+}
+
+/** Reads a group's entries after its position into `page`; returns how many were new. */
+async function readGroup(
+  ports: GridPorts,
+  key: SessionKey,
+  group: number,
+  position: GroupPosition,
+  overlapMs: number,
+  page: Page,
+): Promise<number> {
+  let fresh = 0;
+  let after = position.horizon < 0 ? undefined : pad(Math.max(0, position.horizon - overlapMs), 13);
+  for (;;) {
+    const read = await ports.store.readCompletions(key, group, after, 200);
+    for (const entry of read.entries) {
+      const at = Number(entry.sortKey.slice(0, 13));
+      const id = completionId(entry);
+      const known = position.seen.get(id);
+      if (known !== undefined) {
+        position.seen.set(id, Math.max(known, at));
+        continue;
+      }
+      if (page.outcomes.length >= page.limit || (page.bytes >= page.maxBytes && page.outcomes.length > 0)) {
+        page.full = true;
+        return fresh;
+      }
+      const outcomes = await resolveResults(ports, entry);
+      for (const o of outcomes) page.bytes += (o.result?.length ?? 0) + (o.error?.message.length ?? 0);
+      page.outcomes.push(...outcomes);
+      position.seen.set(id, at);
+      position.horizon = Math.max(position.horizon, at);
+      fresh++;
+    }
+    if (!read.next) return fresh;
+    after = read.next;
+  }
+}
