@@ -79,6 +79,7 @@ export type { ResultsCursor } from "./model/results-cursor.ts";
 export { CURSOR_MAX_AGE_MS, decodeCursor, encodeCursor } from "./model/results-cursor.ts";
 export {
   CreateSessionInput,
+  IdSchema,
   parseInput,
   SessionConfigInput,
   SubmitBatchInput,
@@ -120,4 +121,12 @@ export type {
   QueueDefinition,
   TableDefinition,
 } from "./resources.ts";
-export { ACTIVE_INDEX, allQueueNames, DUE_INDEX, defineGrid, TENANT_INDEX } from "./resources.ts";
+export {
+  ACTIVE_INDEX,
+  allQueueNames,
+  DUE_INDEX,
+  defineGrid,
+  logicalQueueOf,
+  queueUrlsOf,
+  TENANT_INDEX,
+} from "./resources.ts";

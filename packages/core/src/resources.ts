@@ -124,3 +124,23 @@ export function defineGrid(options: GridOptions = {}): GridDefinition {
 export function allQueueNames(grid: GridDefinition): string[] {
   return grid.queues.flatMap((q) => [q.name, q.deadLetter]);
 }
+
+/** Queue URLs by logical name, for queues whose URL is `{base}/{physical name}` (SQS and fauxqs). */
+export function queueUrlsOf(grid: GridDefinition, base: string): Record<string, string> {
+  const root = base.replace(/\/+$/, "");
+  const urls: Record<string, string> = {};
+  for (const q of grid.queues) {
+    urls[q.name] = `${root}/${q.physicalName}`;
+    urls[q.deadLetter] = `${root}/${q.deadLetterPhysicalName}`;
+  }
+  return urls;
+}
+
+/** The logical name of a queue given its physical name (an SQS event source ARN ends with it). */
+export function logicalQueueOf(grid: GridDefinition, physicalName: string): string | undefined {
+  for (const q of grid.queues) {
+    if (q.physicalName === physicalName) return q.name;
+    if (q.deadLetterPhysicalName === physicalName) return q.deadLetter;
+  }
+  return undefined;
+}

@@ -1,0 +1,75 @@
+/**
+ * The HTTP API function (API Gateway HTTP API, payload format 2.0): one Lambda serves every
+ * route, so a client meets one warm container instead of one per route. The router and the
+ * routes' schemas are the whole surface; `GET /openapi.json` serves the generated document.
+ */
+import httpRouter from "@middy/http-router";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { EdgeErrorCode } from "./errors.ts";
+import { resolveTenant } from "./http/auth.ts";
+import { openApiDocument } from "./http/openapi.ts";
+import { errorResponse, json } from "./http/respond.ts";
+import { parseRequest, type Route } from "./http/route.ts";
+import { API_ROUTES } from "./http/routes.ts";
+import { withObservability } from "./middleware.ts";
+import { createObservability, type Observability } from "./observability.ts";
+import type { GridRuntime } from "./runtime.ts";
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+class RouteNotFoundError extends Error {
+  override name = "RouteNotFoundError";
+  readonly code = EdgeErrorCode.ROUTE_NOT_FOUND;
+}
+
+/** Builds the API handler over a runtime (created on first use, kept per container). */
+export function createApiHandler(
+  runtime: () => GridRuntime,
+  o: Observability = createObservability("tessera-api"),
+) {
+  const document = openApiDocument(API_ROUTES);
+
+  const serve = async (route: Route, event: APIGatewayProxyEventV2): Promise<Result> => {
+    const rt = runtime();
+    const tenant = route.authenticated === false ? "" : resolveTenant(event, rt.auth);
+    const input = parseRequest(route, event);
+    const body = await route.handle({
+      ...input,
+      tenant,
+      runtime: rt,
+      requestId: event.requestContext.requestId,
+      metrics: o.metrics,
+    });
+    return json(route.status, body);
+  };
+
+  const router = httpRouter({
+    routes: [
+      ...API_ROUTES.map((route) => ({
+        method: route.method,
+        path: route.path,
+        handler: (event: APIGatewayProxyEventV2) => serve(route, event),
+      })),
+      { method: "GET" as const, path: "/openapi.json", handler: async () => json(200, document) },
+    ],
+    notFoundResponse: ({ method, path }: { method: string; path: string }) => {
+      throw new RouteNotFoundError(`no route ${method} ${path} (see GET /openapi.json)`);
+    },
+  });
+
+  const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<Result> => {
+    try {
+      return (await router(event, context, undefined as never)) as Result;
+    } catch (error) {
+      const { response, serverFault } = errorResponse(error, event.requestContext.requestId);
+      if (serverFault) o.logger.error("request failed", { error: error as Error, path: event.rawPath });
+      else
+        o.logger.info("request rejected", { status: response.statusCode, reason: (error as Error).message });
+      return response;
+    }
+  };
+
+  return withObservability(handle, o, (event) => event.requestContext?.requestId);
+}
+
+export { openApiDocument };

@@ -1,0 +1,22 @@
+import { closeSession } from "@tessera/core";
+import { defineRoute, NoParams } from "../http/route.ts";
+import { SessionIdParams, SessionSchema } from "../http/schemas.ts";
+import { sessionView } from "../http/views.ts";
+
+/** POST /sessions/{sessionId}/close: no more tasks; the submitted ones finish. */
+export const closeSessionRoute = defineRoute({
+  method: "POST",
+  path: "/sessions/{sessionId}/close",
+  operationId: "closeSession",
+  summary: "Close a session: it accepts no more tasks, and its tasks finish",
+  description: "Closing lets result readers skip finished parts of the session and report `settled`.",
+  tags: ["sessions"],
+  params: SessionIdParams,
+  query: NoParams,
+  status: 200,
+  response: SessionSchema,
+  errors: [404],
+  async handle({ runtime, tenant, params }) {
+    return sessionView(await closeSession(runtime.ports, { tenant, sessionId: params.sessionId }));
+  },
+});

@@ -1,0 +1,25 @@
+import { createSession } from "@tessera/core";
+import { defineRoute, NoParams } from "../http/route.ts";
+import { CreateSessionBody, CreateSessionResponse } from "../http/schemas.ts";
+import { sessionView } from "../http/views.ts";
+
+/** POST /sessions: creates a session (idempotent on its id). */
+export const createSessionRoute = defineRoute({
+  method: "POST",
+  path: "/sessions",
+  operationId: "createSession",
+  summary: "Create a session",
+  description:
+    "Creates a session with its defaults (pool, priority, maxAttempts, lease, chunking, backoff) and tags. Creating an existing session id returns the stored session with `created: false`.",
+  tags: ["sessions"],
+  params: NoParams,
+  query: NoParams,
+  body: CreateSessionBody,
+  status: 201,
+  response: CreateSessionResponse,
+  errors: [413, 415],
+  async handle({ runtime, tenant, body }) {
+    const { session, created } = await createSession(runtime.ports, tenant, body);
+    return { session: sessionView(session), created };
+  },
+});

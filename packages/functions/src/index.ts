@@ -1,0 +1,13 @@
+export { createApiHandler, openApiDocument } from "./api.ts";
+export type { AuthConfig } from "./http/auth.ts";
+export type { Route, RouteInput } from "./http/route.ts";
+export { API_ROUTES } from "./http/routes.ts";
+export type { Observability } from "./observability.ts";
+export { createObservability, METRICS_NAMESPACE } from "./observability.ts";
+export { createReaperHandler } from "./reaper.ts";
+export type { GridRuntime } from "./runtime.ts";
+export { lazyRuntime, runtimeFromEnv } from "./runtime.ts";
+export type { TaskDefinition, TaskHandlerContext, TaskLogger, TaskRunnerOptions } from "./task-definition.ts";
+export { collectTasks, defineTask, TaskInputError, taskRunner } from "./task-definition.ts";
+export type { WorkerOptions } from "./worker.ts";
+export { createWorkerHandler } from "./worker.ts";

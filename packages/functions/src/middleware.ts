@@ -1,0 +1,29 @@
+/**
+ * The middy stack every handler shares, built in one place: tracing, the Lambda context and a
+ * correlation id in every log line, and metrics flushed once per invocation.
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy, { type MiddyfiedHandler } from "@middy/core";
+import type { Context } from "aws-lambda";
+import type { Observability } from "./observability.ts";
+
+/** Wraps a handler in the shared middleware; `correlationId` picks the id logs carry. */
+export function withObservability<E, R>(
+  handler: (event: E, context: Context) => Promise<R>,
+  o: Observability,
+  correlationId?: (event: E) => string | undefined,
+): MiddyfiedHandler<E, R> {
+  return middy<E, R>()
+    .use(captureLambdaHandler(o.tracer, { captureResponse: false }))
+    .use(injectLambdaContext(o.logger, { resetKeys: true }))
+    .use({
+      before: (request) => {
+        const id = correlationId?.(request.event);
+        if (id) o.logger.setCorrelationId(id);
+      },
+    })
+    .use(logMetrics(o.metrics, { captureColdStartMetric: true }))
+    .handler(handler);
+}

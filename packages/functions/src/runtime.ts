@@ -1,0 +1,68 @@
+/**
+ * What every handler works with, built once per Lambda container (or local process): the SDK
+ * clients and grid ports, and the auth settings. Configuration comes from the environment,
+ * which `infra/` (on AWS) and the local grid set.
+ */
+import { defineGrid, type GridPorts, queueUrlsOf } from "@tessera/core";
+import { awsGridPorts, createAwsClients, LOCAL_CREDENTIALS } from "@tessera/core/aws";
+import type { AuthConfig } from "./http/auth.ts";
+
+/** The grid a handler serves. */
+export interface GridRuntime {
+  ports: GridPorts;
+  auth: AuthConfig;
+}
+
+/**
+ * Environment variables read by {@link runtimeFromEnv}:
+ * - `TESSERA_PREFIX` (default `tessera`) and `TESSERA_POOLS` (comma list, default `default`):
+ *   the grid definition, as `infra/` deployed it.
+ * - `TESSERA_QUEUE_URL_BASE`: queue URLs are `{base}/{physical name}` (on AWS
+ *   `https://sqs.{region}.amazonaws.com/{account}`).
+ * - `TESSERA_DYNAMODB_ENDPOINT`, `TESSERA_QUEUE_ENDPOINT`: emulator endpoints (local mode only;
+ *   dummy credentials are used with them, never real ones).
+ * - `TESSERA_JWT_TENANT_CLAIM` (default `tenant`), `TESSERA_TOKENS` (JSON object token → tenant,
+ *   local mode only): see AuthConfig.
+ */
+export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): GridRuntime {
+  const grid = defineGrid({
+    prefix: env.TESSERA_PREFIX || "tessera",
+    pools: (env.TESSERA_POOLS || "default")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean),
+  });
+  const base = env.TESSERA_QUEUE_URL_BASE;
+  if (!base) throw new Error("TESSERA_QUEUE_URL_BASE is not set: the function cannot reach its queues");
+  const local = Boolean(env.TESSERA_DYNAMODB_ENDPOINT || env.TESSERA_QUEUE_ENDPOINT);
+  const clients = createAwsClients({
+    region: env.AWS_REGION,
+    dynamoEndpoint: env.TESSERA_DYNAMODB_ENDPOINT || undefined,
+    queueEndpoint: env.TESSERA_QUEUE_ENDPOINT || undefined,
+    ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
+  });
+  return {
+    ports: awsGridPorts(clients, grid, queueUrlsOf(grid, base)),
+    auth: {
+      jwtTenantClaim: env.TESSERA_JWT_TENANT_CLAIM || "tenant",
+      tokens: local && env.TESSERA_TOKENS ? parseTokens(env.TESSERA_TOKENS) : undefined,
+    },
+  };
+}
+
+function parseTokens(json: string): Map<string, string> {
+  const parsed = JSON.parse(json) as unknown;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Error("TESSERA_TOKENS must be a JSON object mapping tokens to tenants");
+  }
+  return new Map(Object.entries(parsed as Record<string, string>));
+}
+
+/** Builds the runtime on first use and keeps it for the life of the container. */
+export function lazyRuntime(build: () => GridRuntime = runtimeFromEnv): () => GridRuntime {
+  let runtime: GridRuntime | undefined;
+  return () => {
+    runtime ??= build();
+    return runtime;
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The Lambda worker (SQS event source). Each invocation hands its tickets to the dispatch core
+ * as one batch: one BatchGet and parallel conditional claims, tasks run concurrently, heartbeats
+ * in batches while they run, one fenced commit per chunk. Tickets the core acknowledged are
+ * reported as successes and deleted by the event source; the rest (re-timed for a retry
+ * backoff, or cut short by the deadline) are reported as batch item failures and come back.
+ *
+ * Routing: a pool's queues are either subscribed by this worker or polled by agents. Tasks that
+ * may run longer than the function's timeout (at most 15 minutes) belong to a pool served by
+ * agents; the worker aborts what is still running shortly before its own timeout, and those
+ * tasks are retried (an attempt spent) rather than lost.
+ */
+import { randomUUID } from "node:crypto";
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import {
+  type BatchOutcome,
+  Dispatcher,
+  type DispatcherHooks,
+  logicalQueueOf,
+  processBatch,
+  type TaskRun,
+} from "@tessera/core";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { withObservability } from "./middleware.ts";
+import { createObservability, type Observability } from "./observability.ts";
+import type { GridRuntime } from "./runtime.ts";
+import { type TaskDefinition, taskRunner } from "./task-definition.ts";
+
+/** Settings of the worker function. */
+export interface WorkerOptions {
+  /** The task types this worker runs (see `collectTasks`). */
+  tasks: Map<string, TaskDefinition>;
+  /** Task type for batches that name no handler. */
+  defaultTask?: string;
+  /** Tasks run at once per container. @default 16 */
+  concurrency?: number;
+  /**
+   * Time kept back before Lambda's timeout: tasks still running then are aborted and their
+   * chunks released, and the function returns in time. @default 10% of the timeout, at least 3 s
+   */
+  reserveMs?: number;
+}
+
+/** A record the core did not acknowledge: the event source must keep it. */
+class TicketKeptError extends Error {
+  override name = "TicketKeptError";
+}
+
+/** Builds the worker handler over a runtime (created on first use, kept per container). */
+export function createWorkerHandler(
+  runtime: () => GridRuntime,
+  options: WorkerOptions,
+  o: Observability = createObservability("tessera-worker"),
+) {
+  const owner = `lambda:${randomUUID()}`;
+  const started = new WeakMap<TaskRun, number>();
+  const hooks: DispatcherHooks = {
+    onTaskStart: (_lease, run) => {
+      started.set(run, Date.now());
+      o.metrics.addMetric("TasksStarted", MetricUnit.Count, 1);
+    },
+    onCommit: (lease, entry) => {
+      const finished = new Set(entry?.outcomes.map((x) => x.index));
+      for (const outcome of entry?.outcomes ?? []) {
+        o.metrics.addMetric(
+          outcome.status === "SUCCEEDED"
+            ? "TasksSucceeded"
+            : outcome.status === "FAILED"
+              ? "TasksFailed"
+              : "TasksCancelled",
+          MetricUnit.Count,
+          1,
+        );
+      }
+      for (const run of lease.runs.values()) {
+        const t0 = started.get(run);
+        if (t0 !== undefined) o.metrics.addMetric("TaskDurationMs", MetricUnit.Milliseconds, Date.now() - t0);
+        if (run.result && !run.result.ok && !finished.has(run.index))
+          o.metrics.addMetric("TasksRetried", MetricUnit.Count, 1);
+      }
+    },
+    onLeaseLost: () => o.metrics.addMetric("LeasesLost", MetricUnit.Count, 1),
+  };
+  let dispatcher: Dispatcher | undefined;
+  const processor = new BatchProcessor(EventType.SQS);
+
+  const handle = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const rt = runtime();
+    dispatcher ??= new Dispatcher(rt.ports, {
+      owner,
+      runner: taskRunner(options.tasks, {
+        defaultTask: options.defaultTask,
+        logger: (task) =>
+          o.logger.createChild({
+            persistentKeys: { sessionId: task.sessionId, taskId: task.taskId, attempt: task.attempt },
+          }),
+      }),
+      concurrency: options.concurrency ?? 16,
+      ackMode: "report",
+      hooks,
+    });
+    const remaining = context.getRemainingTimeInMillis();
+    const reserve = options.reserveMs ?? Math.max(3_000, remaining / 10);
+    const deadline = rt.ports.clock.now() + Math.max(0, remaining - reserve);
+
+    // One event source mapping serves one queue, but nothing stops a function from having
+    // several: tickets are processed per queue.
+    const byQueue = new Map<string, SQSRecord[]>();
+    for (const record of event.Records) {
+      const list = byQueue.get(record.eventSourceARN) ?? [];
+      list.push(record);
+      byQueue.set(record.eventSourceARN, list);
+    }
+    const outcomes = new Map<string, Promise<BatchOutcome>>();
+    for (const [arn, records] of byQueue) {
+      const queue = logicalQueueOf(rt.ports.grid, arn.split(":").at(-1) ?? "");
+      if (!queue) {
+        o.logger.error("records from a queue this grid does not define", { arn });
+        continue;
+      }
+      const tickets = records.map((r) => ({
+        body: r.body,
+        receipt: r.receiptHandle,
+        receiveCount: Number(r.attributes.ApproximateReceiveCount ?? 1),
+      }));
+      outcomes.set(arn, processBatch(rt.ports, dispatcher, queue, tickets, { deadline }));
+    }
+
+    // The Batch utility shapes the partial-failure response from each record's fate.
+    return processPartialResponse(
+      event,
+      async (record: SQSRecord) => {
+        const outcome = await outcomes.get(record.eventSourceARN);
+        if (!outcome) throw new TicketKeptError("unknown queue");
+        if (outcome.failedReceipts.includes(record.receiptHandle))
+          throw new TicketKeptError("ticket kept for a later try");
+      },
+      processor,
+      { context, throwOnFullBatchFailure: false },
+    );
+  };
+
+  return withObservability(handle, o, (event) => event.Records[0]?.messageId);
+}

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { SessionDetailSchema, SessionListSchema, TaskSchema } from "../src/http/schemas.ts";
+import { defineTask } from "../src/task-definition.ts";
+import { type Harness, harness } from "./harness.ts";
+
+const square = defineTask("square", z.object({ x: z.number() }), ({ x }) => ({ y: x * x }));
+
+describe("HTTP API on the emulators", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness([square]);
+  });
+  afterAll(() => h.close());
+
+  it("runs a session end to end: create, submit, work, stream results, counts", async () => {
+    const created = await h.call("POST", "/sessions", {
+      body: { sessionId: "s1", tags: { desk: "rates" }, config: { chunkMaxTasks: 4 } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      created: true,
+      session: { sessionId: "s1", state: "OPEN", tags: { desk: "rates" } },
+    });
+    const again = await h.call("POST", "/sessions", { body: { sessionId: "s1" } });
+    expect(again.body).toMatchObject({ created: false, session: { tags: { desk: "rates" } } });
+
+    const tasks = Array.from({ length: 20 }, (_, index) => ({
+      index,
+      payload: JSON.stringify({ x: index }),
+    }));
+    const submitted = await h.call("POST", "/sessions/s1/tasks", { body: { handler: "square", tasks } });
+    expect(submitted).toMatchObject({ status: 200, body: { created: 20, existing: 0, chunks: 5 } });
+    expect(submitted.body.createdSpans).toEqual([0, 4, 8, 12, 16].map((start) => ({ start, count: 4 })));
+    const retried = await h.call("POST", "/sessions/s1/tasks", { body: { handler: "square", tasks } });
+    expect(retried.body).toMatchObject({ created: 0, existing: 20, createdSpans: [] });
+
+    const before = await h.call("GET", "/sessions/s1");
+    expect(SessionDetailSchema.parse(before.body).counts).toEqual({
+      total: 20,
+      queued: 20,
+      running: 0,
+      succeeded: 0,
+      failed: 0,
+      cancelled: 0,
+    });
+
+    const firstPage = await h.call("GET", "/sessions/s1/results");
+    expect(firstPage.body.results).toEqual([]);
+    // The retried submit re-sent the tickets of chunks not yet claimed: the duplicates are harmless.
+    for (let i = 0; i < 5; i++) await h.deliver();
+
+    const got = new Map<string, unknown>();
+    let cursor: string = firstPage.body.cursor;
+    for (let i = 0; i < 4; i++) {
+      const page = await h.call("GET", "/sessions/s1/results", { query: { cursor, limit: "7" } });
+      expect(page.status).toBe(200);
+      // The limit is soft by at most one completion entry (a chunk of 4 here).
+      expect(page.body.results.length).toBeLessThanOrEqual(7 + 3);
+      for (const r of page.body.results) {
+        expect(got.has(r.taskId)).toBe(false);
+        got.set(r.taskId, JSON.parse(r.result));
+      }
+      cursor = page.body.cursor;
+    }
+    expect(got.size).toBe(20);
+    expect(got.get("7")).toEqual({ y: 49 });
+
+    const after = SessionDetailSchema.parse((await h.call("GET", "/sessions/s1")).body);
+    expect(after).toMatchObject({ counts: { total: 20, succeeded: 20 }, progress: 1, settled: false });
+    const closed = await h.call("POST", "/sessions/s1/close");
+    expect(closed.body.state).toBe("CLOSED");
+    expect((await h.call("GET", "/sessions/s1")).body.settled).toBe(true);
+
+    const task = TaskSchema.parse((await h.call("GET", "/sessions/s1/tasks/3")).body);
+    expect(task).toMatchObject({ taskId: "3", status: "SUCCEEDED", attempt: 1, handler: "square" });
+    expect(JSON.parse(task.result!)).toEqual({ y: 9 });
+    // A finished task keeps its result when cancelled.
+    const cancelled = await h.call("POST", "/sessions/s1/tasks/3/cancel");
+    expect(cancelled.body).toMatchObject({ status: "SUCCEEDED", result: task.result });
+  });
+
+  it("lists the caller's sessions only, newest first, page by page", async () => {
+    for (const id of ["l1", "l2", "l3"])
+      await h.call("POST", "/sessions", { as: "globex", body: { sessionId: id } });
+    const first = SessionListSchema.parse(
+      (await h.call("GET", "/sessions", { as: "globex", query: { limit: "2" } })).body,
+    );
+    expect(first.sessions.map((s) => s.sessionId)).toEqual(["l3", "l2"]);
+    const second = await h.call("GET", "/sessions", {
+      as: "globex",
+      query: { limit: "2", after: first.next! },
+    });
+    expect(second.body.sessions.map((s: { sessionId: string }) => s.sessionId)).toEqual(["l1"]);
+    const acme = await h.call("GET", "/sessions");
+    expect(acme.body.sessions.map((s: { sessionId: string }) => s.sessionId)).not.toContain("l1");
+  });
+
+  it("cancels a session: queued tasks never start and are reported as results", async () => {
+    await h.call("POST", "/sessions", { body: { sessionId: "c1" } });
+    await h.call("POST", "/sessions/c1/tasks", {
+      body: { handler: "square", tasks: [{ index: 0, payload: '{"x":1}' }] },
+    });
+    const cancelled = await h.call("POST", "/sessions/c1/cancel");
+    expect(cancelled.body).toMatchObject({
+      session: { state: "CANCELLED" },
+      cancelledQueued: 1,
+      complete: true,
+    });
+    const page = await h.call("GET", "/sessions/c1/results");
+    expect(page.body.results).toMatchObject([{ taskId: "0", status: "CANCELLED" }]);
+    await h.deliver(); // the ticket finds nothing to run
+    expect((await h.call("GET", "/sessions/c1/tasks/0")).body.status).toBe("CANCELLED");
+  });
+
+  it("identifies IAM and JWT callers from API Gateway's authorizer context, never from the body", async () => {
+    const iam = {
+      iam: { accountId: "123456789012", userArn: "arn:aws:sts::123456789012:assumed-role/RiskTeam/alice" },
+    };
+    const made = await h.call("POST", "/sessions", {
+      as: null,
+      authorizer: iam,
+      body: { sessionId: "iam1" },
+    });
+    expect(made.status).toBe(201);
+    expect((await h.call("GET", "/sessions/iam1", { as: null, authorizer: iam })).status).toBe(200);
+    expect((await h.call("GET", "/sessions/iam1")).status).toBe(404); // acme's view
+    const jwt = { jwt: { claims: { sub: "u1", tenant: "acme" } } };
+    expect((await h.call("GET", "/sessions/s1", { as: null, authorizer: jwt })).status).toBe(200);
+    const noClaim = await h.call("GET", "/sessions/s1", {
+      as: null,
+      authorizer: { jwt: { claims: { sub: "u1" } } },
+    });
+    expect(noClaim.status).toBe(403);
+  });
+
+  it("serves its OpenAPI document without credentials", async () => {
+    const doc = await h.call("GET", "/openapi.json", { as: null });
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toContain("/sessions/{sessionId}/results");
+  });
+});
