@@ -3,7 +3,11 @@ import { inject } from "vitest";
 import type { AwsClients } from "../src/adapters/aws/index.ts";
 import type { ReaperTiming } from "../src/model/limits.ts";
 import type { Clock } from "../src/ports/clock.ts";
-import { type AwsTestGrid, emulatorClients as clientsFor, provisionTestGrid } from "../src/testing/aws-test-grid.ts";
+import {
+  type AwsTestGrid,
+  emulatorClients as clientsFor,
+  provisionTestGrid,
+} from "../src/testing/aws-test-grid.ts";
 
 export type { AwsTestGrid };
 
@@ -13,6 +17,8 @@ export function emulatorClients(): AwsClients {
 }
 
 /** Provisions a grid with a unique prefix, so test files never share state. */
-export function awsTestGrid(options: { clock?: Clock; timing?: Partial<ReaperTiming> } = {}): Promise<AwsTestGrid> {
+export function awsTestGrid(
+  options: { clock?: Clock; timing?: Partial<ReaperTiming> } = {},
+): Promise<AwsTestGrid> {
   return provisionTestGrid(inject("emulators"), options);
 }

@@ -7,7 +7,9 @@ import { ValidationError } from "../errors.ts";
 import { Limits } from "./limits.ts";
 
 /** A tenant, session, pool or handler id. */
-export const IdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ . -");
+export const IdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ . -");
 const id = IdSchema;
 
 /** Session settings a caller may set; omitted ones take the defaults. */
