@@ -109,6 +109,8 @@ export interface Harness {
     options?: CallOptions,
   ): // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by each test
   Promise<{ status: number; body: any }>;
+  /** Receives up to `max` tickets of a queue as an SQS event, as the event source mapping would. */
+  receive(queue?: string, options?: { max?: number }): Promise<SQSEvent>;
   /** Receives up to `max` tickets of a queue and hands them to the worker as one SQS event. */
   deliver(
     queue?: string,
@@ -141,6 +143,39 @@ export async function harness(
   );
   const reaper = createReaperHandler(() => runtime, createObservability("test-reaper"));
   const work = (event: SQSEvent, timeoutMs = 30_000) => worker(event, lambdaContext(timeoutMs));
+  const receive = async (
+    queue = "default-normal",
+    receiveOptions: { max?: number } = {},
+  ): Promise<SQSEvent> => {
+    const definition = grid.grid.queues.find((q) => q.name === queue)!;
+    const out = await grid.clients.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: grid.queueUrls[queue],
+        MaxNumberOfMessages: receiveOptions.max ?? 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 30,
+        MessageSystemAttributeNames: ["All"],
+      }),
+    );
+    return {
+      Records: (out.Messages ?? []).map((m) => ({
+        messageId: m.MessageId!,
+        receiptHandle: m.ReceiptHandle!,
+        body: m.Body ?? "",
+        attributes: {
+          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
+          SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+          SenderId: "000000000000",
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody ?? "",
+        eventSource: "aws:sqs",
+        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${definition.physicalName}`,
+        awsRegion: "us-east-1",
+      })),
+    };
+  };
 
   return {
     grid,
@@ -152,35 +187,9 @@ export async function harness(
       )) as APIGatewayProxyStructuredResultV2;
       return { status: result.statusCode ?? 200, body: result.body ? JSON.parse(result.body) : undefined };
     },
+    receive,
     async deliver(queue = "default-normal", deliverOptions = {}) {
-      const definition = grid.grid.queues.find((q) => q.name === queue)!;
-      const out = await grid.clients.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: grid.queueUrls[queue],
-          MaxNumberOfMessages: deliverOptions.max ?? 10,
-          WaitTimeSeconds: 1,
-          VisibilityTimeout: 30,
-          MessageSystemAttributeNames: ["All"],
-        }),
-      );
-      const event: SQSEvent = {
-        Records: (out.Messages ?? []).map((m) => ({
-          messageId: m.MessageId!,
-          receiptHandle: m.ReceiptHandle!,
-          body: m.Body ?? "",
-          attributes: {
-            ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
-            SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-            SenderId: "000000000000",
-            ApproximateFirstReceiveTimestamp: String(Date.now()),
-          },
-          messageAttributes: {},
-          md5OfBody: m.MD5OfBody ?? "",
-          eventSource: "aws:sqs",
-          eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${definition.physicalName}`,
-          awsRegion: "us-east-1",
-        })),
-      };
+      const event = await receive(queue, deliverOptions);
       return { event, response: await work(event, deliverOptions.timeoutMs) };
     },
     work,

@@ -9,7 +9,7 @@ const ERROR_TEXT: Record<ErrorStatus, string> = {
   400: "Bad input: `error.field` names the field",
   401: "Missing or unknown credentials",
   404: "No such session or task (for this tenant)",
-  409: "The session is not open, or the batch overlaps another",
+  409: "The session is not open (closed or cancelled)",
   410: "The cursor expired: read again without one",
   413: "The body or a payload is too large",
   415: "The body is not application/json",
