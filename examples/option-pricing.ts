@@ -31,19 +31,14 @@ export interface OptionPrice {
   paths: number;
 }
 
-/** xorshift128+: fast, seedable, good enough for pricing. */
+/** mulberry32: a small, fast, seedable generator with good statistical quality for pricing. */
 function generator(seed: number): () => number {
-  let s0 = (seed ^ 0x9e3779b9) >>> 0 || 1;
-  let s1 = (seed * 0x85ebca6b) >>> 0 || 2;
+  let a = seed | 0;
   return () => {
-    let x = s0;
-    const y = s1;
-    s0 = y;
-    x ^= x << 23;
-    x ^= x >>> 17;
-    x ^= y ^ (y >>> 26);
-    s1 = x >>> 0;
-    return ((s0 + s1) >>> 0) / 4294967296;
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
