@@ -1,4 +1,5 @@
 import { byteLength } from "../engine/chunking.ts";
+import { largeResultBlobKey } from "../engine/keys.ts";
 import type { RunnableTask } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry } from "../model/records.ts";
@@ -142,6 +143,8 @@ export class Dispatcher {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const blob = await this.#ports.blobs.get(lease.chunk.payloadKey);
+        // An uploaded payload is the raw input of the chunk's one task.
+        if (lease.chunk.payloadRef !== undefined) return blob === undefined ? undefined : [blob];
         const parsed = blob === undefined ? undefined : (JSON.parse(blob) as { payloads?: unknown }).payloads;
         return Array.isArray(parsed) && parsed.length === lease.chunk.count
           ? (parsed as (string | null)[])
@@ -211,11 +214,17 @@ export class Dispatcher {
           payload: payloads[run.slot] ?? null,
           signal: run.controller.signal,
         });
-        if (result !== undefined && byteLength(result) > Limits.MAX_TASK_BYTES) {
+        const size = result === undefined ? 0 : byteLength(result);
+        if (size > Limits.MAX_TASK_BYTES) {
           run.result = {
             ok: false,
             error: { code: "RESULT_TOO_LARGE", message: `result exceeds ${Limits.MAX_TASK_BYTES} bytes` },
           };
+        } else if (size > Limits.LARGE_RESULT_BYTES) {
+          // Stored alone, before the commit that points at it; readers get a download link.
+          const ref = largeResultBlobKey(c, run.index, run.attempt);
+          await this.#ports.blobs.put(ref, result!);
+          run.result = { ok: true, result: undefined, resultRef: ref };
         } else {
           run.result = { ok: true, result };
         }

@@ -1,5 +1,5 @@
 import { byteLength, type PlannedChunk, planChunks } from "../engine/chunking.ts";
-import { groupOf, queueNameOf } from "../engine/keys.ts";
+import { groupOf, queueNameOf, uploadBlobKey } from "../engine/keys.ts";
 import { newChunkRecord } from "../engine/records.ts";
 import { SessionNotOpenError, TooLargeError, ValidationError } from "../errors.ts";
 import { Limits } from "../model/limits.ts";
@@ -32,7 +32,11 @@ const BLOB_CONCURRENCY = 16;
 /** Ticket for a chunk; its payloads ride along when they are small. */
 export function ticketFor(chunk: ChunkRecord, payloads?: (string | null)[]): OutgoingTicket {
   const inline =
-    payloads !== undefined && chunk.payloadBytes <= Limits.TICKET_INLINE_BYTES ? payloads : undefined;
+    payloads !== undefined &&
+    chunk.payloadRef === undefined &&
+    chunk.payloadBytes <= Limits.TICKET_INLINE_BYTES
+      ? payloads
+      : undefined;
   return {
     body: encodeTicket({
       tenant: chunk.tenant,
@@ -52,6 +56,35 @@ function validateSizes(input: SubmitBatchInput): void {
         throw new TooLargeError(`tasks[${i}].payload`, Limits.MAX_TASK_BYTES, size);
     }
   });
+}
+
+/**
+ * Sizes of the uploads that tasks refer to; an upload that does not exist (in this tenant's
+ * session: the key is built from the caller's own ids) or is too large is a bad field.
+ */
+async function uploadSizes(
+  ports: GridPorts,
+  key: SessionKey,
+  input: SubmitBatchInput,
+): Promise<Map<string, number>> {
+  const refs = input.tasks.flatMap((t, i) => (t.payloadRef === undefined ? [] : [{ ref: t.payloadRef, i }]));
+  const sizes = await mapLimit(refs, BLOB_CONCURRENCY, ({ ref }) =>
+    ports.blobs.sizeOf(uploadBlobKey(key, ref)),
+  );
+  const found = new Map<string, number>();
+  refs.forEach(({ ref, i }, n) => {
+    const size = sizes[n];
+    if (size === undefined) {
+      throw new ValidationError(
+        `tasks[${i}].payloadRef`,
+        "no upload with this id in the session (PUT the payload to the upload link first)",
+      );
+    }
+    if (size > Limits.MAX_TASK_BYTES)
+      throw new TooLargeError(`tasks[${i}].payloadRef`, Limits.MAX_TASK_BYTES, size);
+    found.set(ref, size);
+  });
+  return found;
 }
 
 /**
@@ -110,10 +143,12 @@ export async function submitTasks(ports: GridPorts, key: SessionKey, input: unkn
   const session = await getSession(ports, key);
   if (session.state !== SessionState.OPEN) throw new SessionNotOpenError(key.sessionId, session.state);
 
+  const sizes = await uploadSizes(ports, key, batch);
   const planned = planChunks(batch.tasks, {
     maxTasks: session.config.chunkMaxTasks,
     maxBytes: session.config.chunkMaxBytes,
   });
+  for (const p of planned) if (p.ref !== undefined) p.bytes = sizes.get(p.ref) ?? 0;
   const existingStarts = await findExisting(ports, key, planned);
   const maxGroup = groupOf(planned.at(-1)!.start + planned.at(-1)!.payloads.length - 1);
   if (session.groups <= maxGroup) await ports.store.raiseSessionGroups(key, maxGroup + 1);
@@ -122,7 +157,9 @@ export async function submitTasks(ports: GridPorts, key: SessionKey, input: unkn
   const fresh = planned.filter((p) => !existingStarts.has(p.start));
   const records = fresh.map((p) => newChunkRecord(session, p, batch.handler, now, ports.timing));
   await mapLimit(records, BLOB_CONCURRENCY, (r, i) =>
-    ports.blobs.put(r.payloadKey, JSON.stringify({ payloads: fresh[i]!.payloads })),
+    r.payloadRef === undefined
+      ? ports.blobs.put(r.payloadKey, JSON.stringify({ payloads: fresh[i]!.payloads }))
+      : Promise.resolve(),
   );
   const inserted = records.length > 0 ? await ports.store.insertChunks(records) : [];
 

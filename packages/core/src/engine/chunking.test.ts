@@ -194,4 +194,16 @@ describe("planChunks", () => {
     const named = indexes[Number(position![1])];
     expect(indexes.filter((i) => i === named).length, `${v.field} is index ${named}`).toBe(2);
   });
+
+  it("puts a task with an uploaded payload in a chunk of its own", () => {
+    const chunks = planChunks(
+      [{ index: 0, payload: "a" }, { index: 1, payloadRef: "u1" }, { index: 2, payload: "b" }, { index: 3 }],
+      { maxTasks: 64, maxBytes: 1024 },
+    );
+    expect(chunks.map((c) => [c.start, c.payloads.length, c.ref])).toEqual([
+      [0, 1, undefined],
+      [1, 1, "u1"],
+      [2, 2, undefined],
+    ]);
+  });
 });

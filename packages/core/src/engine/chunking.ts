@@ -8,6 +8,8 @@ export interface PlannedChunk {
   payloads: (string | null)[];
   /** Total UTF-8 bytes of the payloads. */
   bytes: number;
+  /** Upload id of a one-task chunk whose payload was uploaded directly. */
+  ref?: string | undefined;
 }
 
 /** Bounds of a chunk. */
@@ -41,9 +43,16 @@ export function planChunks(tasks: readonly TaskInput[], bounds: ChunkBounds): Pl
         `duplicate task index ${task.index} in the batch`,
       );
     }
+    if (task.payloadRef !== undefined) {
+      // An uploaded payload is large by nature: its task travels alone, its blob untouched.
+      chunks.push({ start: task.index, payloads: [null], bytes: 0, ref: task.payloadRef });
+      current = undefined;
+      continue;
+    }
     const size = task.payload === undefined ? 0 : byteLength(task.payload);
     const contiguous =
       current !== undefined &&
+      current.ref === undefined &&
       current.start + current.payloads.length === task.index &&
       groupOf(current.start) === groupOf(task.index);
     const fits =

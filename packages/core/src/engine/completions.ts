@@ -83,6 +83,7 @@ export function viewTask(
     priority: chunk.priority,
     handler: chunk.handler,
     result: outcome?.result,
+    resultRef: outcome?.resultRef,
     error: outcome?.error,
     createdAt: chunk.createdAt,
     updatedAt: chunk.updatedAt,

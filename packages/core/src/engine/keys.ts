@@ -69,6 +69,16 @@ export function payloadBlobKey(key: ChunkKey): string {
   return `t/${key.tenant}/s/${key.sessionId}/p/${pad(key.start, 12)}.json`;
 }
 
+/** Blob key of a payload uploaded directly by a client (an upload id of the session). */
+export function uploadBlobKey(key: SessionKey, ref: string): string {
+  return `t/${key.tenant}/s/${key.sessionId}/u/${ref}`;
+}
+
+/** Blob key of one large result of a task attempt. */
+export function largeResultBlobKey(key: SessionKey, index: number, attempt: number): string {
+  return `t/${key.tenant}/s/${key.sessionId}/o/${pad(index, 12)}-${attempt}`;
+}
+
 /** Blob key of the results of one completion entry. */
 export function resultsBlobKey(key: SessionKey, sortKey: string): string {
   return `t/${key.tenant}/s/${key.sessionId}/r/${sortKey.replaceAll("#", "-")}.json`;

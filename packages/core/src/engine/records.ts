@@ -2,7 +2,7 @@ import type { ReaperTiming, SessionConfig } from "../model/limits.ts";
 import type { ChunkRecord, SessionKey, SessionRecord } from "../model/records.ts";
 import { SessionState, SlotCode } from "../model/status.ts";
 import type { PlannedChunk } from "./chunking.ts";
-import { payloadBlobKey } from "./keys.ts";
+import { payloadBlobKey, uploadBlobKey } from "./keys.ts";
 
 /** A new, open session record. */
 export function newSessionRecord(
@@ -52,7 +52,8 @@ export function newChunkRecord(
     pool: c.pool,
     priority: c.priority,
     handler,
-    payloadKey: payloadBlobKey(key),
+    payloadKey: planned.ref === undefined ? payloadBlobKey(key) : uploadBlobKey(key, planned.ref),
+    payloadRef: planned.ref,
     payloadBytes: planned.bytes,
     commits: [],
     createdAt: now,

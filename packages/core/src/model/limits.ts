@@ -13,6 +13,10 @@ export const Limits = {
   TICKET_INLINE_BYTES: 60 * 1024,
   /** Results of one commit up to this size are stored in the completion entry, larger ones in a blob. */
   COMPLETION_INLINE_BYTES: 16 * 1024,
+  /** A result larger than this is stored as its own blob and handed out as a download link. */
+  LARGE_RESULT_BYTES: 256 * 1024,
+  /** Lifetime of presigned upload and download links. */
+  LINK_SECONDS: 60 * 60,
   /** Largest number of tasks in one submit batch. */
   MAX_BATCH_TASKS: 10_000,
   /** Upper bound of maxAttempts (the DLQ's maxReceiveCount sits well above it). */

@@ -68,6 +68,11 @@ export interface ChunkRecord extends ChunkKey {
   handler?: string | undefined;
   /** Blob key of the chunk's payloads. */
   payloadKey: string;
+  /**
+   * Upload id when the chunk is one task whose payload was uploaded directly: `payloadKey` is
+   * then that upload, holding the raw payload (not a JSON list).
+   */
+  payloadRef?: string | undefined;
   /** Size of that blob in bytes. */
   payloadBytes: number;
   /** Sort keys of this chunk's completion entries, oldest first. */
@@ -84,6 +89,8 @@ export interface TaskOutcome {
   attempt: number;
   /** Result (SUCCEEDED only), inline unless the entry's results live in a blob. */
   result?: string | undefined;
+  /** Blob key of a result larger than LARGE_RESULT_BYTES, stored alone (never inline). */
+  resultRef?: string | undefined;
   /** Why the task failed or was cancelled. */
   error?: TaskError | undefined;
 }

@@ -66,8 +66,13 @@ export const TaskInputSchema = z
       .min(0)
       .max(Limits.MAX_TASK_INDEX - 1),
     payload: z.string().optional(),
+    payloadRef: z.uuid().optional(),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.payload === undefined || t.payloadRef === undefined, {
+    message: "give payload or payloadRef, not both",
+    path: ["payloadRef"],
+  });
 
 /** A batch of tasks to submit. */
 export const SubmitBatchInput = z

@@ -7,6 +7,8 @@ export interface TaskInput {
   index: number;
   /** The task's input, usually JSON. */
   payload?: string | undefined;
+  /** Instead of `payload`: the id of an upload holding it (large inputs go to S3 directly). */
+  payloadRef?: string | undefined;
 }
 
 /** A task as read back by id: derived from its chunk record and completion entry. */
@@ -28,6 +30,8 @@ export interface TaskView {
   priority: string;
   handler?: string | undefined;
   result?: string | undefined;
+  /** Blob key of a result too large to travel inline (see TaskOutcome.resultRef). */
+  resultRef?: string | undefined;
   error?: TaskError | undefined;
   createdAt: number;
   updatedAt: number;

@@ -264,6 +264,33 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect(await store.getCompletion(key, 0, "0000000000000#000000000000#000")).toBeUndefined();
     });
 
+    it("round-trips an uploaded payload's chunk and a large result's blob key", async () => {
+      const { store, key, s } = await fresh();
+      const ref = "5f0c8a52-3c3e-4c55-9d0e-1b1f3d7c2a10";
+      const a = newChunkRecord(
+        s,
+        { start: 3, payloads: [null], bytes: 5_000_000, ref },
+        "h",
+        NOW,
+        DEFAULT_REAPER_TIMING,
+      );
+      expect(a.payloadKey).toBe(`t/${key.tenant}/s/${key.sessionId}/u/${ref}`);
+      await store.insertChunks([a]);
+      expect((await store.getChunks([{ ...key, start: 3 }]))[0]).toEqual(a);
+      const next = bump(a, { slots: "S", due: undefined });
+      const entry = attachCompletion(
+        next,
+        [{ index: 3, status: "SUCCEEDED", attempt: 1, resultRef: "t/x/s/y/o/000000000003-1" }],
+        NOW,
+        { owner: "w1", fence: 1 },
+      );
+      await store.writeChunks([{ chunk: next, expectedVersion: 1, completion: entry }]);
+      const [read] = (await store.readCompletions(key, 0, undefined, 10)).entries;
+      expect(read?.outcomes).toEqual([
+        { index: 3, status: "SUCCEEDED", attempt: 1, resultRef: "t/x/s/y/o/000000000003-1" },
+      ]);
+    });
+
     it("keeps failed and cancelled outcomes with their errors, and never overwrites an entry", async () => {
       const { store, key, s } = await fresh();
       const a = chunk(s, 0, 2);

@@ -129,5 +129,7 @@ export function chaosBlobs(inner: BlobStore, chaos: Chaos): BlobStore {
       if (chaos.hit("blobError")) throw new TransientError("injected blob read failure");
       return inner.get(key);
     },
+    sizeOf: (key) => inner.sizeOf(key),
+    link: (key, method, seconds) => inner.link(key, method, seconds),
   };
 }

@@ -19,6 +19,7 @@ export const cancelTaskRoute = defineRoute({
   errors: [404],
   async handle({ runtime, tenant, params }) {
     return taskView(
+      runtime.ports,
       await cancelTask(runtime.ports, { tenant, sessionId: params.sessionId }, Number(params.taskId)),
     );
   },

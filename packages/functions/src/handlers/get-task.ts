@@ -17,6 +17,7 @@ export const getTaskRoute = defineRoute({
   errors: [404],
   async handle({ runtime, tenant, params }) {
     return taskView(
+      runtime.ports,
       await getTask(runtime.ports, { tenant, sessionId: params.sessionId }, Number(params.taskId)),
     );
   },

@@ -23,6 +23,7 @@ export const readResultsRoute = defineRoute({
       { tenant, sessionId: params.sessionId },
       { cursor: query.cursor, limit: query.limit },
     );
-    return { results: page.outcomes.map(resultView), cursor: page.cursor, settled: page.settled };
+    const results = await Promise.all(page.outcomes.map((o) => resultView(runtime.ports, o)));
+    return { results, cursor: page.cursor, settled: page.settled };
   },
 });

@@ -3,6 +3,7 @@ import { cancelSessionRoute } from "../handlers/cancel-session.ts";
 import { cancelTaskRoute } from "../handlers/cancel-task.ts";
 import { closeSessionRoute } from "../handlers/close-session.ts";
 import { createSessionRoute } from "../handlers/create-session.ts";
+import { createUploadsRoute } from "../handlers/create-uploads.ts";
 import { getSessionRoute } from "../handlers/get-session.ts";
 import { getTaskRoute } from "../handlers/get-task.ts";
 import { listSessionsRoute } from "../handlers/list-sessions.ts";
@@ -16,6 +17,7 @@ export const API_ROUTES: readonly Route[] = [
   getSessionRoute,
   closeSessionRoute,
   cancelSessionRoute,
+  createUploadsRoute,
   submitTasksRoute,
   getTaskRoute,
   cancelTaskRoute,

@@ -118,6 +118,10 @@ export const TaskSchema = z
     priority: z.string(),
     handler: z.string().optional(),
     result: z.string().optional(),
+    resultUrl: z
+      .string()
+      .optional()
+      .meta({ description: "Presigned download link of a result too large to inline (valid one hour)" }),
     error: TaskErrorSchema.optional(),
     leaseExpiresAt: iso.optional(),
     notBefore: iso.optional(),
@@ -143,6 +147,10 @@ export const TaskResultSchema = z
     status: z.enum(["SUCCEEDED", "FAILED", "CANCELLED"]),
     attempt: z.number().int(),
     result: z.string().optional(),
+    resultUrl: z
+      .string()
+      .optional()
+      .meta({ description: "Presigned download link of a result too large to inline (valid one hour)" }),
     error: TaskErrorSchema.optional(),
   })
   .meta({ id: "TaskResult" });
@@ -154,6 +162,19 @@ export const ResultsPageSchema = z
     settled: z.boolean().meta({ description: "No more results will come" }),
   })
   .meta({ id: "ResultsPage" });
+
+export const UploadsResponse = z
+  .object({
+    uploads: z.array(
+      z.object({
+        ref: z.string().meta({ description: "Pass as a task's `payloadRef`" }),
+        url: z.string().meta({ description: "Presigned S3 URL: PUT the payload here" }),
+        method: z.literal("PUT"),
+        expiresAt: iso,
+      }),
+    ),
+  })
+  .meta({ id: "UploadsResponse" });
 
 export const ErrorSchema = z
   .object({

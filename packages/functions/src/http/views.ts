@@ -1,5 +1,5 @@
 /** Maps core records to API response bodies (times as ISO strings, ids as strings). */
-import type { SessionRecord, TaskOutcome, TaskView } from "@tessera/core";
+import { type GridPorts, Limits, type SessionRecord, type TaskOutcome, type TaskView } from "@tessera/core";
 import type { z } from "zod";
 import type { SessionSchema, TaskResultSchema, TaskSchema } from "./schemas.ts";
 
@@ -17,7 +17,12 @@ export function sessionView(s: SessionRecord): z.input<typeof SessionSchema> {
   };
 }
 
-export function taskView(t: TaskView): z.input<typeof TaskSchema> {
+/** A download link for a large result, or nothing. */
+function resultUrl(ports: GridPorts, ref: string | undefined): Promise<string | undefined> {
+  return ref === undefined ? Promise.resolve(undefined) : ports.blobs.link(ref, "GET", Limits.LINK_SECONDS);
+}
+
+export async function taskView(ports: GridPorts, t: TaskView): Promise<z.input<typeof TaskSchema>> {
   return {
     sessionId: t.sessionId,
     taskId: t.taskId,
@@ -29,6 +34,7 @@ export function taskView(t: TaskView): z.input<typeof TaskSchema> {
     priority: t.priority,
     handler: t.handler,
     result: t.result,
+    resultUrl: await resultUrl(ports, t.resultRef),
     error: t.error,
     leaseExpiresAt: isoOpt(t.leaseExpiresAt),
     notBefore: isoOpt(t.notBefore),
@@ -38,6 +44,16 @@ export function taskView(t: TaskView): z.input<typeof TaskSchema> {
   };
 }
 
-export function resultView(o: TaskOutcome): z.input<typeof TaskResultSchema> {
-  return { taskId: String(o.index), status: o.status, attempt: o.attempt, result: o.result, error: o.error };
+export async function resultView(
+  ports: GridPorts,
+  o: TaskOutcome,
+): Promise<z.input<typeof TaskResultSchema>> {
+  return {
+    taskId: String(o.index),
+    status: o.status,
+    attempt: o.attempt,
+    result: o.result,
+    resultUrl: await resultUrl(ports, o.resultRef),
+    error: o.error,
+  };
 }

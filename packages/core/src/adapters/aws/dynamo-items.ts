@@ -15,6 +15,7 @@ import {
   sessionPk,
   tenantPk,
   tenantSk,
+  uploadBlobKey,
 } from "../../engine/keys.ts";
 import type { SessionConfig } from "../../model/limits.ts";
 import type {
@@ -77,6 +78,7 @@ export function chunkToItem(c: ChunkRecord): Item {
     pr: c.priority,
     h: c.handler,
     pb: c.payloadBytes,
+    pu: c.payloadRef,
     cm: c.commits.map((sk) => Number(sk.slice(0, 13))),
     ca: c.createdAt,
     ua: c.updatedAt,
@@ -111,7 +113,8 @@ export function itemToChunk(item: Item): ChunkRecord {
     pool: item.pl as string,
     priority: item.pr as ChunkRecord["priority"],
     handler: item.h as string | undefined,
-    payloadKey: payloadBlobKey(key),
+    payloadKey: item.pu === undefined ? payloadBlobKey(key) : uploadBlobKey(key, item.pu as string),
+    payloadRef: item.pu as string | undefined,
     payloadBytes: item.pb as number,
     commits: ((item.cm as number[] | undefined) ?? []).map((t, seq) => completionSk(t, key.start, seq)),
     createdAt: item.ca as number,
@@ -158,7 +161,8 @@ export function itemToSession(item: Item): SessionRecord {
   };
 }
 
-type WireOutcome = [number, string, number, (string | null)?, string?, string?];
+/** [index, status, attempt, result (or {r: blob key} for a large one), error code, message] */
+type WireOutcome = [number, string, number, (string | { r: string } | null)?, string?, string?];
 const STATUS_CODE = { SUCCEEDED: "S", FAILED: "F", CANCELLED: "C" } as const;
 const STATUS_OF = { S: "SUCCEEDED", F: "FAILED", C: "CANCELLED" } as const;
 
@@ -166,7 +170,9 @@ const STATUS_OF = { S: "SUCCEEDED", F: "FAILED", C: "CANCELLED" } as const;
 export function completionToItem(e: CompletionEntry): Item {
   const outcomes: WireOutcome[] = e.outcomes.map((o) => {
     const row: WireOutcome = [o.index, STATUS_CODE[o.status], o.attempt];
-    if (o.result !== undefined || o.error) row.push(o.result ?? null);
+    if (o.result !== undefined || o.resultRef !== undefined || o.error) {
+      row.push(o.resultRef !== undefined ? { r: o.resultRef } : (o.result ?? null));
+    }
     if (o.error) row.push(o.error.code, o.error.message);
     return row;
   });
@@ -191,7 +197,8 @@ export function itemToCompletion(item: Item): CompletionEntry {
       index,
       status: STATUS_OF[s as keyof typeof STATUS_OF],
       attempt,
-      result: result ?? undefined,
+      result: typeof result === "string" ? result : undefined,
+      resultRef: typeof result === "object" && result !== null ? result.r : undefined,
       error: code !== undefined ? { code, message: message ?? "" } : undefined,
     }),
   );

@@ -1,4 +1,12 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { BlobStore } from "../../ports/blob-store.ts";
 
 /** Blobs in one S3 bucket; keys are already scoped by tenant and session. */
@@ -25,5 +33,26 @@ export class S3BlobStore implements BlobStore {
       if (error instanceof NoSuchKey) return undefined;
       throw error;
     }
+  }
+
+  async sizeOf(key: string): Promise<number | undefined> {
+    try {
+      const out = await this.#s3.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      return out.ContentLength ?? 0;
+    } catch (error) {
+      if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+        return undefined;
+      throw error;
+    }
+  }
+
+  link(key: string, method: "PUT" | "GET", seconds: number): Promise<string> {
+    // Signing is local: no request to S3.
+    const command =
+      method === "PUT"
+        ? new PutObjectCommand({ Bucket: this.#bucket, Key: key })
+        : new GetObjectCommand({ Bucket: this.#bucket, Key: key });
+    return getSignedUrl(this.#s3, command, { expiresIn: seconds });
   }
 }

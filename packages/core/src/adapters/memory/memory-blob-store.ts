@@ -12,6 +12,15 @@ export class MemoryBlobStore implements BlobStore {
     return this.#blobs.get(key);
   }
 
+  async sizeOf(key: string): Promise<number | undefined> {
+    const blob = this.#blobs.get(key);
+    return blob === undefined ? undefined : Buffer.byteLength(blob);
+  }
+
+  async link(key: string, method: "PUT" | "GET", seconds: number): Promise<string> {
+    return `memory:${method}/${encodeURIComponent(key)}?expires=${seconds}`;
+  }
+
   /** Number of stored blobs. */
   get size(): number {
     return this.#blobs.size;
