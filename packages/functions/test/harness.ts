@@ -120,6 +120,8 @@ export interface Harness {
   work(event: SQSEvent, timeoutMs?: number): Promise<SQSBatchResponse>;
   /** Runs the reaper with a scheduled event. */
   reap(): Promise<unknown>;
+  /** Metrics the worker recorded, by name: summed values. */
+  workerMetrics: Map<string, number>;
   /** Every item of the grid's table (for "nothing changed" checks). */
   scan(): Promise<Record<string, unknown>[]>;
   close(): void;
@@ -136,10 +138,17 @@ export async function harness(
     auth: { jwtTenantClaim: "tenant", tokens: new Map(Object.entries(TOKENS).map(([t, tok]) => [tok, t])) },
   };
   const api = createApiHandler(() => runtime, createObservability("test-api"));
+  const workerObservability = createObservability("test-worker");
+  const workerMetrics = new Map<string, number>();
+  const addMetric = workerObservability.metrics.addMetric.bind(workerObservability.metrics);
+  workerObservability.metrics.addMetric = (name, unit, value) => {
+    workerMetrics.set(name, (workerMetrics.get(name) ?? 0) + value);
+    return addMetric(name, unit, value);
+  };
   const worker = createWorkerHandler(
     () => runtime,
     { tasks: new Map(tasks.map((t) => [t.name, t])), ...options },
-    createObservability("test-worker"),
+    workerObservability,
   );
   const reaper = createReaperHandler(() => runtime, createObservability("test-reaper"));
   const work = (event: SQSEvent, timeoutMs = 30_000) => worker(event, lambdaContext(timeoutMs));
@@ -180,6 +189,7 @@ export async function harness(
   return {
     grid,
     runtime,
+    workerMetrics,
     async call(method, path, callOptions) {
       const result = (await api(
         httpEvent(method, path, callOptions),

@@ -78,6 +78,12 @@ describe("worker function", () => {
       error: { code: "HANDLER_ERROR", message: "boom on attempt 2" },
     });
     expect(runs.get("retry/0")).toBe(2);
+    // Started, retried and failed are counted as EMF metrics, with each run's duration.
+    expect(h.workerMetrics.get("TasksRetried")).toBeGreaterThanOrEqual(1);
+    expect(h.workerMetrics.get("TasksFailed")).toBeGreaterThanOrEqual(1);
+    expect(h.workerMetrics.get("TasksStarted")).toBeGreaterThanOrEqual(4);
+    expect(h.workerMetrics.get("TaskDurationMs")).toBeGreaterThanOrEqual(0);
+    expect(h.workerMetrics.get("TasksSucceeded")).toBeGreaterThanOrEqual(2);
     const results = await h.call("GET", "/sessions/retry/results");
     expect(results.body.results).toEqual([
       {
