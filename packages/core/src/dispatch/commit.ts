@@ -1,5 +1,6 @@
+import { byteLength } from "../engine/chunking.ts";
 import { attachCompletion, resultBytes } from "../engine/completions.ts";
-import { completionSk, resultsBlobKey } from "../engine/keys.ts";
+import { completionSk, largeResultBlobKey, resultsBlobKey } from "../engine/keys.ts";
 import { secondsUntil } from "../engine/lease.ts";
 import { applyCommit, type SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
@@ -17,9 +18,29 @@ export const LATE_COMMIT_MS = 2_000;
 /** Attempts of a commit before the lease is abandoned (its tasks then re-run). */
 const COMMIT_ATTEMPTS = 6;
 
-/** Moves results too large for the entry into a blob (written before the entry points to it). */
+/**
+ * Stores results too large for the entry in blobs, written before the entry points to them: a
+ * result over LARGE_RESULT_BYTES (and the largest ones while the entry's results exceed
+ * ENTRY_RESULT_BYTES) alone, read back through a download link; the rest, when they exceed
+ * COMPLETION_INLINE_BYTES, together in one blob. Blob keys depend only on the task and attempt,
+ * so a retried commit rewrites the same blobs.
+ */
 async function spillResults(ports: GridPorts, entry: CompletionEntry): Promise<void> {
-  if (resultBytes(entry.outcomes) <= Limits.COMPLETION_INLINE_BYTES) return;
+  let total = resultBytes(entry.outcomes);
+  const bySize = entry.outcomes
+    .map((o, i) => ({ i, size: o.result === undefined ? 0 : byteLength(o.result) }))
+    .sort((a, b) => b.size - a.size);
+  const outcomes = [...entry.outcomes];
+  for (const { i, size } of bySize) {
+    if (size === 0 || (size <= Limits.LARGE_RESULT_BYTES && total <= Limits.ENTRY_RESULT_BYTES)) break;
+    const o = outcomes[i]!;
+    const ref = largeResultBlobKey(entry, o.index, o.attempt);
+    await ports.blobs.put(ref, o.result!);
+    outcomes[i] = { ...o, result: undefined, resultRef: ref };
+    total -= size;
+  }
+  entry.outcomes = outcomes;
+  if (total <= Limits.COMPLETION_INLINE_BYTES) return;
   const key = resultsBlobKey(entry, entry.sortKey);
   await ports.blobs.put(key, JSON.stringify(entry.outcomes.map((o) => o.result ?? null)));
   entry.resultsKey = key;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FakeClock } from "../adapters/memory/clocks.ts";
+import { Limits } from "../model/limits.ts";
 import type { TaskOutcome } from "../model/records.ts";
 import { type MemoryGrid, memoryGrid } from "../testing/memory-grid.ts";
 import { Dispatcher, type TaskRunner } from "./dispatcher.ts";
@@ -112,5 +113,28 @@ describe("dispatcher over memory adapters", () => {
     expect(again).toMatchObject({ created: 0, existing: 100 });
     await pump(grid, new Dispatcher(grid, { owner: "w1", runner: upper }));
     expect((await readAll(grid)).size).toBe(100);
+  });
+
+  it("stores large results alone and keeps each completion entry's results within budget", async () => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { chunkMaxTasks: 32 } });
+    // Task 0 returns 300 KiB (over LARGE_RESULT_BYTES); tasks 1-20 return 100 KiB each (2 MB in
+    // all, over ENTRY_RESULT_BYTES); tasks 21-31 return a few bytes.
+    const size = (i: number) => (i === 0 ? 300 * 1024 : i <= 20 ? 100 * 1024 : 3);
+    const tasks = Array.from({ length: 32 }, (_, i) => ({ index: i, payload: String(i) }));
+    await submitTasks(grid, key, { tasks });
+    await pump(grid, new Dispatcher(grid, { owner: "w1", runner: async (t) => "x".repeat(size(t.index)) }));
+    const [entry] = (await grid.store.readCompletions(key, 0, undefined, 10)).entries;
+    const moved = entry!.outcomes.filter((o) => o.resultRef !== undefined);
+    expect(moved.map((o) => o.index)).toContain(0);
+    const kept = entry!.outcomes.filter((o) => o.resultRef === undefined);
+    const stillInline = kept.reduce((n, o) => n + size(o.index), 0);
+    expect(stillInline).toBeLessThanOrEqual(Limits.ENTRY_RESULT_BYTES);
+    expect(moved.length).toBeLessThan(21); // only as many as needed
+    for (const o of moved) expect(await grid.blobs.get(o.resultRef!)).toHaveLength(size(o.index));
+    const results = await readAll(grid);
+    expect(results.size).toBe(32);
+    expect(results.get(31)?.result).toBe("xxx");
+    expect((await getTask(grid, key, 0)).resultRef).toBe(moved.find((o) => o.index === 0)?.resultRef);
   });
 });

@@ -1,5 +1,4 @@
 import { byteLength } from "../engine/chunking.ts";
-import { largeResultBlobKey } from "../engine/keys.ts";
 import type { RunnableTask } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry } from "../model/records.ts";
@@ -214,17 +213,11 @@ export class Dispatcher {
           payload: payloads[run.slot] ?? null,
           signal: run.controller.signal,
         });
-        const size = result === undefined ? 0 : byteLength(result);
-        if (size > Limits.MAX_TASK_BYTES) {
+        if (result !== undefined && byteLength(result) > Limits.MAX_TASK_BYTES) {
           run.result = {
             ok: false,
             error: { code: "RESULT_TOO_LARGE", message: `result exceeds ${Limits.MAX_TASK_BYTES} bytes` },
           };
-        } else if (size > Limits.LARGE_RESULT_BYTES) {
-          // Stored alone, before the commit that points at it; readers get a download link.
-          const ref = largeResultBlobKey(c, run.index, run.attempt);
-          await this.#ports.blobs.put(ref, result!);
-          run.result = { ok: true, result: undefined, resultRef: ref };
         } else {
           run.result = { ok: true, result };
         }

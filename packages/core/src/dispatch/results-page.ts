@@ -1,3 +1,4 @@
+import { byteLength } from "../engine/chunking.ts";
 import { completionId } from "../engine/completions.ts";
 import { pad } from "../engine/keys.ts";
 import type { SessionKey, TaskOutcome } from "../model/records.ts";
@@ -20,7 +21,11 @@ export interface ResultsPageOptions {
   cursor?: string | undefined;
   /** Most outcomes in the page (a page may exceed it by the rest of one completion entry). @default 1000 */
   limit?: number;
-  /** Stop adding entries once their results exceed this many bytes. @default 4 MiB */
+  /**
+   * Stop adding entries once their results exceed this many bytes. A page holds at least one
+   * entry, and an entry carries at most ENTRY_RESULT_BYTES, so a page stays under this plus that.
+   * @default 3 MiB
+   */
   maxBytes?: number;
   /** Re-read window for commits that landed after later-stamped ones. @default 5000 */
   overlapMs?: number;
@@ -54,7 +59,7 @@ export async function readResultsPage(
     ? decodeCursor(options.cursor, key.sessionId, now)
     : startCursor(key.sessionId, now);
   const limit = options.limit ?? 1_000;
-  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+  const maxBytes = options.maxBytes ?? 3 * 1024 * 1024;
   const overlapMs = options.overlapMs ?? 5_000;
   const closed = session.state !== SessionState.OPEN;
   const page: Page = { outcomes: [], bytes: 0, full: false, limit, maxBytes };
@@ -120,7 +125,7 @@ async function readGroup(
         return fresh;
       }
       const outcomes = await resolveResults(ports, entry);
-      for (const o of outcomes) page.bytes += (o.result?.length ?? 0) + (o.error?.message.length ?? 0);
+      for (const o of outcomes) page.bytes += byteLength(o.result ?? "") + byteLength(o.error?.message ?? "");
       page.outcomes.push(...outcomes);
       position.seen.set(id, at);
       position.horizon = Math.max(position.horizon, at);

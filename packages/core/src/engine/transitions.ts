@@ -19,7 +19,7 @@ export interface RunnableTask {
 
 /** Result of running one task. */
 export type SlotResult =
-  | { ok: true; result: string | undefined; resultRef?: string | undefined }
+  | { ok: true; result: string | undefined }
   | { ok: false; error: TaskError /** the run ended because it was cancelled */; cancelled?: boolean };
 
 /** What a claim found and, if anything, what to write. */
@@ -180,7 +180,7 @@ export function applyCommit(
     const attempt = next.attempts[slot]!;
     if (res.ok) {
       slots[slot] = SlotCode.SUCCEEDED;
-      outcomes.push({ index, status: "SUCCEEDED", attempt, result: res.result, resultRef: res.resultRef });
+      outcomes.push({ index, status: "SUCCEEDED", attempt, result: res.result });
     } else if (code === SlotCode.CANCEL_REQUESTED || res.cancelled) {
       slots[slot] = SlotCode.CANCELLED;
       outcomes.push({ index, status: "CANCELLED", attempt, error: CANCELLED_ERROR });

@@ -15,6 +15,11 @@ export const Limits = {
   COMPLETION_INLINE_BYTES: 16 * 1024,
   /** A result larger than this is stored as its own blob and handed out as a download link. */
   LARGE_RESULT_BYTES: 256 * 1024,
+  /**
+   * Most result bytes one completion entry carries (inline or in its spill blob); beyond it the
+   * largest results are stored alone. Bounds a results page that must hold one whole entry.
+   */
+  ENTRY_RESULT_BYTES: 1024 * 1024,
   /** Lifetime of presigned upload and download links. */
   LINK_SECONDS: 60 * 60,
   /** Largest number of tasks in one submit batch. */
