@@ -82,8 +82,9 @@ export function createWorkerHandler(
     },
     onLeaseLost: () => o.metrics.addMetric("LeasesLost", MetricUnit.Count, 1),
   };
+  // One dispatcher per container: Lambda runs one invocation at a time per container, and the
+  // dispatcher's acknowledgement reports are per invocation (forgotten at the start of each).
   let dispatcher: Dispatcher | undefined;
-  const processor = new BatchProcessor(EventType.SQS);
 
   const handle = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const rt = runtime();
@@ -136,7 +137,7 @@ export function createWorkerHandler(
         if (outcome.failedReceipts.includes(record.receiptHandle))
           throw new TicketKeptError("ticket kept for a later try");
       },
-      processor,
+      new BatchProcessor(EventType.SQS),
       { context, throwOnFullBatchFailure: false },
     );
   };

@@ -141,6 +141,11 @@ export class Dispatcher {
     // A transient read error is retried: it must not cost the tasks an attempt.
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
+        // An upload link stays writable for its lifetime: never load more than a task may hold.
+        if (lease.chunk.payloadRef !== undefined) {
+          const size = await this.#ports.blobs.sizeOf(lease.chunk.payloadKey);
+          if (size === undefined || size > Limits.MAX_TASK_BYTES) return undefined;
+        }
         const blob = await this.#ports.blobs.get(lease.chunk.payloadKey);
         // An uploaded payload is the raw input of the chunk's one task.
         if (lease.chunk.payloadRef !== undefined) return blob === undefined ? undefined : [blob];

@@ -23,12 +23,18 @@ export interface AuthorizerContext {
 
 const TENANT = /^[A-Za-z0-9_.-]{1,64}$/;
 
-/** Tenant of an IAM caller: `{account}.{role or user name}`, so each team's role is a tenant. */
+/**
+ * Tenant of an IAM caller: `{account}.role.{name}` or `{account}.user.{name}`, so each team's role
+ * is a tenant and a user never shares one with a role of the same name. Names with characters
+ * outside the tenant alphabet (IAM allows `+=,@`) keep the allowed ones and gain a hash of the
+ * original, so two names never collapse into one tenant.
+ */
 function iamTenant(iam: NonNullable<AuthorizerContext["iam"]>): string {
   const arn = iam.userArn ?? "";
   // arn:aws:sts::123456789012:assumed-role/RoleName/session, arn:aws:iam::123456789012:user/path/Name
   const [prefix, , service, , account, ...rest] = arn.split(":");
   const resource = rest.join(":").split("/");
+  const kind = resource[0] === "user" ? "user" : "role";
   const name =
     resource[0] === "assumed-role"
       ? resource[1]
@@ -43,8 +49,10 @@ function iamTenant(iam: NonNullable<AuthorizerContext["iam"]>): string {
   ) {
     throw new ForbiddenError(`IAM identity ${arn || "(none)"} does not name a role or user`);
   }
-  const tenant = `${account}.${name}`.replace(/[^A-Za-z0-9_.-]/g, "_");
-  return tenant.length <= 64 ? tenant : `${tenant.slice(0, 55)}.${sha(tenant).slice(0, 8)}`;
+  const raw = `${account}.${kind}.${name}`;
+  const clean = raw.replace(/[^A-Za-z0-9_.-]/g, "_");
+  if (clean === raw && clean.length <= 64) return clean;
+  return `${clean.slice(0, 55)}.${sha(raw).slice(0, 8)}`;
 }
 
 function sha(text: string): string {

@@ -71,7 +71,10 @@ export const CreateSessionResponse = z
 export const ListSessionsQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
-    after: z.string().max(200).optional(),
+    after: z
+      .string()
+      .regex(/^\d{13}#[A-Za-z0-9_.-]{1,64}$/, "must be the `next` of a previous page")
+      .optional(),
   })
   .strict();
 
