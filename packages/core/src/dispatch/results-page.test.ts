@@ -7,7 +7,7 @@ import type { ChunkRecord } from "../model/records.ts";
 import { CURSOR_MAX_AGE_MS, decodeCursor } from "../model/results-cursor.ts";
 import type { TaskStore } from "../ports/task-store.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
-import { readResultsPage } from "./results-page.ts";
+import { CLOSE_GRACE_MS, readResultsPage } from "./results-page.ts";
 import { closeSession, createSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 
@@ -142,5 +142,40 @@ describe("readResultsPage", () => {
     expect(await codeOf(readResultsPage(ports, key, { cursor: page.cursor }))).toMatch(
       new RegExp(`^${ErrorCode.CURSOR_EXPIRED}`),
     );
+  });
+
+  it("never settles on the due index alone, nor within the grace after a close", async () => {
+    const { ports, clock, commit } = await setup([0, 1]);
+    await commit(0);
+    await closeSession(ports, key);
+    // A lagging due index: task 1's chunk is not terminal, but the index no longer lists it.
+    const [c1] = (await ports.store.getChunks([{ ...key, start: 1 }])) as [ChunkRecord];
+    await ports.store.writeChunks([
+      { chunk: { ...c1, version: c1.version + 1, due: undefined }, expectedVersion: c1.version },
+    ]);
+    clock.advance(10_000);
+    let page = await readResultsPage(ports, key);
+    expect(indexes(page)).toEqual([0]);
+    clock.advance(120_000);
+    page = await readResultsPage(ports, key, { cursor: page.cursor });
+    expect(page.settled).toBe(false); // the chunk records decide, and task 1 is queued
+    await commit(1);
+    clock.advance(60_000);
+    page = await readResultsPage(ports, key, { cursor: page.cursor });
+    expect(indexes(page)).toEqual([1]);
+    clock.advance(60_000);
+    expect((await readResultsPage(ports, key, { cursor: page.cursor })).settled).toBe(true);
+  });
+
+  it("waits out the close grace before settling, for a submit still in flight", async () => {
+    const { ports, clock, commit } = await setup([0]);
+    await commit(0);
+    clock.advance(60_000);
+    await closeSession(ports, key);
+    clock.advance(CLOSE_GRACE_MS - 1_000);
+    const page = await readResultsPage(ports, key);
+    expect(page.settled).toBe(false);
+    clock.advance(2_000);
+    expect((await readResultsPage(ports, key, { cursor: page.cursor })).settled).toBe(true);
   });
 });

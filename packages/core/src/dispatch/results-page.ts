@@ -9,7 +9,7 @@ import {
   pruneSeen,
   startCursor,
 } from "../model/results-cursor.ts";
-import { SessionState } from "../model/status.ts";
+import { isTerminalSlot, SessionState } from "../model/status.ts";
 import { LATE_COMMIT_MS } from "./commit.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { getSession } from "./sessions.ts";
@@ -67,14 +67,8 @@ export async function readResultsPage(
   for (let group = 0; group < session.groups && !page.full; group++) {
     if (cursor.done.has(group)) continue;
     const position = cursor.groups.get(group) ?? { horizon: -1, seen: new Map<string, number>() };
-    // A group can be done only once its last commit is older than any late landing, and the
-    // due check must come before the read: chunks leave the due index in the same write that
-    // stores their completion entry, so what the check saw settled, the read will find.
-    const quietSince = now - overlapMs - LATE_COMMIT_MS;
     const candidate =
-      closed &&
-      position.horizon <= quietSince &&
-      (await ports.store.listDueChunks(key, group, Number.POSITIVE_INFINITY, 1)).length === 0;
+      closed && (await isGroupSettled(ports, key, group, position, session.updatedAt, now, overlapMs));
     const fresh = await readGroup(ports, key, group, position, overlapMs, page);
     pruneSeen(position, overlapMs);
     if (candidate && fresh === 0 && !page.full) {
@@ -89,6 +83,35 @@ export async function readResultsPage(
     cursor: encodeCursor(cursor, now),
     settled: closed && cursor.done.size >= session.groups,
   };
+}
+
+/**
+ * A submit that read the session as OPEN may still be inserting chunks this long after a close
+ * (the API's integration timeout is 30 s).
+ */
+export const CLOSE_GRACE_MS = 60_000;
+
+/**
+ * True when every chunk of a group is terminal for good, so that, once its completion entries
+ * are read, the group can be marked delivered. Checked before the read: a chunk turns terminal
+ * in the same write that stores its completion entry, so what this saw settled, the read finds.
+ * The session must have been closed for CLOSE_GRACE_MS (no insert in flight), the group's last
+ * commit must be older than any late landing, and the eventually consistent `due` index only
+ * filters: the decision is a strongly consistent read of the chunks.
+ */
+async function isGroupSettled(
+  ports: GridPorts,
+  key: SessionKey,
+  group: number,
+  position: GroupPosition,
+  closedAt: number,
+  now: number,
+  overlapMs: number,
+): Promise<boolean> {
+  if (now - closedAt < CLOSE_GRACE_MS || position.horizon > now - overlapMs - LATE_COMMIT_MS) return false;
+  if ((await ports.store.listDueChunks(key, group, Number.POSITIVE_INFINITY, 1)).length > 0) return false;
+  const chunks = await ports.store.listChunks(key, group);
+  return chunks.every((c) => [...c.slots].every(isTerminalSlot));
 }
 
 interface Page {
