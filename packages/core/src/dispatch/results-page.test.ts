@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../adapters/memory/clocks.ts";
 import { attachCompletion } from "../engine/completions.ts";
+import { completionSk } from "../engine/keys.ts";
 import { ErrorCode, isGridError } from "../errors.ts";
 import { Limits } from "../model/limits.ts";
 import type { ChunkRecord } from "../model/records.ts";
@@ -44,6 +45,7 @@ async function setup(tasks: number[]) {
       { fence: 1 },
     );
     await store.writeChunks([{ chunk: next, expectedVersion: chunk.version, completion: entry }]);
+    return entry;
   };
   return { ports, clock, commit, reads };
 }
@@ -177,5 +179,22 @@ describe("readResultsPage", () => {
     expect(page.settled).toBe(false);
     clock.advance(2_000);
     expect((await readResultsPage(ports, key, { cursor: page.cursor })).settled).toBe(true);
+  });
+
+  it("delivers a late commit once through its re-published copy, and never the copy again", async () => {
+    const { ports, clock, commit } = await setup([0, 1]);
+    clock.advance(60_000);
+    await commit(0);
+    let page = await readResultsPage(ports, key, { overlapMs: 5_000 });
+    const late = await commit(1, clock.now() - 59_000); // landed a minute after its stamp
+    page = await readResultsPage(ports, key, { cursor: page.cursor, overlapMs: 5_000 });
+    expect(indexes(page)).toEqual([]); // below the window: this is why late commits re-publish
+    const seq = Number(late.sortKey.slice(-3));
+    await ports.store.putCompletion({ ...late, sortKey: completionSk(clock.now() + 500, 1, seq) });
+    page = await readResultsPage(ports, key, { cursor: page.cursor, overlapMs: 5_000 });
+    expect(indexes(page)).toEqual([1]);
+    await ports.store.putCompletion({ ...late, sortKey: completionSk(clock.now() + 1_000, 1, seq) });
+    page = await readResultsPage(ports, key, { cursor: page.cursor, overlapMs: 5_000 });
+    expect(indexes(page)).toEqual([]);
   });
 });

@@ -1,12 +1,12 @@
 import { byteLength } from "../engine/chunking.ts";
-import { completionId } from "../engine/completions.ts";
 import { pad } from "../engine/keys.ts";
 import type { SessionKey, TaskOutcome } from "../model/records.ts";
 import {
   decodeCursor,
   encodeCursor,
+  entryNumber,
   type GroupPosition,
-  pruneSeen,
+  MAX_SEEN_PER_GROUP,
   startCursor,
 } from "../model/results-cursor.ts";
 import { isTerminalSlot, SessionState } from "../model/status.ts";
@@ -66,11 +66,10 @@ export async function readResultsPage(
 
   for (let group = 0; group < session.groups && !page.full; group++) {
     if (cursor.done.has(group)) continue;
-    const position = cursor.groups.get(group) ?? { horizon: -1, seen: new Map<string, number>() };
+    const position = cursor.groups.get(group) ?? { horizon: -1, seen: new Set<number>() };
     const candidate =
       closed && (await isGroupSettled(ports, key, group, position, session.updatedAt, now, overlapMs));
     const fresh = await readGroup(ports, key, group, position, overlapMs, page);
-    pruneSeen(position, overlapMs);
     if (candidate && fresh === 0 && !page.full) {
       cursor.groups.delete(group);
       cursor.done.add(group);
@@ -122,7 +121,11 @@ interface Page {
   maxBytes: number;
 }
 
-/** Reads a group's entries after its position into `page`; returns how many were new. */
+/**
+ * Reads a group's entries after its position into `page`; returns how many were new. The read
+ * starts `overlapMs` below the horizon, so every entry of the new window is met again: the seen
+ * set is rebuilt from what the read met (an early stop keeps the old ids too).
+ */
 async function readGroup(
   ports: GridPorts,
   key: SessionKey,
@@ -132,29 +135,39 @@ async function readGroup(
   page: Page,
 ): Promise<number> {
   let fresh = 0;
+  const met = new Map<number, number>();
+  let stopped = false;
   let after = position.horizon < 0 ? undefined : pad(Math.max(0, position.horizon - overlapMs), 13);
-  for (;;) {
+  read: for (;;) {
     const read = await ports.store.readCompletions(key, group, after, 200);
     for (const entry of read.entries) {
       const at = Number(entry.sortKey.slice(0, 13));
-      const id = completionId(entry);
-      const known = position.seen.get(id);
-      if (known !== undefined) {
-        position.seen.set(id, Math.max(known, at));
+      const id = entryNumber(entry.chunkStart, Number(entry.sortKey.slice(-3)));
+      if (position.seen.has(id) || met.has(id)) {
+        met.set(id, Math.max(met.get(id) ?? at, at));
         continue;
       }
       if (page.outcomes.length >= page.limit || (page.bytes >= page.maxBytes && page.outcomes.length > 0)) {
         page.full = true;
-        return fresh;
+        stopped = true;
+        break read;
       }
       const outcomes = await resolveResults(ports, entry);
       for (const o of outcomes) page.bytes += byteLength(o.result ?? "") + byteLength(o.error?.message ?? "");
       page.outcomes.push(...outcomes);
-      position.seen.set(id, at);
+      // Kept at least until the horizon passes the time it was delivered by the overlap: a
+      // re-published copy of a late commit arrives within that window and is skipped.
+      met.set(id, Math.max(at, position.horizon));
       position.horizon = Math.max(position.horizon, at);
       fresh++;
     }
-    if (!read.next) return fresh;
+    if (!read.next) break;
     after = read.next;
   }
+  const floor = position.horizon - overlapMs;
+  const window = [...met].filter(([, at]) => at >= floor).sort((a, b) => b[1] - a[1]);
+  const seen = new Set(window.slice(0, MAX_SEEN_PER_GROUP).map(([id]) => id));
+  if (stopped) for (const id of position.seen) seen.add(id);
+  position.seen = seen;
+  return fresh;
 }
