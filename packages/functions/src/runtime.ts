@@ -3,6 +3,8 @@
  * clients and grid ports, and the auth settings. Configuration comes from the environment,
  * which `infra/` (on AWS) and the local grid set.
  */
+
+import type { Tracer } from "@aws-lambda-powertools/tracer";
 import { defineGrid, type GridPorts, queueUrlsOf } from "@tessera/core";
 import { awsGridPorts, createAwsClients, LOCAL_CREDENTIALS } from "@tessera/core/aws";
 import type { AuthConfig } from "./http/auth.ts";
@@ -24,7 +26,10 @@ export interface GridRuntime {
  * - `TESSERA_JWT_TENANT_CLAIM` (default `tenant`), `TESSERA_TOKENS` (JSON object token → tenant,
  *   local mode only): see AuthConfig.
  */
-export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): GridRuntime {
+export function runtimeFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { tracer?: Tracer } = {},
+): GridRuntime {
   const grid = defineGrid({
     prefix: env.TESSERA_PREFIX || "tessera",
     pools: (env.TESSERA_POOLS || "default")
@@ -41,6 +46,12 @@ export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): GridRuntim
     queueEndpoint: env.TESSERA_QUEUE_ENDPOINT || undefined,
     ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
   });
+  if (options.tracer) {
+    // X-Ray subsegments for every DynamoDB, SQS and S3 call (a no-op when tracing is off).
+    options.tracer.captureAWSv3Client(clients.dynamo);
+    options.tracer.captureAWSv3Client(clients.sqs);
+    options.tracer.captureAWSv3Client(clients.s3);
+  }
   return {
     ports: awsGridPorts(clients, grid, queueUrlsOf(grid, base)),
     auth: {

@@ -10,7 +10,7 @@ export const readResultsRoute = defineRoute({
   operationId: "readResults",
   summary: "Read results completed since a cursor",
   description:
-    "Returns finished tasks (succeeded, failed, cancelled) after `cursor`, and the cursor to pass next. `limit` is soft: tasks that finished in one commit are never split, so a page may hold a few more. The work of a call follows the new results, not the size of the session. Each result comes once, except in the rare case of more than 256 commits of one 4,096-task group within 5 s, where one may repeat: drop repeated task ids. `settled` is true once the session is closed or cancelled and every result was delivered. A cursor expires after 7 days (410).",
+    "Returns finished tasks (succeeded, failed, cancelled) after `cursor`, and the cursor to pass next. `limit` is soft: tasks that finished in one commit are never split, so a page may hold a few more. The work of a call follows the new results, not the size of the session. Each result comes once, except in the rare case of more than 512 commits of one 4,096-task group within 5 s, where one may repeat: drop repeated task ids. `settled` is true once the session has been closed or cancelled for a minute and every result was delivered. A cursor expires after 7 days (410).",
   tags: ["results"],
   params: SessionIdParams,
   query: ResultsQuery,
