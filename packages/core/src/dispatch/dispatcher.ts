@@ -1,5 +1,5 @@
 import { byteLength } from "../engine/chunking.ts";
-import type { RunnableTask } from "../engine/transitions.ts";
+import type { RunnableTask, SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry } from "../model/records.ts";
 import type { ReceivedTicket } from "../ports/ticket-queue.ts";
@@ -10,6 +10,13 @@ import { AbortReason, type HeldLease, leaseId, loseLease, type TaskRun } from ".
 import { heartbeat } from "./lease-keeper.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type AckMode, TicketAcker } from "./ticket-acker.ts";
+
+/** The result of a run given back unfinished by a worker that is shutting down. */
+const RELEASED: SlotResult = {
+  ok: false,
+  released: true,
+  error: { code: "RELEASED", message: "released by a worker shutting down" },
+};
 
 /** Longest error message recorded for a task. */
 const MAX_ERROR_CHARS = 1_000;
@@ -195,13 +202,15 @@ export class Dispatcher {
         const reason = String(run.controller.signal.reason);
         run.result = run.cancelRequested
           ? { ok: false, error: { code: "CANCELLED", message: "task cancelled" }, cancelled: true }
-          : {
-              ok: false,
-              error: {
-                code: reason === AbortReason.DEADLINE ? "DEADLINE" : "ABORTED",
-                message: `not started: ${reason}`,
-              },
-            };
+          : reason === AbortReason.SHUTDOWN
+            ? RELEASED
+            : {
+                ok: false,
+                error: {
+                  code: reason === AbortReason.DEADLINE ? "DEADLINE" : "ABORTED",
+                  message: `not started: ${reason}`,
+                },
+              };
         return;
       }
       const c = lease.chunk;
@@ -231,6 +240,11 @@ export class Dispatcher {
         const full = error instanceof Error ? error.message : String(error);
         const message = full.length > MAX_ERROR_CHARS ? `${full.slice(0, MAX_ERROR_CHARS)}…` : full;
         const reason = run.controller.signal.aborted ? String(run.controller.signal.reason) : undefined;
+        if (reason === AbortReason.SHUTDOWN && !run.cancelRequested) {
+          // Stopped by a worker shutdown, not by its own fault: given back, retried at once.
+          run.result = RELEASED;
+          return;
+        }
         const code = run.cancelRequested
           ? "CANCELLED"
           : reason === AbortReason.DEADLINE

@@ -15,12 +15,39 @@ export interface PollLoopOptions {
   visibilitySeconds?: number;
   /** Heartbeat pass interval. @default 1000 */
   heartbeatEveryMs?: number;
+  /**
+   * On stop, how long running tasks may go on to finish; the rest are then aborted and released
+   * (queued again at once, their attempt not counted). @default unlimited
+   */
+  graceMs?: number;
+  /**
+   * After the release, how long aborted tasks may take to return before their leases are
+   * dropped (they then expire and are retried). @default 5000
+   */
+  releaseWaitMs?: number;
+}
+
+/** Resolves true if `work` finished within `ms`. */
+async function finishedWithin(ports: GridPorts, work: Promise<void>, ms: number): Promise<boolean> {
+  if (!Number.isFinite(ms)) {
+    await work;
+    return true;
+  }
+  const timer = new AbortController();
+  const done = work.then(() => true);
+  const late = ports.clock.sleep(ms, timer.signal).then(
+    () => false,
+    () => false,
+  );
+  const finished = await Promise.race([done, late]);
+  timer.abort();
+  return finished;
 }
 
 /**
  * Runs a dispatcher as a long-lived worker until `signal` aborts: receives tickets in priority
- * order while it has room, heartbeats its leases, and on abort stops receiving and drains
- * (running tasks finish and commit).
+ * order while it has room, heartbeats its leases, and on abort stops receiving and drains:
+ * running tasks finish and commit within `graceMs`; the rest are released for others to run.
  */
 export async function runPollLoop(
   ports: GridPorts,
@@ -63,7 +90,11 @@ export async function runPollLoop(
     idle = got === 0;
     if (dispatcher.heldLeases >= maxLeases) await ports.clock.sleep(5, signal).catch(() => {});
   }
-  await dispatcher.drain();
+  const finished = dispatcher.drain();
+  if (!(await finishedWithin(ports, finished, options.graceMs ?? Number.POSITIVE_INFINITY))) {
+    dispatcher.abortAll(AbortReason.SHUTDOWN);
+    if (!(await finishedWithin(ports, finished, options.releaseWaitMs ?? 5_000))) dispatcher.crash();
+  }
   drained.abort();
   await beats;
 }

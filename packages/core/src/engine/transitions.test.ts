@@ -269,6 +269,38 @@ describe("applyCommit", () => {
     expect(record).toEqual(before);
   });
 
+  it("queues a released task again at once, giving its attempt back, and commits its siblings", () => {
+    const released: SlotResult = { ok: false, released: true, error: { code: "RELEASED", message: "bye" } };
+    const plan = applyCommit(
+      held("LL", [2, 1]),
+      new Map([
+        [0, released],
+        [1, ok("r")],
+      ]),
+      commitCtx({ random: 0.9 }),
+    );
+    expect(plan.kind).toBe("committed");
+    if (plan.kind !== "committed") return;
+    expect(plan.next).toMatchObject({ slots: "QS", attempts: [1, 1], notBefore: NOW, owner: undefined });
+    expect(plan.ticket).toEqual({ kind: "delay", until: NOW });
+    expect(plan.outcomes.map((o) => o.index)).toEqual([START + 1]);
+  });
+
+  it("backs off when a failure comes with a release", () => {
+    const released: SlotResult = { ok: false, released: true, error: { code: "RELEASED", message: "bye" } };
+    const plan = applyCommit(
+      held("LL", [1, 1]),
+      new Map([
+        [0, released],
+        [1, fail()],
+      ]),
+      commitCtx({ random: 0.5 }),
+    );
+    if (plan.kind !== "committed") throw new Error(plan.kind);
+    expect(plan.next.slots).toBe("QQ");
+    expect(plan.next.notBefore).toBeGreaterThan(NOW);
+  });
+
   it("is lost once the lease was released", () => {
     const record = chunk("QS", { fence: 4, attempts: [1, 1] });
     expect(applyCommit(record, new Map([[0, ok("r")]]), commitCtx())).toEqual({ kind: "lost" });

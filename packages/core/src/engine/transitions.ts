@@ -20,7 +20,17 @@ export interface RunnableTask {
 /** Result of running one task. */
 export type SlotResult =
   | { ok: true; result: string | undefined }
-  | { ok: false; error: TaskError /** the run ended because it was cancelled */; cancelled?: boolean };
+  | {
+      ok: false;
+      error: TaskError;
+      /** The run ended because it was cancelled. */
+      cancelled?: boolean;
+      /**
+       * The worker gave the task back unfinished (it is shutting down): the task is queued again
+       * at once, and the attempt does not count.
+       */
+      released?: boolean;
+    };
 
 /** What a claim found and, if anything, what to write. */
 export type ClaimPlan =
@@ -173,6 +183,7 @@ export function applyCommit(
   const slots = chunk.slots.split("");
   const outcomes: TaskOutcome[] = [];
   let retryAttempt = 0;
+  let gaveBack = false;
   for (const [slot, res] of results) {
     const code = slots[slot];
     if (code !== SlotCode.LEASED && code !== SlotCode.CANCEL_REQUESTED) continue;
@@ -181,6 +192,10 @@ export function applyCommit(
     if (res.ok) {
       slots[slot] = SlotCode.SUCCEEDED;
       outcomes.push({ index, status: "SUCCEEDED", attempt, result: res.result });
+    } else if (res.released && code === SlotCode.LEASED) {
+      slots[slot] = SlotCode.QUEUED;
+      next.attempts[slot] = attempt - 1;
+      gaveBack = true;
     } else if (code === SlotCode.CANCEL_REQUESTED || res.cancelled) {
       slots[slot] = SlotCode.CANCELLED;
       outcomes.push({ index, status: "CANCELLED", attempt, error: CANCELLED_ERROR });
@@ -203,7 +218,11 @@ export function applyCommit(
       next.due = undefined;
       ticket = { kind: "ack" };
     } else {
-      const delay = backoffDelayMs(retryAttempt, chunk.backoffBaseMs, chunk.backoffMaxMs, ctx.random);
+      // Released tasks alone go back at once; a failure among them sets the backoff.
+      const delay =
+        retryAttempt === 0 && gaveBack
+          ? 0
+          : backoffDelayMs(retryAttempt, chunk.backoffBaseMs, chunk.backoffMaxMs, ctx.random);
       next.notBefore = now + delay;
       next.due = next.notBefore + ctx.timing.ticketGraceMs;
       ticket = { kind: "delay", until: next.notBefore };
