@@ -1,0 +1,169 @@
+/**
+ * The agent: a long-running worker for EC2 and EKS. It serves one or more pools with batched
+ * receives (10 tickets a call, long polling when idle), runs up to `concurrency` tasks at once
+ * through the dispatch core (batched heartbeats, fenced commits, batched acknowledgements), and
+ * on stop drains: it receives nothing more, lets running tasks finish within the grace period,
+ * and releases the rest so other workers run them at once.
+ */
+import { randomUUID } from "node:crypto";
+import { availableParallelism, hostname } from "node:os";
+import {
+  Dispatcher,
+  type GridPorts,
+  keys,
+  PRIORITY_ORDER,
+  runPollLoop,
+  type TaskRunner,
+} from "@tessera/core";
+
+/** Lifecycle of an agent. */
+export type AgentState = "starting" | "running" | "draining" | "stopped";
+
+/** Settings of an agent. */
+export interface AgentOptions {
+  ports: GridPorts;
+  runner: TaskRunner;
+  /** Pools served; each pool's queues are read highest priority first. @default ["default"] */
+  pools?: string[];
+  /** Tasks run at once. @default the number of CPUs */
+  concurrency?: number;
+  /** Chunks held at once (a chunk holds up to 64 short tasks). @default concurrency, at least 2 */
+  maxLeases?: number;
+  /** On stop, how long running tasks may take to finish before they are released. @default 30000 */
+  graceMs?: number;
+  /** Long-poll wait when idle, in seconds. @default 10 */
+  idleWaitSeconds?: number;
+  /** Heartbeat pass interval. @default 1000 */
+  heartbeatEveryMs?: number;
+  /** Lease owner id. @default `agent:{host}:{pid}:{random}` */
+  owner?: string;
+}
+
+/** Counters an agent reports on its health endpoint. */
+export interface AgentStats {
+  state: AgentState;
+  owner: string;
+  pools: string[];
+  concurrency: number;
+  heldLeases: number;
+  runningTasks: number;
+  tasksStarted: number;
+  tasksSucceeded: number;
+  tasksFailed: number;
+  tasksReleased: number;
+  leasesLost: number;
+  startedAt: string;
+}
+
+/** A running agent. */
+export class Agent {
+  readonly #options: Required<Omit<AgentOptions, "ports" | "runner">>;
+  readonly #ports: GridPorts;
+  readonly #dispatcher: Dispatcher;
+  readonly #stop = new AbortController();
+  readonly #startedAt = new Date();
+  #state: AgentState = "starting";
+  #running = 0;
+  #loop: Promise<void> | undefined;
+  readonly #counts = { started: 0, succeeded: 0, failed: 0, released: 0, lost: 0 };
+
+  constructor(options: AgentOptions) {
+    const concurrency = options.concurrency ?? availableParallelism();
+    this.#options = {
+      pools: options.pools ?? ["default"],
+      concurrency,
+      maxLeases: options.maxLeases ?? Math.max(2, concurrency),
+      graceMs: options.graceMs ?? 30_000,
+      idleWaitSeconds: options.idleWaitSeconds ?? 10,
+      heartbeatEveryMs: options.heartbeatEveryMs ?? 1_000,
+      owner: options.owner ?? `agent:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    };
+    for (const pool of this.#options.pools) {
+      if (!options.ports.grid.pools.includes(pool)) {
+        throw new Error(`unknown pool "${pool}"; this grid has: ${options.ports.grid.pools.join(", ")}`);
+      }
+    }
+    this.#ports = options.ports;
+    const counts = this.#counts;
+    const runner: TaskRunner = async (task) => {
+      this.#running++;
+      try {
+        return await options.runner(task);
+      } finally {
+        this.#running--;
+      }
+    };
+    this.#dispatcher = new Dispatcher(options.ports, {
+      owner: this.#options.owner,
+      runner,
+      concurrency,
+      hooks: {
+        onTaskStart: () => counts.started++,
+        onCommit: (lease, entry) => {
+          for (const o of entry?.outcomes ?? []) {
+            if (o.status === "SUCCEEDED") counts.succeeded++;
+            else counts.failed++;
+          }
+          for (const run of lease.runs.values())
+            if (run.result && !run.result.ok && run.result.released) counts.released++;
+        },
+        onLeaseLost: () => counts.lost++,
+      },
+    });
+  }
+
+  /** Current state. */
+  get state(): AgentState {
+    return this.#state;
+  }
+
+  /** Starts serving; resolves once the agent has stopped and drained. */
+  run(): Promise<void> {
+    if (this.#loop) return this.#loop;
+    const queues = this.#options.pools.flatMap((pool) =>
+      PRIORITY_ORDER.map((p) => keys.queueNameOf(pool, p)),
+    );
+    this.#state = "running";
+    this.#loop = runPollLoop(
+      this.#ports,
+      this.#dispatcher,
+      {
+        queues,
+        maxLeases: this.#options.maxLeases,
+        idleWaitSeconds: this.#options.idleWaitSeconds,
+        heartbeatEveryMs: this.#options.heartbeatEveryMs,
+        graceMs: this.#options.graceMs,
+      },
+      this.#stop.signal,
+    ).finally(() => {
+      this.#state = "stopped";
+    });
+    return this.#loop;
+  }
+
+  /** Stops receiving and drains (see the class comment); resolves once stopped. */
+  async stop(): Promise<void> {
+    if (this.#state === "running") this.#state = "draining";
+    this.#stop.abort();
+    await this.#loop;
+    this.#state = "stopped";
+  }
+
+  /** Counters for the health endpoint. */
+  stats(): AgentStats {
+    return {
+      state: this.#state,
+      owner: this.#options.owner,
+      pools: this.#options.pools,
+      concurrency: this.#options.concurrency,
+      heldLeases: this.#dispatcher.heldLeases,
+      runningTasks: this.#running,
+      tasksStarted: this.#counts.started,
+      tasksSucceeded: this.#counts.succeeded,
+      tasksFailed: this.#counts.failed,
+      tasksReleased: this.#counts.released,
+      leasesLost: this.#counts.lost,
+      startedAt: this.#startedAt.toISOString(),
+    };
+  }
+}

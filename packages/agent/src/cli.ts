@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+/**
+ * `tessera-agent`: serves a grid's pools until SIGTERM or SIGINT, then drains. The grid comes
+ * from the environment (as for the Lambda functions: TESSERA_PREFIX, TESSERA_POOLS,
+ * TESSERA_QUEUE_URL_BASE, and locally the emulator endpoints); what to run from the flags.
+ */
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { TaskRunner } from "@tessera/core";
+import { collectTasks, runtimeFromEnv, taskRunner } from "@tessera/functions";
+import { Command, InvalidArgumentError } from "commander";
+import { Agent } from "./agent.ts";
+import { commandRunner } from "./command-runner.ts";
+import { startHealthServer } from "./health.ts";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number");
+  return n;
+}
+
+const program = new Command("tessera-agent")
+  .description("Runs Tessera tasks from a grid's queues until stopped (SIGTERM/SIGINT drain it).")
+  .option("--pools <list>", "pools to serve, comma-separated", process.env.TESSERA_AGENT_POOLS ?? "default")
+  .option("--concurrency <n>", "tasks run at once", positiveInt, availableParallelism())
+  .option("--tasks <modules...>", "JS/TS modules exporting defineTask() definitions")
+  .option("--default-task <name>", "task run for batches that name no handler")
+  .option("--command <program>", "run this program per task (payload on stdin, result from stdout)")
+  .option("--arg <value...>", "arguments of --command", [])
+  .option("--input <mode>", "how --command gets the payload: stdin or file (TESSERA_INPUT_FILE)", "stdin")
+  .option("--timeout <seconds>", "stop a --command run after this long (the task fails)", positiveInt)
+  .option("--grace <seconds>", "on stop, time for running tasks to finish before release", positiveInt, 30)
+  .option("--health-port <port>", "serve /health and /metrics on this port (0: any free port)", positiveInt)
+  .option("--health-host <host>", "address of the health endpoint", "127.0.0.1")
+  .showHelpAfterError();
+
+function fail(message: string): never {
+  console.error(`tessera-agent: ${message}`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts<{
+    pools: string;
+    concurrency: number;
+    tasks?: string[];
+    defaultTask?: string;
+    command?: string;
+    arg: string[];
+    input: string;
+    timeout?: number;
+    grace: number;
+    healthPort?: number;
+    healthHost: string;
+  }>();
+  if (Boolean(opts.tasks) === Boolean(opts.command))
+    fail("give either --tasks <modules...> or --command <program>");
+  if (opts.input !== "stdin" && opts.input !== "file") fail("--input must be stdin or file");
+  if (opts.concurrency < 1) fail("--concurrency must be at least 1");
+
+  let runner: TaskRunner;
+  if (opts.tasks) {
+    const modules: Record<string, unknown>[] = [];
+    for (const path of opts.tasks) {
+      try {
+        modules.push(await import(pathToFileURL(resolve(path)).href));
+      } catch (error) {
+        fail(`cannot load task module ${path}: ${(error as Error).message}`);
+      }
+    }
+    const tasks = collectTasks(...modules);
+    if (tasks.size === 0) fail(`no defineTask() definitions exported by ${opts.tasks.join(", ")}`);
+    runner = taskRunner(tasks, { defaultTask: opts.defaultTask });
+  } else {
+    runner = commandRunner({
+      command: opts.command!,
+      args: opts.arg,
+      input: opts.input as "stdin" | "file",
+      timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
+    });
+  }
+
+  let agent: Agent;
+  try {
+    const { ports } = runtimeFromEnv();
+    agent = new Agent({
+      ports,
+      runner,
+      pools: opts.pools
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean),
+      concurrency: opts.concurrency,
+      graceMs: opts.grace * 1000,
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const health =
+    opts.healthPort === undefined
+      ? undefined
+      : await startHealthServer(agent, { host: opts.healthHost, port: opts.healthPort });
+  const stats = agent.stats();
+  console.log(
+    JSON.stringify({
+      message: "agent started",
+      owner: stats.owner,
+      pools: stats.pools,
+      concurrency: stats.concurrency,
+      health: health?.url,
+    }),
+  );
+  let signals = 0;
+  const onSignal = (signal: string) => {
+    signals++;
+    if (signals > 1) {
+      console.error(`tessera-agent: ${signal} again, exiting without draining`);
+      process.exit(1);
+    }
+    console.log(JSON.stringify({ message: `${signal}: draining`, graceSeconds: opts.grace }));
+    void agent.stop();
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  await agent.run();
+  await health?.close();
+  console.log(JSON.stringify({ message: "agent stopped", ...agent.stats() }));
+  process.exit(0);
+}
+
+main().catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
