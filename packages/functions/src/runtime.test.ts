@@ -31,6 +31,17 @@ describe("runtimeFromEnv", () => {
     expect(local.auth.tokens?.get("t1")).toBe("acme");
   });
 
+  it("takes the reaper's timing from the environment", () => {
+    const base = { TESSERA_QUEUE_URL_BASE: "http://x" };
+    expect(runtimeFromEnv({ ...base, TESSERA_LEASE_GRACE_MS: "0" }).ports.timing).toEqual({
+      ticketGraceMs: 15 * 60_000,
+      leaseGraceMs: 0,
+    });
+    expect(() => runtimeFromEnv({ ...base, TESSERA_TICKET_GRACE_MS: "soon" })).toThrow(
+      'TESSERA_TICKET_GRACE_MS must be a whole number of milliseconds (got "soon")',
+    );
+  });
+
   it("names what is missing", () => {
     expect(() => runtimeFromEnv({})).toThrow("TESSERA_QUEUE_URL_BASE is not set");
     expect(() =>

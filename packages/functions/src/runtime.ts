@@ -23,6 +23,8 @@ export interface GridRuntime {
  *   `https://sqs.{region}.amazonaws.com/{account}`).
  * - `TESSERA_DYNAMODB_ENDPOINT`, `TESSERA_QUEUE_ENDPOINT`: emulator endpoints (local mode only;
  *   dummy credentials are used with them, never real ones).
+ * - `TESSERA_TICKET_GRACE_MS`, `TESSERA_LEASE_GRACE_MS`: the reaper's timing (defaults 15 min and
+ *   30 s; the local grid shortens them).
  * - `TESSERA_JWT_TENANT_CLAIM` (default `tenant`), `TESSERA_TOKENS` (JSON object token → tenant,
  *   local mode only): see AuthConfig.
  */
@@ -53,12 +55,30 @@ export function runtimeFromEnv(
     options.tracer.captureAWSv3Client(clients.s3);
   }
   return {
-    ports: awsGridPorts(clients, grid, queueUrlsOf(grid, base)),
+    ports: awsGridPorts(clients, grid, queueUrlsOf(grid, base), {
+      timing: {
+        ...msFromEnv(env, "TESSERA_TICKET_GRACE_MS", "ticketGraceMs"),
+        ...msFromEnv(env, "TESSERA_LEASE_GRACE_MS", "leaseGraceMs"),
+      },
+    }),
     auth: {
       jwtTenantClaim: env.TESSERA_JWT_TENANT_CLAIM || "tenant",
       tokens: local && env.TESSERA_TOKENS ? parseTokens(env.TESSERA_TOKENS) : undefined,
     },
   };
+}
+
+function msFromEnv<K extends string>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  field: K,
+): Partial<Record<K, number>> {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return {};
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new Error(`${name} must be a whole number of milliseconds (got "${raw}")`);
+  return { [field]: ms } as Partial<Record<K, number>>;
 }
 
 function parseTokens(json: string): Map<string, string> {

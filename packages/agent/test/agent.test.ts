@@ -1,0 +1,145 @@
+import { createSession, getTask, ResultsReader, submitTasks, type TaskRunner } from "@tessera/core";
+import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { Agent } from "../src/agent.ts";
+import { startHealthServer } from "../src/health.ts";
+
+const grids: AwsTestGrid[] = [];
+const agents: Agent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  for (const g of grids.splice(0)) g.close();
+});
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      reject(new Error(String(signal.reason)));
+    });
+  });
+
+async function grid(sessionId: string, config: Record<string, unknown>, tasks: number) {
+  const g = await provisionTestGrid(inject("emulators"));
+  grids.push(g);
+  const key = { tenant: "acme", sessionId };
+  await createSession(g.ports, "acme", { sessionId, config: { chunkMaxTasks: 1, ...config } });
+  await submitTasks(g.ports, key, {
+    tasks: Array.from({ length: tasks }, (_, index) => ({ index, payload: String(index) })),
+  });
+  return { ports: g.ports, key };
+}
+
+function start(
+  ports: AwsTestGrid["ports"],
+  runner: TaskRunner,
+  options: Partial<ConstructorParameters<typeof Agent>[0]> = {},
+) {
+  const agent = new Agent({
+    ports,
+    runner,
+    concurrency: 2,
+    idleWaitSeconds: 1,
+    heartbeatEveryMs: 200,
+    ...options,
+  });
+  agents.push(agent);
+  void agent.run();
+  return agent;
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await sleep(50);
+  }
+}
+
+describe("agent", () => {
+  it("never runs more tasks at once than its concurrency", async () => {
+    const { ports, key } = await grid("conc", {}, 8);
+    let running = 0;
+    let peak = 0;
+    const agent = start(ports, async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await sleep(150);
+      running--;
+      return "ok";
+    });
+    const reader = new ResultsReader(ports, key);
+    let done = 0;
+    await until(async () => (done += (await reader.poll()).length) >= 8);
+    expect(peak).toBe(2);
+    expect(agent.stats()).toMatchObject({ tasksStarted: 8, tasksSucceeded: 8, concurrency: 2 });
+  });
+
+  it("keeps a task that outlives its lease alive with heartbeats: it runs once", async () => {
+    const { ports, key } = await grid("long", { leaseMs: 1_500 }, 1);
+    let runs = 0;
+    start(ports, async () => {
+      runs++;
+      await sleep(4_000);
+      return "done";
+    });
+    start(ports, async () => {
+      runs++;
+      return "stolen";
+    });
+    await until(async () => (await getTask(ports, key, 0)).status === "SUCCEEDED", 20_000);
+    expect(await getTask(ports, key, 0)).toMatchObject({ attempt: 1, result: "done" });
+    expect(runs).toBe(1);
+  });
+
+  it("drains on stop: a running task finishes within the grace period", async () => {
+    const { ports, key } = await grid("drain", {}, 1);
+    const agent = start(ports, async () => {
+      await sleep(500);
+      return "finished";
+    });
+    await until(() => agent.stats().runningTasks === 1);
+    await agent.stop();
+    expect(agent.state).toBe("stopped");
+    expect(await getTask(ports, key, 0)).toMatchObject({ status: "SUCCEEDED", result: "finished" });
+  });
+
+  it("releases what outlives the grace period: another agent runs it at once, on the same attempt", async () => {
+    const { ports, key } = await grid("release", {}, 1);
+    const first = start(
+      ports,
+      async (t) => {
+        await sleep(60_000, t.signal);
+        return "never";
+      },
+      { graceMs: 200 },
+    );
+    await until(() => first.stats().runningTasks === 1);
+    const stopped = Date.now();
+    await first.stop();
+    expect(first.stats().tasksReleased).toBe(1);
+    expect(await getTask(ports, key, 0)).toMatchObject({ status: "QUEUED", attempt: 0 });
+    start(ports, async () => "second");
+    await until(async () => (await getTask(ports, key, 0)).status === "SUCCEEDED", 15_000);
+    expect(await getTask(ports, key, 0)).toMatchObject({ attempt: 1, result: "second" });
+    expect(Date.now() - stopped).toBeLessThan(10_000); // not after a 60 s lease expiry
+  });
+
+  it("reports health: 200 while running, 503 once stopped", async () => {
+    const { ports } = await grid("health", {}, 0 + 1);
+    const agent = start(ports, async () => "ok");
+    const health = await startHealthServer(agent);
+    try {
+      expect((await fetch(`${health.url}/health`)).status).toBe(200);
+      expect(await (await fetch(`${health.url}/metrics`)).json()).toMatchObject({
+        state: "running",
+        concurrency: 2,
+      });
+      await agent.stop();
+      expect((await fetch(`${health.url}/health`)).status).toBe(503);
+    } finally {
+      await health.close();
+    }
+  });
+});
