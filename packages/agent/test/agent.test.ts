@@ -71,7 +71,10 @@ describe("agent", () => {
     });
     const reader = new ResultsReader(ports, key);
     let done = 0;
-    await until(async () => (done += (await reader.poll()).length) >= 8);
+    await until(async () => {
+      done += (await reader.poll()).length;
+      return done >= 8;
+    });
     expect(peak).toBe(2);
     expect(agent.stats()).toMatchObject({ tasksStarted: 8, tasksSucceeded: 8, concurrency: 2 });
   });
