@@ -1,0 +1,40 @@
+/** The Dockerfile and Kubernetes manifests agree with the agent and the grid's definitions. */
+import { readFileSync } from "node:fs";
+import { defineGrid } from "@tessera/core";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+
+const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8");
+// biome-ignore lint/suspicious/noExplicitAny: manifests are free-form; each test checks its fields
+const docs = parseAllDocuments(read("../k8s/agent.yaml")).map((d) => d.toJS() as Record<string, any>);
+const byKind = (kind: string) => docs.find((d) => d.kind === kind)!;
+
+describe("agent deployment files", () => {
+  it("gives the agent more time to drain than its own grace period", () => {
+    const pod = byKind("Deployment").spec.template.spec;
+    const args: string[] = pod.containers[0].args;
+    const grace = Number(args[args.indexOf("--grace") + 1]);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(grace);
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+  });
+
+  it("scales the Deployment from zero on every priority queue of the pool", () => {
+    const scaled = byKind("ScaledObject").spec;
+    expect(scaled.scaleTargetRef.name).toBe(byKind("Deployment").metadata.name);
+    expect(scaled.minReplicaCount).toBe(0);
+    const config = byKind("ConfigMap").data;
+    const grid = defineGrid({ prefix: config.TESSERA_PREFIX, pools: config.TESSERA_POOLS.split(",") });
+    const expected = grid.queues.map((q) => `${config.TESSERA_QUEUE_URL_BASE}/${q.physicalName}`).sort();
+    expect(
+      scaled.triggers.map((t: { metadata: { queueURL: string } }) => t.metadata.queueURL).sort(),
+    ).toEqual(expected);
+  });
+
+  it("builds a non-root, multi-stage image whose entry is the agent CLI", () => {
+    const dockerfile = read("../Dockerfile");
+    expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toContain('"packages/agent/src/cli.ts"');
+    expect(dockerfile).toContain("--omit=dev");
+  });
+});
