@@ -125,13 +125,14 @@ async function waitReady(endpoint: string, child: ChildProcess, timeoutMs: numbe
 }
 
 /**
- * Starts DynamoDB Local (in memory) on a free port and waits until it answers (~2.5 s).
+ * Starts DynamoDB Local on a free port and waits until it answers (~2.5 s): in memory, or with
+ * `dbPath` in one database file in that directory that outlives the process.
  * DynamoDB Local has no bind-address option: it listens on every interface of the chosen
  * random port; clients reach it on 127.0.0.1. It always dies with this process (see WATCHDOG),
  * and leftovers of crashed runs are swept before starting.
  */
 export async function startDynamoDbLocal(
-  options: { port?: number; timeoutMs?: number } = {},
+  options: { port?: number; timeoutMs?: number; dbPath?: string } = {},
 ): Promise<DynamoDbLocal> {
   checkJava();
   sweepStaleEmulators();
@@ -141,7 +142,7 @@ export async function startDynamoDbLocal(
     `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
     "-jar",
     join(dir, "DynamoDBLocal.jar"),
-    "-inMemory",
+    ...(options.dbPath ? ["-dbPath", options.dbPath, "-sharedDb"] : ["-inMemory"]),
     "-disableTelemetry",
     "-port",
     String(port),

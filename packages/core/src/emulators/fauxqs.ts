@@ -10,7 +10,9 @@ export interface FauxqsEmulator {
 /**
  * Starts fauxqs in-process on a free port bound to 127.0.0.1 (its own `startFauxqs` binds
  * 0.0.0.0, so the app is built and bound here). Queues and buckets are created through the
- * SDK from the grid definition, exactly as on AWS.
+ * SDK from the grid definition, exactly as on AWS. State is in memory: fauxqs persists only
+ * through `startFauxqs`, which listens on every interface, and emulators here listen on
+ * loopback only.
  */
 export async function startFauxqsEmulator(options: { port?: number } = {}): Promise<FauxqsEmulator> {
   const app = buildApp({ logger: false, host: "127.0.0.1" });
