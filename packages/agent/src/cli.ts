@@ -123,6 +123,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  if (process.env.TESSERA_AGENT_STOP_ON_STDIN_EOF === "1") {
+    // Started by the local grid: when it goes away (even killed), its end of stdin closes.
+    process.stdin.on("end", () => onSignal("parent gone"));
+    process.stdin.resume();
+  }
   await agent.run();
   await health?.close();
   console.log(JSON.stringify({ message: "agent stopped", ...agent.stats() }));

@@ -19,9 +19,11 @@ export interface Observability {
 
 /** Creates the Powertools utilities of a function (`service` names it in logs, metrics, traces). */
 export function createObservability(service: string): Observability {
+  const logger = new Logger({ serviceName: service });
   return {
-    logger: new Logger({ serviceName: service }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service }),
+    logger,
+    // Its warnings (such as an invocation without metrics) go through the logger and its level.
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: service, logger }),
     tracer: new Tracer({ serviceName: service }),
   };
 }

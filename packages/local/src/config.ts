@@ -1,0 +1,112 @@
+/**
+ * Configuration of the local grid: one optional file (`tessera.local.json` in the directory
+ * `npm start` runs in, or the path in TESSERA_LOCAL_CONFIG) plus environment variables, which
+ * win. Every field has a default, so no file is needed.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { IdSchema, parseInput } from "@tessera/core";
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65_535);
+
+export const LocalConfigSchema = z
+  .object({
+    /** Where DynamoDB Local keeps its data (sessions, tasks, results) and the agents their logs. */
+    dataDir: z.string().min(1).default(".tessera"),
+    /** Port of the HTTP API on 127.0.0.1 (0: any free port). */
+    port: port.default(8787),
+    /** Prefix of table, queue and bucket names. */
+    prefix: z
+      .string()
+      .regex(/^[a-z0-9-]{3,20}$/, "must be 3-20 characters of a-z 0-9 -")
+      .default("local"),
+    pools: z.array(IdSchema).min(1).default(["default"]),
+    /** Lambda-style workers: a local event source mapping per queue invoking the worker handler. */
+    lambda: z
+      .object({
+        /** Pollers per queue (Lambda's event source runs several). */
+        pollers: z.number().int().min(0).max(16).default(2),
+        /** Simulated function timeout, seconds. */
+        timeoutSeconds: z.number().int().min(5).max(900).default(60),
+        /** Tasks one invocation runs at once. */
+        concurrency: z.number().int().min(1).max(256).default(16),
+      })
+      .strict()
+      .default({ pollers: 2, timeoutSeconds: 60, concurrency: 16 }),
+    /** Agent processes (the EC2/EKS agent, run locally). */
+    agents: z
+      .object({
+        count: z.number().int().min(0).max(32).default(1),
+        concurrency: z.number().int().min(1).max(256).default(4),
+      })
+      .strict()
+      .default({ count: 1, concurrency: 4 }),
+    /** Task modules (defineTask exports) the workers and agents run. */
+    tasks: z.array(z.string().min(1)).min(1).default(["examples/echo.ts", "examples/option-pricing.ts"]),
+    /** Bearer token → tenant. When absent, one token for tenant "local" is made and kept in dataDir. */
+    tokens: z.record(z.string().min(16, "tokens must be at least 16 characters"), IdSchema).optional(),
+    /** The sample workload run at start (0 tasks: none). */
+    sample: z
+      .object({ tasks: z.number().int().min(0).max(1_000_000).default(2_000) })
+      .strict()
+      .default({ tasks: 2_000 }),
+    /** The reaper's cadence and its (short, local) grace periods. */
+    reaper: z
+      .object({
+        everySeconds: z.number().int().min(1).default(10),
+        ticketGraceMs: z.number().int().min(1_000).default(20_000),
+        leaseGraceMs: z.number().int().min(0).default(5_000),
+      })
+      .strict()
+      .default({ everySeconds: 10, ticketGraceMs: 20_000, leaseGraceMs: 5_000 }),
+  })
+  .strict();
+
+export type LocalConfig = z.output<typeof LocalConfigSchema>;
+
+type Raw = Record<string, unknown>;
+const section = (raw: Raw, name: string): Raw =>
+  typeof raw[name] === "object" && raw[name] !== null ? (raw[name] as Raw) : {};
+
+/** Environment variables that override the file, with the field they set. */
+const ENV: Array<[string, (raw: Raw, value: string) => void]> = [
+  ["TESSERA_LOCAL_PORT", (raw, v) => Object.assign(raw, { port: Number(v) })],
+  ["TESSERA_LOCAL_DATA_DIR", (raw, v) => Object.assign(raw, { dataDir: v })],
+  [
+    "TESSERA_LOCAL_AGENTS",
+    (raw, v) => Object.assign(raw, { agents: { ...section(raw, "agents"), count: Number(v) } }),
+  ],
+  [
+    "TESSERA_LOCAL_SAMPLE_TASKS",
+    (raw, v) => Object.assign(raw, { sample: { ...section(raw, "sample"), tasks: Number(v) } }),
+  ],
+];
+
+/**
+ * Reads the configuration. A bad file or variable is a ValidationError naming the field (e.g.
+ * `tessera.local.json.agents.count`).
+ */
+export function loadConfig(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): LocalConfig {
+  const path = resolve(cwd, env.TESSERA_LOCAL_CONFIG ?? "tessera.local.json");
+  let raw: Raw = {};
+  if (existsSync(path)) {
+    try {
+      raw = JSON.parse(readFileSync(path, "utf8")) as Raw;
+    } catch (error) {
+      throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+    }
+  } else if (env.TESSERA_LOCAL_CONFIG) {
+    throw new Error(`TESSERA_LOCAL_CONFIG names ${path}, which does not exist`);
+  }
+  for (const [name, apply] of ENV) {
+    const value = env[name];
+    if (value !== undefined && value !== "") apply(raw, value);
+  }
+  const config = parseInput(LocalConfigSchema, raw, "config");
+  return {
+    ...config,
+    dataDir: resolve(cwd, config.dataDir),
+    tasks: config.tasks.map((t) => resolve(cwd, t)),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * A local SQS event source mapping: what Lambda runs for the worker on AWS. Pollers long-poll a
+ * queue for up to 10 tickets, invoke the worker handler with the SQS event, and delete the
+ * tickets it did not report as batch item failures (those come back after their visibility).
+ */
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { localContext } from "./http-bridge.ts";
+
+/** A function with the worker's signature. */
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** Settings of one mapping. */
+export interface EventSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  /** Physical queue name (the ARN's last part). */
+  queueName: string;
+  handler: SqsHandler;
+  /** Concurrent pollers. */
+  pollers: number;
+  /** Simulated function timeout. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Called with errors the mapping survives (logged by the caller). */
+  onError?: (error: unknown) => void;
+}
+
+/** Runs the mapping until `signal` aborts; resolves when every poller has stopped. */
+export async function runEventSource(options: EventSourceOptions): Promise<void> {
+  const arn = `arn:aws:sqs:us-east-1:000000000000:${options.queueName}`;
+  const poller = async () => {
+    while (!options.signal.aborted) {
+      try {
+        const out = await options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 2,
+            // The event source hides tickets for the function's timeout, as Lambda does.
+            VisibilityTimeout: Math.ceil(options.timeoutMs / 1000) + 5,
+            MessageSystemAttributeNames: ["All"],
+          }),
+          { abortSignal: options.signal },
+        );
+        const messages = out.Messages ?? [];
+        if (messages.length === 0) continue;
+        const event: SQSEvent = {
+          Records: messages.map((m) => ({
+            messageId: m.MessageId!,
+            receiptHandle: m.ReceiptHandle!,
+            body: m.Body ?? "",
+            attributes: {
+              ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
+              SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+              SenderId: m.Attributes?.SenderId ?? "000000000000",
+              ApproximateFirstReceiveTimestamp:
+                m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+            },
+            messageAttributes: {},
+            md5OfBody: m.MD5OfBody ?? "",
+            eventSource: "aws:sqs",
+            eventSourceARN: arn,
+            awsRegion: "us-east-1",
+          })),
+        };
+        const response = await options.handler(event, localContext("tessera-worker", options.timeoutMs));
+        const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+        const done = event.Records.filter((r) => !failed.has(r.messageId));
+        if (done.length > 0) {
+          await options.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+            }),
+          );
+        }
+      } catch (error) {
+        if (options.signal.aborted) return;
+        options.onError?.(error);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.pollers }, poller));
+}

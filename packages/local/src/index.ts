@@ -1,0 +1,10 @@
+export type { LocalConfig } from "./config.ts";
+export { LocalConfigSchema, loadConfig } from "./config.ts";
+export type { EventSourceOptions, SqsHandler } from "./event-source.ts";
+export { runEventSource } from "./event-source.ts";
+export type { HttpBridge, HttpHandler } from "./http-bridge.ts";
+export { localContext, startHttpBridge } from "./http-bridge.ts";
+export type { LocalGrid } from "./local-grid.ts";
+export { LocalGridError, startLocalGrid } from "./local-grid.ts";
+export type { SampleReport } from "./sample.ts";
+export { runSample } from "./sample.ts";

@@ -1,0 +1,288 @@
+/**
+ * The local grid: the emulators, the grid's table, queues and bucket (from the same definitions
+ * `infra/` deploys), the API handler behind an HTTP server on 127.0.0.1, Lambda-style workers
+ * fed by a local event source mapping, the reaper on a timer, and agent processes.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { defineGrid, type GridDefinition, type GridPorts, reap } from "@tessera/core";
+import {
+  awsGridPorts,
+  createAwsClients,
+  destroyAwsClients,
+  LOCAL_CREDENTIALS,
+  provisionGrid,
+} from "@tessera/core/aws";
+import { startDynamoDbLocal, startFauxqsEmulator } from "@tessera/core/emulators";
+import {
+  collectTasks,
+  createApiHandler,
+  createObservability,
+  createWorkerHandler,
+  type GridRuntime,
+} from "@tessera/functions";
+import type { LocalConfig } from "./config.ts";
+import { runEventSource } from "./event-source.ts";
+import { type HttpBridge, startHttpBridge } from "./http-bridge.ts";
+
+/** A failure the user can fix, said in one line. */
+export class LocalGridError extends Error {
+  override name = "LocalGridError";
+}
+
+/** A running local grid. */
+export interface LocalGrid {
+  apiUrl: string;
+  /** A token and its tenant, for the CLI, the SDK and curl. */
+  token: string;
+  tenant: string;
+  grid: GridDefinition;
+  ports: GridPorts;
+  /** Environment that points a process (an agent, the functions) at this grid. */
+  env: Record<string, string>;
+  agents: ChildProcess[];
+  /** Stops everything; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+async function assertPortFree(port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new LocalGridError(
+              `port ${port} on 127.0.0.1 is in use (another local grid?): stop what uses it, or set TESSERA_LOCAL_PORT`,
+            )
+          : error,
+      ),
+    );
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
+  });
+}
+
+/** One local grid per data directory: DynamoDB Local cannot share its database file. */
+function lockDataDir(dir: string): () => void {
+  const lock = join(dir, "grid.pid");
+  if (existsSync(lock)) {
+    const pid = Number(readFileSync(lock, "utf8"));
+    let alive = false;
+    try {
+      if (pid > 0) {
+        process.kill(pid, 0);
+        alive = true;
+      }
+    } catch {
+      alive = false;
+    }
+    if (alive && pid !== process.pid) {
+      throw new LocalGridError(
+        `another local grid (pid ${pid}) is using ${dir}: stop it first (Ctrl-C in its terminal)`,
+      );
+    }
+  }
+  writeFileSync(lock, String(process.pid));
+  return () => rmSync(lock, { force: true });
+}
+
+function localToken(config: LocalConfig): { tokens: Map<string, string>; token: string; tenant: string } {
+  if (config.tokens && Object.keys(config.tokens).length > 0) {
+    const [token, tenant] = Object.entries(config.tokens)[0]!;
+    return { tokens: new Map(Object.entries(config.tokens)), token, tenant };
+  }
+  const file = join(config.dataDir, "token");
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString("base64url"), { mode: 0o600 });
+  const token = readFileSync(file, "utf8").trim();
+  return { tokens: new Map([[token, "local"]]), token, tenant: "local" };
+}
+
+async function loadTasks(paths: string[]) {
+  const modules: Record<string, unknown>[] = [];
+  for (const path of paths) {
+    try {
+      modules.push(await import(pathToFileURL(path).href));
+    } catch (error) {
+      throw new LocalGridError(`cannot load task module ${path}: ${(error as Error).message}`);
+    }
+  }
+  return collectTasks(...modules);
+}
+
+/** Starts the local grid. Everything started is stopped again if a later step fails. */
+export async function startLocalGrid(
+  config: LocalConfig,
+  log: (line: string) => void = () => {},
+): Promise<LocalGrid> {
+  // Local logs stay quiet unless asked; EMF metrics and X-Ray have nowhere to go locally.
+  process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  process.env.POWERTOOLS_TRACE_ENABLED ??= "false";
+
+  const stops: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await Promise.resolve(stop()).catch(() => {});
+  };
+  try {
+    await assertPortFree(config.port);
+    mkdirSync(join(config.dataDir, "dynamodb"), { recursive: true });
+    mkdirSync(join(config.dataDir, "logs"), { recursive: true });
+    stops.push(lockDataDir(config.dataDir));
+    const tasks = await loadTasks(config.tasks);
+
+    log("starting DynamoDB Local and fauxqs");
+    const dynamo = await startDynamoDbLocal({ dbPath: join(config.dataDir, "dynamodb") }).catch(
+      (error: Error) => {
+        throw new LocalGridError(
+          `DynamoDB Local did not start with the data in ${join(config.dataDir, "dynamodb")}: ${error.message}. ` +
+            "If the data is corrupt, move that directory away (or delete it) to start fresh.",
+        );
+      },
+    );
+    stops.push(() => dynamo.stop());
+    const fauxqs = await startFauxqsEmulator();
+    stops.push(() => fauxqs.stop());
+
+    const clients = createAwsClients({
+      dynamoEndpoint: dynamo.endpoint,
+      queueEndpoint: fauxqs.endpoint,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    stops.push(() => destroyAwsClients(clients));
+    const grid = defineGrid({ prefix: config.prefix, pools: config.pools });
+    const queueUrls = await provisionGrid(clients, grid);
+    const timing = { ticketGraceMs: config.reaper.ticketGraceMs, leaseGraceMs: config.reaper.leaseGraceMs };
+    const ports = awsGridPorts(clients, grid, queueUrls, { timing });
+    const { tokens, token, tenant } = localToken(config);
+    const runtime: GridRuntime = { ports, auth: { jwtTenantClaim: "tenant", tokens } };
+    const anyUrl = Object.values(queueUrls)[0]!;
+    const env: Record<string, string> = {
+      TESSERA_PREFIX: config.prefix,
+      TESSERA_POOLS: config.pools.join(","),
+      TESSERA_QUEUE_URL_BASE: anyUrl.slice(0, anyUrl.lastIndexOf("/")),
+      TESSERA_DYNAMODB_ENDPOINT: dynamo.endpoint,
+      TESSERA_QUEUE_ENDPOINT: fauxqs.endpoint,
+      TESSERA_TICKET_GRACE_MS: String(timing.ticketGraceMs),
+      TESSERA_LEASE_GRACE_MS: String(timing.leaseGraceMs),
+    };
+
+    // Lambda-style workers: one handler ("container") per poller, as Lambda runs one
+    // invocation at a time per container.
+    const stopSources = new AbortController();
+    const sources: Promise<void>[] = [];
+    for (const q of grid.queues) {
+      for (let i = 0; i < config.lambda.pollers; i++) {
+        const handler = createWorkerHandler(
+          () => runtime,
+          { tasks, concurrency: config.lambda.concurrency },
+          createObservability("tessera-worker"),
+        );
+        sources.push(
+          runEventSource({
+            sqs: clients.sqs,
+            queueUrl: queueUrls[q.name]!,
+            queueName: q.physicalName,
+            handler,
+            pollers: 1,
+            timeoutMs: config.lambda.timeoutSeconds * 1000,
+            signal: stopSources.signal,
+            onError: (error) => log(`worker: ${(error as Error).message}`),
+          }),
+        );
+      }
+    }
+    stops.push(async () => {
+      stopSources.abort();
+      await Promise.all(sources);
+    });
+
+    // The reaper, on a timer (a pass never overlaps the previous one).
+    let reaping = Promise.resolve();
+    const reaper = setInterval(() => {
+      reaping = reaping.then(() =>
+        reap(ports).then(
+          () => {},
+          (error: Error) => log(`reaper: ${error.message}`),
+        ),
+      );
+    }, config.reaper.everySeconds * 1000);
+    stops.push(async () => {
+      clearInterval(reaper);
+      await reaping;
+    });
+
+    // Agents: the real agent CLI, as separate processes.
+    const agentCli = fileURLToPath(import.meta.resolve("@tessera/agent/cli"));
+    const agents: ChildProcess[] = [];
+    for (let i = 0; i < config.agents.count; i++) {
+      const out = openSync(join(config.dataDir, "logs", `agent-${i + 1}.log`), "a");
+      const child = spawn(
+        process.execPath,
+        [
+          agentCli,
+          "--tasks",
+          ...config.tasks,
+          "--pools",
+          config.pools.join(","),
+          "--concurrency",
+          String(config.agents.concurrency),
+          "--grace",
+          "10",
+        ],
+        {
+          env: { ...process.env, ...env, TESSERA_AGENT_STOP_ON_STDIN_EOF: "1" },
+          stdio: ["pipe", out, out],
+        },
+      );
+      closeSync(out);
+      agents.push(child);
+    }
+    stops.push(async () => {
+      await Promise.all(
+        agents.map(async (child) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise((r) => child.once("exit", r));
+          child.kill("SIGTERM");
+          const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
+    });
+
+    const bridge: HttpBridge = await startHttpBridge(
+      createApiHandler(() => runtime, createObservability("tessera-api")),
+      config.port,
+    ).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === "EADDRINUSE"
+        ? new LocalGridError(
+            `port ${config.port} on 127.0.0.1 is in use: stop what uses it, or set TESSERA_LOCAL_PORT`,
+          )
+        : error;
+    });
+    stops.push(() => bridge.close());
+    log(`API listening on ${bridge.url}`);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      apiUrl: bridge.url,
+      token,
+      tenant,
+      grid,
+      ports,
+      env,
+      agents,
+      stop: () => {
+        stopped ??= stopAll();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

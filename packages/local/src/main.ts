@@ -1,0 +1,63 @@
+/**
+ * `npm start`: the local grid on embedded emulators, a sample workload with a progress bar, and
+ * how to use it; then it serves until Ctrl-C and shuts everything down.
+ */
+import { isGridError } from "@tessera/core";
+import { loadConfig } from "./config.ts";
+import { LocalGridError, startLocalGrid } from "./local-grid.ts";
+import { runSample } from "./sample.ts";
+
+function fail(error: unknown): never {
+  const known =
+    error instanceof LocalGridError || isGridError(error) || (error as Error).name === "EmulatorError";
+  console.error(
+    `✗ ${known ? (error as Error).message : `local grid failed: ${(error as Error).stack ?? error}`}`,
+  );
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const config = loadConfig();
+  const grid = await startLocalGrid(config, (line) => console.log(`  ${line}`));
+  console.log(`✓ local grid ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${why}: stopping the local grid…`);
+    await grid.stop();
+    console.log("✓ stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("Ctrl-C"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
+  if (config.sample.tasks > 0) {
+    const report = await runSample(grid.apiUrl, grid.token, config.sample.tasks, {
+      progress: process.stdout.isTTY,
+    });
+    console.log(
+      `✓ sample: ${report.succeeded}/${report.tasks} tasks succeeded in ${report.seconds.toFixed(1)} s ` +
+        `(${report.tasksPerSecond} tasks/s, session ${report.sessionId})`,
+    );
+  }
+  console.log(`
+The grid serves until Ctrl-C.
+  API       ${grid.apiUrl}   (OpenAPI: ${grid.apiUrl}/openapi.json)
+  token     ${grid.token}   (tenant "${grid.tenant}"; kept in ${config.dataDir}/token)
+  data      ${config.dataDir}   (sessions and results survive a restart)
+  agents    ${grid.agents.length} process(es), logs in ${config.dataDir}/logs
+
+Try it:
+  export TESSERA_URL=${grid.apiUrl} TESSERA_TOKEN=${grid.token}
+  curl -s -H "authorization: Bearer $TESSERA_TOKEN" $TESSERA_URL/sessions
+  curl -s -H "authorization: Bearer $TESSERA_TOKEN" -H "content-type: application/json" \\
+       -d '{"sessionId":"hello"}' $TESSERA_URL/sessions
+  curl -s -H "authorization: Bearer $TESSERA_TOKEN" -H "content-type: application/json" \\
+       -d '{"handler":"echo","tasks":[{"index":0,"payload":"{\\"hi\\":1}"}]}' $TESSERA_URL/sessions/hello/tasks
+  curl -s -H "authorization: Bearer $TESSERA_TOKEN" $TESSERA_URL/sessions/hello/results
+`);
+}
+
+main().catch(fail);
