@@ -80,7 +80,7 @@ function lockDataDir(dir: string): () => void {
     } catch {
       alive = false;
     }
-    if (alive && pid !== process.pid) {
+    if (alive) {
       throw new LocalGridError(
         `another local grid (pid ${pid}) is using ${dir}: stop it first (Ctrl-C in its terminal)`,
       );

@@ -1,0 +1,48 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.ts";
+
+const dir = () => mkdtempSync(join(tmpdir(), "tessera-config-"));
+
+describe("local grid configuration", () => {
+  it("needs no file: every field has a default, paths resolve against the directory", () => {
+    const cwd = dir();
+    const config = loadConfig(cwd, {});
+    expect(config).toMatchObject({ port: 8787, prefix: "local", pools: ["default"], agents: { count: 1 } });
+    expect(config.dataDir).toBe(join(cwd, ".tessera"));
+    expect(config.tasks[0]).toBe(join(cwd, "examples/echo.ts"));
+  });
+
+  it("reads tessera.local.json, and environment variables win over it", () => {
+    const cwd = dir();
+    writeFileSync(
+      join(cwd, "tessera.local.json"),
+      JSON.stringify({ port: 9000, agents: { count: 3, concurrency: 8 } }),
+    );
+    const config = loadConfig(cwd, { TESSERA_LOCAL_AGENTS: "2", TESSERA_LOCAL_SAMPLE_TASKS: "0" });
+    expect(config).toMatchObject({ port: 9000, agents: { count: 2, concurrency: 8 }, sample: { tasks: 0 } });
+  });
+
+  it.each([
+    [{ agents: { count: -1 } }, {}, /^config\.agents\.count: /],
+    [{ port: "80" }, {}, /^config\.port: /],
+    [{ agnets: 2 }, {}, /^config: .*agnets/],
+    [{}, { TESSERA_LOCAL_PORT: "eighty" }, /^config\.port: /],
+    [{ tokens: { short: "acme" } }, {}, /^config\.tokens\.short: /],
+  ])("names the bad field: %j %j", (file, env, message) => {
+    const cwd = dir();
+    writeFileSync(join(cwd, "tessera.local.json"), JSON.stringify(file));
+    expect(() => loadConfig(cwd, env)).toThrow(message);
+  });
+
+  it("says when the file is not JSON or a named file is missing", () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, "tessera.local.json"), "{ port: 1 }");
+    expect(() => loadConfig(cwd, {})).toThrow(/tessera\.local\.json: not valid JSON/);
+    expect(() => loadConfig(dir(), { TESSERA_LOCAL_CONFIG: "nope.json" })).toThrow(
+      /nope\.json, which does not exist/,
+    );
+  });
+});

@@ -1,0 +1,83 @@
+/** The local grid booted as `npm start` boots it (its programmatic entry), used over HTTP. */
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.ts";
+import { type LocalGrid, startLocalGrid } from "../src/local-grid.ts";
+import { runSample } from "../src/sample.ts";
+
+const repo = new URL("../../../", import.meta.url).pathname;
+const dataDir = mkdtempSync(join(tmpdir(), "tessera-local-"));
+const config = () => ({
+  ...loadConfig(repo, {}),
+  dataDir,
+  port: 0,
+  lambda: { pollers: 1, timeoutSeconds: 30, concurrency: 8 },
+  agents: { count: 1, concurrency: 2 },
+});
+const grids: LocalGrid[] = [];
+afterAll(async () => {
+  for (const g of grids) await g.stop();
+});
+
+async function api(grid: LocalGrid, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${grid.apiUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${grid.token}`,
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+describe("local grid", () => {
+  it("boots, runs tasks submitted over HTTP on its workers and agents, and keeps sessions across a restart", async () => {
+    const grid = await startLocalGrid(config());
+    grids.push(grid);
+    const report = await runSample(grid.apiUrl, grid.token, 300, { timeoutMs: 60_000 });
+    expect(report).toMatchObject({ tasks: 300, succeeded: 300, failed: 0 });
+    // Results carry the echo of each payload.
+    const task = await api(grid, "GET", `/sessions/${report.sessionId}/tasks/42`);
+    expect(JSON.parse(task.body.result)).toEqual({ n: 42 });
+    expect((await api(grid, "GET", "/sessions/nope")).status).toBe(404);
+    expect((await fetch(`${grid.apiUrl}/sessions`)).status).toBe(401);
+    const agent = grid.agents[0]!;
+    await grid.stop();
+    expect(agent.exitCode ?? agent.signalCode).not.toBeNull();
+    await expect(fetch(`${grid.apiUrl}/sessions`)).rejects.toThrow();
+
+    const again = await startLocalGrid(config());
+    grids.push(again);
+    expect(again.token).toBe(grid.token);
+    const session = await api(again, "GET", `/sessions/${report.sessionId}`);
+    expect(session).toMatchObject({
+      status: 200,
+      body: { state: "CLOSED", counts: { total: 300, succeeded: 300 } },
+    });
+    await again.stop();
+  });
+
+  it("says in one line when its port is taken, and starts nothing", async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await expect(startLocalGrid({ ...config(), port })).rejects.toThrow(
+        `port ${port} on 127.0.0.1 is in use`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("refuses a second grid on the same data directory", async () => {
+    const grid = await startLocalGrid({ ...config(), agents: { count: 0, concurrency: 1 } });
+    grids.push(grid);
+    await expect(startLocalGrid(config())).rejects.toThrow(/another local grid \(pid \d+\) is using/);
+    await grid.stop();
+  });
+});
