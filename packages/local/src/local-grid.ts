@@ -9,8 +9,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { Agent } from "@tessera/agent";
 import { defineGrid, type GridDefinition, type GridPorts, reap } from "@tessera/core";
 import {
+  type AwsClients,
   awsGridPorts,
   createAwsClients,
   destroyAwsClients,
@@ -24,6 +26,7 @@ import {
   createObservability,
   createWorkerHandler,
   type GridRuntime,
+  taskRunner,
 } from "@tessera/functions";
 import type { LocalConfig } from "./config.ts";
 import { runEventSource } from "./event-source.ts";
@@ -45,6 +48,10 @@ export interface LocalGrid {
   /** Environment that points a process (an agent, the functions) at this grid. */
   env: Record<string, string>;
   agents: ChildProcess[];
+  /** The grid's SDK clients (to meter calls). */
+  clients: AwsClients;
+  /** Requests served by the API and invocations of the Lambda-style workers so far. */
+  counters: { apiRequests: number; workerInvocations: number };
   /** Stops everything; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -117,6 +124,10 @@ async function loadTasks(paths: string[]) {
 export async function startLocalGrid(
   config: LocalConfig,
   log: (line: string) => void = () => {},
+  options: {
+    /** Run the agents in this process (on the same, meterable clients) instead of as processes. */
+    inProcessAgents?: boolean;
+  } = {},
 ): Promise<LocalGrid> {
   // Local logs stay quiet unless asked; EMF metrics and X-Ray have nowhere to go locally.
   process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
@@ -170,6 +181,7 @@ export async function startLocalGrid(
       TESSERA_LEASE_GRACE_MS: String(timing.leaseGraceMs),
     };
 
+    const counters = { apiRequests: 0, workerInvocations: 0 };
     // Lambda-style workers: one handler ("container") per poller, as Lambda runs one
     // invocation at a time per container.
     const stopSources = new AbortController();
@@ -186,7 +198,10 @@ export async function startLocalGrid(
             sqs: clients.sqs,
             queueUrl: queueUrls[q.name]!,
             queueName: q.physicalName,
-            handler,
+            handler: (event, context) => {
+              counters.workerInvocations++;
+              return handler(event, context);
+            },
             pollers: 1,
             timeoutMs: config.lambda.timeoutSeconds * 1000,
             signal: stopSources.signal,
@@ -218,7 +233,25 @@ export async function startLocalGrid(
     // Agents: the real agent CLI, as separate processes.
     const agentCli = fileURLToPath(import.meta.resolve("@tessera/agent/cli"));
     const agents: ChildProcess[] = [];
-    for (let i = 0; i < config.agents.count; i++) {
+    if (options.inProcessAgents) {
+      const inProcess = Array.from(
+        { length: config.agents.count },
+        () =>
+          new Agent({
+            ports,
+            runner: taskRunner(tasks),
+            pools: config.pools,
+            concurrency: config.agents.concurrency,
+            graceMs: 10_000,
+          }),
+      );
+      const runs = inProcess.map((a) => a.run());
+      stops.push(async () => {
+        await Promise.all(inProcess.map((a) => a.stop()));
+        await Promise.all(runs);
+      });
+    }
+    for (let i = 0; i < (options.inProcessAgents ? 0 : config.agents.count); i++) {
       const out = openSync(join(config.dataDir, "logs", `agent-${i + 1}.log`), "a");
       const child = spawn(
         process.execPath,
@@ -254,10 +287,11 @@ export async function startLocalGrid(
       );
     });
 
-    const bridge: HttpBridge = await startHttpBridge(
-      createApiHandler(() => runtime, createObservability("tessera-api")),
-      config.port,
-    ).catch((error: NodeJS.ErrnoException) => {
+    const api = createApiHandler(() => runtime, createObservability("tessera-api"));
+    const bridge: HttpBridge = await startHttpBridge((event, context) => {
+      counters.apiRequests++;
+      return api(event, context);
+    }, config.port).catch((error: NodeJS.ErrnoException) => {
       throw error.code === "EADDRINUSE"
         ? new LocalGridError(
             `port ${config.port} on 127.0.0.1 is in use: stop what uses it, or set TESSERA_LOCAL_PORT`,
@@ -276,6 +310,8 @@ export async function startLocalGrid(
       ports,
       env,
       agents,
+      clients,
+      counters,
       stop: () => {
         stopped ??= stopAll();
         return stopped;
