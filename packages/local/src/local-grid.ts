@@ -5,7 +5,17 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -97,6 +107,30 @@ function lockDataDir(dir: string): () => void {
   return () => rmSync(lock, { force: true });
 }
 
+/** DynamoDB Local's database file in `dir`, checked to be SQLite before Java is asked to open it. */
+function checkDatabase(dir: string): void {
+  const file = join(dir, "shared-local-instance.db");
+  if (!existsSync(file) || statSync(file).size === 0) return;
+  const fd = openSync(file, "r");
+  const header = Buffer.alloc(16);
+  try {
+    readSync(fd, header, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.toString("latin1") !== "SQLite format 3\u0000") {
+    throw new LocalGridError(
+      `${file} is not a database (corrupt?): move ${dir} away, or delete it to start with no sessions`,
+    );
+  }
+}
+
+/** The first line of an emulator failure that says what went wrong (not a Java stack). */
+function firstCause(message: string): string {
+  const cause = message.split("\n").find((line) => /Exception:|Error:/.test(line));
+  return (cause ?? message.split("\n")[0] ?? message).trim();
+}
+
 function localToken(config: LocalConfig): { tokens: Map<string, string>; token: string; tenant: string } {
   if (config.tokens && Object.keys(config.tokens).length > 0) {
     const [token, tenant] = Object.entries(config.tokens)[0]!;
@@ -145,11 +179,12 @@ export async function startLocalGrid(
     stops.push(lockDataDir(config.dataDir));
     const tasks = await loadTasks(config.tasks);
 
+    checkDatabase(join(config.dataDir, "dynamodb"));
     log("starting DynamoDB Local and fauxqs");
     const dynamo = await startDynamoDbLocal({ dbPath: join(config.dataDir, "dynamodb") }).catch(
       (error: Error) => {
         throw new LocalGridError(
-          `DynamoDB Local did not start with the data in ${join(config.dataDir, "dynamodb")}: ${error.message}. ` +
+          `DynamoDB Local did not start with the data in ${join(config.dataDir, "dynamodb")}: ${firstCause(error.message)}. ` +
             "If the data is corrupt, move that directory away (or delete it) to start fresh.",
         );
       },

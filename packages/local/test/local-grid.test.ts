@@ -1,5 +1,6 @@
 /** The local grid booted as `npm start` boots it (its programmatic entry), used over HTTP. */
-import { mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,5 +80,21 @@ describe("local grid", () => {
     grids.push(grid);
     await expect(startLocalGrid(config())).rejects.toThrow(/another local grid \(pid \d+\) is using/);
     await grid.stop();
+  });
+
+  it("stops `npm start` with one line when the data directory is corrupt", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-corrupt-"));
+    mkdirSync(join(dir, "dynamodb"));
+    writeFileSync(join(dir, "dynamodb", "shared-local-instance.db"), "this is not sqlite");
+    const main = new URL("../src/main.ts", import.meta.url).pathname;
+    const child = spawnSync(process.execPath, [main], {
+      cwd: repo,
+      env: { ...process.env, TESSERA_LOCAL_DATA_DIR: dir, TESSERA_LOCAL_PORT: "0" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(child.status).toBe(1);
+    expect(child.stderr.trim().split("\n")).toHaveLength(1);
+    expect(child.stderr).toMatch(/^✗ .*shared-local-instance\.db is not a database \(corrupt\?\): move /);
   });
 });
