@@ -32,6 +32,7 @@ async function api(grid: LocalGrid, method: string, path: string, body?: unknown
     },
     body: body ? JSON.stringify(body) : undefined,
   });
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by each test
   return { status: response.status, body: (await response.json()) as any };
 }
 
