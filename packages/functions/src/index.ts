@@ -7,6 +7,7 @@ export { createObservability, METRICS_NAMESPACE } from "./observability.ts";
 export { createReaperHandler } from "./reaper.ts";
 export type { GridRuntime } from "./runtime.ts";
 export { lazyRuntime, runtimeFromEnv } from "./runtime.ts";
+export { sqsEventOf } from "./sqs-event.ts";
 export type { TaskDefinition, TaskHandlerContext, TaskLogger, TaskRunnerOptions } from "./task-definition.ts";
 export { collectTasks, defineTask, TaskInputError, taskRunner } from "./task-definition.ts";
 export type { WorkerOptions } from "./worker.ts";

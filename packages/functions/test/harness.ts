@@ -20,6 +20,7 @@ import { createApiHandler } from "../src/api.ts";
 import { createObservability } from "../src/observability.ts";
 import { createReaperHandler } from "../src/reaper.ts";
 import type { GridRuntime } from "../src/runtime.ts";
+import { sqsEventOf } from "../src/sqs-event.ts";
 import type { TaskDefinition } from "../src/task-definition.ts";
 import { createWorkerHandler, type WorkerOptions } from "../src/worker.ts";
 
@@ -166,24 +167,7 @@ export async function harness(
         MessageSystemAttributeNames: ["All"],
       }),
     );
-    return {
-      Records: (out.Messages ?? []).map((m) => ({
-        messageId: m.MessageId!,
-        receiptHandle: m.ReceiptHandle!,
-        body: m.Body ?? "",
-        attributes: {
-          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
-          SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-          SenderId: "000000000000",
-          ApproximateFirstReceiveTimestamp: String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody ?? "",
-        eventSource: "aws:sqs",
-        eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${definition.physicalName}`,
-        awsRegion: "us-east-1",
-      })),
-    };
+    return sqsEventOf(out.Messages ?? [], definition.physicalName);
   };
 
   return {

@@ -4,6 +4,7 @@
  * tickets it did not report as batch item failures (those come back after their visibility).
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { sqsEventOf } from "@tessera/functions";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { localContext } from "./http-bridge.ts";
 
@@ -28,7 +29,6 @@ export interface EventSourceOptions {
 
 /** Runs the mapping until `signal` aborts; resolves when every poller has stopped. */
 export async function runEventSource(options: EventSourceOptions): Promise<void> {
-  const arn = `arn:aws:sqs:us-east-1:000000000000:${options.queueName}`;
   const poller = async () => {
     while (!options.signal.aborted) {
       try {
@@ -45,25 +45,7 @@ export async function runEventSource(options: EventSourceOptions): Promise<void>
         );
         const messages = out.Messages ?? [];
         if (messages.length === 0) continue;
-        const event: SQSEvent = {
-          Records: messages.map((m) => ({
-            messageId: m.MessageId!,
-            receiptHandle: m.ReceiptHandle!,
-            body: m.Body ?? "",
-            attributes: {
-              ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
-              SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-              SenderId: m.Attributes?.SenderId ?? "000000000000",
-              ApproximateFirstReceiveTimestamp:
-                m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-            },
-            messageAttributes: {},
-            md5OfBody: m.MD5OfBody ?? "",
-            eventSource: "aws:sqs",
-            eventSourceARN: arn,
-            awsRegion: "us-east-1",
-          })),
-        };
+        const event = sqsEventOf(messages, options.queueName);
         const response = await options.handler(event, localContext("tessera-worker", options.timeoutMs));
         const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
         const done = event.Records.filter((r) => !failed.has(r.messageId));
