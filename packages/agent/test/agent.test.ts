@@ -129,6 +129,45 @@ describe("agent", () => {
     expect(Date.now() - stopped).toBeLessThan(10_000); // not after a 60 s lease expiry
   });
 
+  it("releases tasks that have not started as soon as a stop begins, and lets the running one finish", async () => {
+    const { ports, key } = await grid("queued", { chunkMaxTasks: 3 }, 3);
+    const ran: number[] = [];
+    const agent = start(
+      ports,
+      async (t) => {
+        ran.push(t.index);
+        await sleep(800);
+        return "done";
+      },
+      { concurrency: 1 },
+    );
+    await until(() => agent.stats().runningTasks === 1);
+    await agent.stop();
+    expect(ran).toHaveLength(1);
+    const views = await Promise.all([0, 1, 2].map((i) => getTask(ports, key, i)));
+    expect(views.map((v) => v.status).sort()).toEqual(["QUEUED", "QUEUED", "SUCCEEDED"]);
+    for (const v of views) if (v.status === "QUEUED") expect(v.attempt).toBe(0);
+  });
+
+  it("releases a task that ignores its abort, with its finished sibling's result, then stops", async () => {
+    const { ports, key } = await grid("stuck", { chunkMaxTasks: 2 }, 2);
+    const agent = start(
+      ports,
+      async (t) => {
+        if (t.index === 0) return "quick";
+        await sleep(60_000); // never looks at its signal
+        return "never";
+      },
+      { graceMs: 100 },
+    );
+    await until(
+      async () => (await getTask(ports, key, 1)).status === "LEASED" && agent.stats().runningTasks === 1,
+    );
+    await agent.stop();
+    expect(await getTask(ports, key, 0)).toMatchObject({ status: "SUCCEEDED", result: "quick" });
+    expect(await getTask(ports, key, 1)).toMatchObject({ status: "QUEUED", attempt: 0 });
+  });
+
   it("reports health: 200 while running, 503 once stopped", async () => {
     const { ports } = await grid("health", {}, 0 + 1);
     const agent = start(ports, async () => "ok");

@@ -75,6 +75,7 @@ export class Dispatcher {
   readonly #done = new Map<string, Promise<void>>();
   readonly acker: TicketAcker;
   #dead = false;
+  #stopping = false;
 
   constructor(ports: GridPorts, options: DispatcherOptions) {
     this.#ports = ports;
@@ -187,6 +188,11 @@ export class Dispatcher {
     await this.#slots.acquire();
     try {
       if (lease.lost || this.#dead) return;
+      if (this.#stopping && !run.controller.signal.aborted) {
+        // The worker is shutting down: a task that has not started is given back at once.
+        run.result = RELEASED;
+        return;
+      }
       if (!payloads) {
         run.result = {
           ok: false,
@@ -294,6 +300,34 @@ export class Dispatcher {
     for (const lease of this.#leases.values()) {
       for (const run of lease.runs.values()) if (!run.result) run.controller.abort(reason);
     }
+  }
+
+  /** From now on, tasks that have not started are released instead of run (a shutdown began). */
+  beginShutdown(): void {
+    this.#stopping = true;
+  }
+
+  /**
+   * Gives up on runs that did not return: their tasks are released (queued again at once, the
+   * attempt given back) together with the results of the runs of the same chunks that did
+   * finish, acknowledgements are flushed, and the dispatcher writes nothing more. For a worker
+   * that must exit while some task ignores its abort: the process exits, and the task with it.
+   */
+  async releaseAll(): Promise<void> {
+    const leases = [...this.#leases.values()].filter((l) => !l.lost && !l.committing);
+    this.#dead = true;
+    await Promise.all(
+      leases.map(async (lease) => {
+        for (const run of lease.runs.values()) {
+          if (run.result) continue;
+          run.result = RELEASED;
+          run.controller.abort(AbortReason.SHUTDOWN);
+        }
+        await commitLease(this.#ports, this.#owner, this.acker, lease).catch(() => undefined);
+        lease.lost = true; // nothing more is written for it, whatever its runs do now
+      }),
+    );
+    await this.acker.flush().catch(() => {});
   }
 
   /**

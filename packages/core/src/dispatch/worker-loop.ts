@@ -21,8 +21,8 @@ export interface PollLoopOptions {
    */
   graceMs?: number;
   /**
-   * After the release, how long aborted tasks may take to return before their leases are
-   * dropped (they then expire and are retried). @default 5000
+   * After the abort, how long tasks may take to return; those that do not are then released
+   * without waiting for them (see Dispatcher.releaseAll). @default 5000
    */
   releaseWaitMs?: number;
 }
@@ -90,10 +90,12 @@ export async function runPollLoop(
     idle = got === 0;
     if (dispatcher.heldLeases >= maxLeases) await ports.clock.sleep(5, signal).catch(() => {});
   }
+  dispatcher.beginShutdown();
   const finished = dispatcher.drain();
   if (!(await finishedWithin(ports, finished, options.graceMs ?? Number.POSITIVE_INFINITY))) {
     dispatcher.abortAll(AbortReason.SHUTDOWN);
-    if (!(await finishedWithin(ports, finished, options.releaseWaitMs ?? 5_000))) dispatcher.crash();
+    if (!(await finishedWithin(ports, finished, options.releaseWaitMs ?? 5_000)))
+      await dispatcher.releaseAll();
   }
   drained.abort();
   await beats;
