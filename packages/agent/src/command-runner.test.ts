@@ -1,3 +1,4 @@
+import { execSync } from "node:child_process";
 import type { TaskContext } from "@tessera/core";
 import { describe, expect, it } from "vitest";
 import { commandRunner } from "./command-runner.ts";
@@ -59,5 +60,24 @@ describe("command runner", () => {
     await expect(commandRunner({ command: "/no/such/program" })(task(null))).rejects.toThrow(
       /could not run \/no\/such\/program/,
     );
+  });
+
+  it("ends what a program left running in the background, on success and on abort", async () => {
+    const marker = `tessera-bg-${process.pid}-${Date.now()}`;
+    const alive = () => {
+      try {
+        // "[t]essera…" matches the programs but not this pgrep's own shell.
+        return execSync(`pgrep -f '[t]${marker.slice(1)}'`, { encoding: "utf8" }).trim() !== "";
+      } catch {
+        return false;
+      }
+    };
+    await expect(sh(`sh -c 'sleep 30; echo ${marker}' & echo done`)(task(null))).resolves.toBe("done\n");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+    const controller = new AbortController();
+    const pending = sh(`sh -c 'sleep 30; echo ${marker}' & exit 0`)(task(null, controller.signal));
+    await expect(pending).resolves.toBe("");
+    expect(alive()).toBe(false);
   });
 });

@@ -26,6 +26,26 @@ export interface CommandOptions {
   cwd?: string;
 }
 
+/** Process groups of programs still running: killed if the agent exits while they run. */
+const live = new Set<number>();
+let exitHookInstalled = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const pid of live) killGroup(pid, "SIGKILL");
+  });
+}
+
 /** Bytes of stderr kept for the error message. */
 const STDERR_TAIL = 2_000;
 
@@ -66,12 +86,11 @@ function runProgram(
       // children would otherwise keep the output pipes open).
       detached: true,
     });
+    installExitHook();
+    const pid = child.pid;
+    if (pid !== undefined) live.add(pid);
     const kill = (sig: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, sig);
-      } catch {
-        // already gone
-      }
+      if (pid !== undefined) killGroup(pid, sig);
     };
     const out: Buffer[] = [];
     let outBytes = 0;
@@ -79,7 +98,7 @@ function runProgram(
     let stopped: string | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     const stop = (why: string) => {
-      if (stopped || child.exitCode !== null) return;
+      if (stopped) return;
       stopped = why;
       kill("SIGTERM");
       killTimer = setTimeout(() => kill("SIGKILL"), options.killGraceMs ?? 2_000);
@@ -107,11 +126,17 @@ function runProgram(
       signal.removeEventListener("abort", onAbort);
       if (timeout) clearTimeout(timeout);
       if (killTimer) clearTimeout(killTimer);
+      // Whatever the program left running in the background ends with its task.
+      kill("SIGKILL");
+      if (pid !== undefined) live.delete(pid);
     };
     child.on("error", (error) => {
       finish();
       reject(new Error(`could not run ${options.command}: ${error.message}`));
     });
+    // The task ends when its program does: what it left running in the background is killed
+    // (it would otherwise hold the output pipes open, and run on unwatched).
+    child.on("exit", () => kill("SIGKILL"));
     child.on("close", (code, sig) => {
       finish();
       if (stopped) reject(new Error(`${options.command} ${stopped}`));

@@ -36,5 +36,6 @@ describe("agent deployment files", () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toContain('"packages/agent/src/cli.ts"');
     expect(dockerfile).toContain("--omit=dev");
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["tini", "--", "node"/m);
   });
 });

@@ -8,6 +8,11 @@ import { resolve } from "node:path";
 import { IdSchema, parseInput } from "@tessera/core";
 import { z } from "zod";
 
+/** A configuration the user must fix. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
 const port = z.number().int().min(0).max(65_535);
 
 export const LocalConfigSchema = z
@@ -94,10 +99,10 @@ export function loadConfig(cwd = process.cwd(), env: NodeJS.ProcessEnv = process
     try {
       raw = JSON.parse(readFileSync(path, "utf8")) as Raw;
     } catch (error) {
-      throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
+      throw new ConfigError(`${path}: not valid JSON (${(error as Error).message})`);
     }
   } else if (env.TESSERA_LOCAL_CONFIG) {
-    throw new Error(`TESSERA_LOCAL_CONFIG names ${path}, which does not exist`);
+    throw new ConfigError(`TESSERA_LOCAL_CONFIG names ${path}, which does not exist`);
   }
   for (const [name, apply] of ENV) {
     const value = env[name];

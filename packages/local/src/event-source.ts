@@ -46,7 +46,20 @@ export async function runEventSource(options: EventSourceOptions): Promise<void>
         const messages = out.Messages ?? [];
         if (messages.length === 0) continue;
         const event = sqsEventOf(messages, options.queueName);
-        const response = await options.handler(event, localContext("tessera-worker", options.timeoutMs));
+        // Like Lambda, an invocation that outlives its timeout counts as failed: every record
+        // stays (it comes back after its visibility), and the poller moves on.
+        const invocation = options.handler(event, localContext("tessera-worker", options.timeoutMs));
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), options.timeoutMs);
+        });
+        const response = await Promise.race([invocation, timedOut]);
+        clearTimeout(timer);
+        if (!response) {
+          invocation.catch(() => {});
+          options.onError?.(new Error(`worker invocation timed out after ${options.timeoutMs} ms`));
+          continue;
+        }
         const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
         const done = event.Records.filter((r) => !failed.has(r.messageId));
         if (done.length > 0) {

@@ -1,5 +1,5 @@
 export type { LocalConfig } from "./config.ts";
-export { LocalConfigSchema, loadConfig } from "./config.ts";
+export { ConfigError, LocalConfigSchema, loadConfig } from "./config.ts";
 export type { EventSourceOptions, SqsHandler } from "./event-source.ts";
 export { runEventSource } from "./event-source.ts";
 export type { HttpBridge, HttpHandler } from "./http-bridge.ts";

@@ -29,7 +29,7 @@ import {
   LOCAL_CREDENTIALS,
   provisionGrid,
 } from "@tessera/core/aws";
-import { startDynamoDbLocal, startFauxqsEmulator } from "@tessera/core/emulators";
+import { checkJava, startDynamoDbLocal, startFauxqsEmulator } from "@tessera/core/emulators";
 import {
   collectTasks,
   createApiHandler,
@@ -180,6 +180,7 @@ export async function startLocalGrid(
     const tasks = await loadTasks(config.tasks);
 
     checkDatabase(join(config.dataDir, "dynamodb"));
+    checkJava(); // said as it is, before any failure to start is blamed on the data
     log("starting DynamoDB Local and fauxqs");
     const dynamo = await startDynamoDbLocal({ dbPath: join(config.dataDir, "dynamodb") }).catch(
       (error: Error) => {
@@ -268,6 +269,20 @@ export async function startLocalGrid(
     // Agents: the real agent CLI, as separate processes.
     const agentCli = fileURLToPath(import.meta.resolve("@tessera/agent/cli"));
     const agents: ChildProcess[] = [];
+    // Registered before the first spawn, so a failure part-way still stops those started.
+    stops.push(async () => {
+      await Promise.all(
+        agents.map(async (child) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise((r) => child.once("exit", r));
+          child.kill("SIGTERM");
+          // Past the agent's drain (10 s grace, then 5 s for aborted tasks) and its last commits.
+          const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
+    });
     if (options.inProcessAgents) {
       const inProcess = Array.from(
         { length: config.agents.count },
@@ -304,23 +319,15 @@ export async function startLocalGrid(
         {
           env: { ...process.env, ...env, TESSERA_AGENT_STOP_ON_STDIN_EOF: "1" },
           stdio: ["pipe", out, out],
+          // Its own process group: a Ctrl-C in the terminal reaches the grid, which then drains
+          // the agents once, instead of every agent getting SIGINT and then SIGTERM.
+          detached: true,
         },
       );
       closeSync(out);
+      child.on("error", (error) => log(`agent ${i + 1}: ${error.message}`));
       agents.push(child);
     }
-    stops.push(async () => {
-      await Promise.all(
-        agents.map(async (child) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = new Promise((r) => child.once("exit", r));
-          child.kill("SIGTERM");
-          const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-          await exited;
-          clearTimeout(timer);
-        }),
-      );
-    });
 
     const api = createApiHandler(() => runtime, createObservability("tessera-api"));
     const bridge: HttpBridge = await startHttpBridge((event, context) => {

@@ -2,17 +2,15 @@
  * `npm start`: the local grid on embedded emulators, a sample workload with a progress bar, and
  * how to use it; then it serves until Ctrl-C and shuts everything down.
  */
-import { isGridError } from "@tessera/core";
 import { loadConfig } from "./config.ts";
-import { LocalGridError, startLocalGrid } from "./local-grid.ts";
+import { startLocalGrid } from "./local-grid.ts";
 import { runSample } from "./sample.ts";
 
 function fail(error: unknown): never {
-  const known =
-    error instanceof LocalGridError || isGridError(error) || (error as Error).name === "EmulatorError";
-  console.error(
-    `✗ ${known ? (error as Error).message : `local grid failed: ${(error as Error).stack ?? error}`}`,
-  );
+  // One line for the user; the stack only when asked for (TESSERA_DEBUG=1).
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`✗ ${message}`);
+  if (process.env.TESSERA_DEBUG && error instanceof Error) console.error(error.stack);
   process.exit(1);
 }
 
@@ -23,7 +21,10 @@ async function main(): Promise<void> {
   console.log(`✓ local grid ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   let stopping = false;
   const stop = async (why: string) => {
-    if (stopping) return;
+    if (stopping) {
+      console.log(`${why} again: exiting without waiting`);
+      process.exit(1);
+    }
     stopping = true;
     console.log(`\n${why}: stopping the local grid…`);
     await grid.stop();

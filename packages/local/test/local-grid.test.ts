@@ -98,4 +98,22 @@ describe("local grid", () => {
     expect(child.stderr.trim().split("\n")).toHaveLength(1);
     expect(child.stderr).toMatch(/^✗ .*shared-local-instance\.db is not a database \(corrupt\?\): move /);
   });
+
+  it.each([
+    ["a config file that is not JSON", "{ port: 1 }", /tessera-bad\.json: not valid JSON/],
+    ["a config field of the wrong type", '{ "agents": { "count": "two" } }', /^✗ config\.agents\.count: /],
+  ])("stops `npm start` with one line for %s", (_name, text, message) => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-badconfig-"));
+    writeFileSync(join(dir, "tessera-bad.json"), text);
+    const main = new URL("../src/main.ts", import.meta.url).pathname;
+    const child = spawnSync(process.execPath, [main], {
+      cwd: repo,
+      env: { ...process.env, TESSERA_LOCAL_CONFIG: join(dir, "tessera-bad.json"), TESSERA_DEBUG: "" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(child.status).toBe(1);
+    expect(child.stderr.trim().split("\n")).toHaveLength(1);
+    expect(child.stderr).toMatch(message);
+  });
 });
