@@ -1,0 +1,173 @@
+/**
+ * The SDK's transport: JSON over fetch, with a timeout per attempt, retries with full-jitter
+ * backoff for throttling, 5xx and network errors (every API operation is idempotent, so a
+ * retry never does anything twice), and cancellation through an AbortSignal.
+ */
+import { TesseraError } from "./errors.ts";
+
+/** Signs a request (IAM/SigV4 deployments); returns the headers to add. */
+export type RequestSigner = (request: {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body: string | undefined;
+}) => Promise<Record<string, string>>;
+
+/** Transport settings. */
+export interface HttpOptions {
+  /** Base URL of the API, e.g. http://127.0.0.1:8787 or the API Gateway URL. */
+  endpoint: string;
+  /** Bearer token (local grid, JWT deployments). */
+  token?: string | undefined;
+  /** Signs each request instead (IAM deployments). */
+  signer?: RequestSigner | undefined;
+  /** Time limit of one attempt. @default 30000 */
+  timeoutMs?: number;
+  /** Retries after a retryable failure. @default 6 */
+  maxRetries?: number;
+  /** First retry delay cap; doubles per retry, up to 10 s. @default 200 */
+  retryBaseMs?: number;
+  /** fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  signal?: AbortSignal | undefined;
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** A JSON client of the Tessera API. */
+export class HttpClient {
+  readonly #options: Required<Omit<HttpOptions, "token" | "signer">> & Pick<HttpOptions, "token" | "signer">;
+
+  constructor(options: HttpOptions) {
+    let endpoint: URL;
+    try {
+      endpoint = new URL(options.endpoint);
+    } catch {
+      throw new TypeError(`endpoint: "${options.endpoint}" is not a URL`);
+    }
+    this.#options = {
+      timeoutMs: 30_000,
+      maxRetries: 6,
+      retryBaseMs: 200,
+      fetch: globalThis.fetch,
+      ...options,
+      endpoint: endpoint.href.replace(/\/+$/, ""),
+    };
+  }
+
+  /** Calls the API; resolves with the parsed body of a 2xx, rejects with a TesseraError. */
+  async request<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    const url = new URL(this.#options.endpoint + path);
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    for (let attempt = 0; ; attempt++) {
+      options.signal?.throwIfAborted();
+      let failure: TesseraError;
+      let retryAfterMs = 0;
+      try {
+        const response = await this.#send(method, url, body, options.signal);
+        const text = await response.text();
+        const json = text === "" ? undefined : (JSON.parse(text) as unknown);
+        if (response.ok) return json as T;
+        const error = (
+          json as { error?: { code?: string; message?: string; field?: string; requestId?: string } }
+        )?.error;
+        failure = new TesseraError(error?.message ?? `HTTP ${response.status}`, {
+          status: response.status,
+          code: error?.code ?? `HTTP_${response.status}`,
+          field: error?.field,
+          requestId: error?.requestId,
+        });
+        retryAfterMs = Number(response.headers.get("retry-after") ?? 0) * 1000;
+      } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (error instanceof SyntaxError) {
+          failure = new TesseraError(`${method} ${path}: the API answered with something other than JSON`, {
+            status: 0,
+            code: "BAD_RESPONSE",
+          });
+        } else {
+          const timedOut = (error as Error).name === "TimeoutError";
+          failure = new TesseraError(
+            timedOut
+              ? `${method} ${path}: no answer within ${this.#options.timeoutMs} ms`
+              : `${method} ${path}: cannot reach ${this.#options.endpoint} (${(error as Error).message})`,
+            { status: 0, code: timedOut ? "TIMEOUT" : "NETWORK" },
+            { cause: error },
+          );
+        }
+      }
+      if (!failure.retryable || attempt >= this.#options.maxRetries) throw failure;
+      const cap = Math.min(10_000, this.#options.retryBaseMs * 2 ** attempt);
+      await sleep(Math.max(retryAfterMs, Math.random() * cap), options.signal);
+    }
+  }
+
+  async #send(
+    method: string,
+    url: URL,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
+    if (this.#options.signer)
+      Object.assign(headers, await this.#options.signer({ method, url, headers, body }));
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
+    return this.#options.fetch(url, {
+      method,
+      headers,
+      body,
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  }
+
+  /** Fetches a presigned URL (large payloads and results), with the same timeout and retries. */
+  async raw(method: "GET" | "PUT", url: string, body?: string, signal?: AbortSignal): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const timeout = AbortSignal.timeout(this.#options.timeoutMs * 4);
+        const response = await this.#options.fetch(url, {
+          method,
+          body,
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+        const text = await response.text();
+        if (response.ok) return text;
+        if (response.status < 500 || attempt >= this.#options.maxRetries) {
+          throw new TesseraError(`${method} of a presigned link failed: HTTP ${response.status}`, {
+            status: response.status,
+            code: `HTTP_${response.status}`,
+          });
+        }
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (error instanceof TesseraError || attempt >= this.#options.maxRetries) throw error;
+      }
+      await sleep(Math.random() * Math.min(10_000, this.#options.retryBaseMs * 2 ** attempt), signal);
+    }
+  }
+}

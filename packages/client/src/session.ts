@@ -1,0 +1,324 @@
+/**
+ * A session seen from the SDK: submit tasks (from arrays, iterables or async iterables, in
+ * batches with bounded memory), stream their results as they complete, wait, cancel.
+ */
+import { TesseraError } from "./errors.ts";
+import { type HttpClient, sleep } from "./http.ts";
+import { IndexSet } from "./index-set.ts";
+import type {
+  CancelSessionResponse,
+  ResultsPage,
+  SessionInfo,
+  SessionStatus,
+  SubmitResponse,
+  TaskError,
+  TaskInfo,
+  UploadsResponse,
+  WireResult,
+} from "./types.ts";
+
+/** Payloads above this size (serialized) go to S3 through an upload link, not in the request. */
+export const INLINE_PAYLOAD_BYTES = 256 * 1024;
+
+/** One finished task. */
+export type TaskResult<Output> =
+  | { taskId: string; index: number; status: "SUCCEEDED"; attempt: number; output: Output }
+  | { taskId: string; index: number; status: "FAILED" | "CANCELLED"; attempt: number; error: TaskError };
+
+/** Options of {@link Session.submit}. */
+export interface SubmitOptions {
+  /** Task type (defineTask name) to run. */
+  handler?: string;
+  /**
+   * Index of the first task: tasks are numbered from it in the order given, which makes their
+   * ids deterministic, so submitting the same tasks again creates nothing twice. @default 0
+   */
+  startIndex?: number;
+  /** Tasks per request (at most 10,000). @default 1000 */
+  batchSize?: number;
+  /** Requests in flight; the source is read no faster than they complete. @default 4 */
+  concurrency?: number;
+  /** Close the session once everything is submitted (results then know when they end). @default false */
+  close?: boolean;
+  signal?: AbortSignal;
+  /** Called after each batch with the number of tasks submitted so far. */
+  onProgress?: (submitted: number) => void;
+}
+
+/** What a submit did. */
+export interface SubmitSummary {
+  submitted: number;
+  /** Created by this call. */
+  created: number;
+  /** Already there (an earlier try of the same tasks). */
+  existing: number;
+}
+
+/** Options of {@link Session.results}. */
+export interface ResultsOptions {
+  signal?: AbortSignal;
+  /** First wait when nothing is new; doubles up to `maxPollMs`. @default 100 */
+  minPollMs?: number;
+  /** @default 5000 */
+  maxPollMs?: number;
+  /** Results per page. @default 1000 */
+  pageSize?: number;
+  /** Resume after this cursor (from {@link ResultStream.cursor}). */
+  cursor?: string;
+}
+
+/** Options of {@link Session.wait}. */
+export interface WaitOptions {
+  signal?: AbortSignal;
+  onProgress?: (status: SessionStatus) => void;
+  /** @default 500 */
+  minPollMs?: number;
+  /** @default 5000 */
+  maxPollMs?: number;
+}
+
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** Least time between session status reads of a results stream with nothing new. */
+const STATUS_CHECK_MS = 2_000;
+
+/** A handle on one session. Methods call the API; the handle itself holds no state of it. */
+export class Session<Input = unknown, Output = unknown> {
+  readonly id: string;
+  readonly #http: HttpClient;
+  readonly #path: string;
+
+  constructor(http: HttpClient, id: string) {
+    this.#http = http;
+    this.id = id;
+    this.#path = `/sessions/${encodeURIComponent(id)}`;
+  }
+
+  /** The session with its task counts (exact; the work grows with the session). */
+  status(options: { signal?: AbortSignal } = {}): Promise<SessionStatus> {
+    return this.#http.request("GET", this.#path, options);
+  }
+
+  /** Accepts no more tasks; the submitted ones finish. */
+  close(options: { signal?: AbortSignal } = {}): Promise<SessionInfo> {
+    return this.#http.request("POST", `${this.#path}/close`, options);
+  }
+
+  /** Cancels the session: queued tasks never start, running ones are aborted. */
+  cancel(options: { signal?: AbortSignal } = {}): Promise<CancelSessionResponse> {
+    return this.#http.request("POST", `${this.#path}/cancel`, options);
+  }
+
+  /** One task. */
+  task(taskId: string | number, options: { signal?: AbortSignal } = {}): Promise<TaskInfo> {
+    return this.#http.request("GET", `${this.#path}/tasks/${taskId}`, options);
+  }
+
+  /** Cancels one task (a finished one keeps its result). */
+  cancelTask(taskId: string | number, options: { signal?: AbortSignal } = {}): Promise<TaskInfo> {
+    return this.#http.request("POST", `${this.#path}/tasks/${taskId}/cancel`, options);
+  }
+
+  /**
+   * Submits tasks. Reads the source lazily, `batchSize` tasks per request with at most
+   * `concurrency` requests in flight, so memory stays bounded whatever the source's size.
+   * Each request is retried after errors and timeouts; ids are deterministic, so a retry (or a
+   * whole new call with the same tasks and startIndex) never duplicates or loses a task.
+   * Payloads are serialized as JSON; large ones go through upload links.
+   */
+  async submit(
+    tasks: Iterable<Input> | AsyncIterable<Input>,
+    options: SubmitOptions = {},
+  ): Promise<SubmitSummary> {
+    const batchSize = Math.min(10_000, Math.max(1, options.batchSize ?? 1_000));
+    const concurrency = Math.max(1, options.concurrency ?? 4);
+    const summary: SubmitSummary = { submitted: 0, created: 0, existing: 0 };
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    let index = options.startIndex ?? 0;
+    let batch: Array<{ index: number; payload?: string; payloadRef?: string }> = [];
+    let bytes = 0;
+
+    const send = (list: typeof batch) => {
+      const p = this.#sendBatch(list, options)
+        .then((r) => {
+          summary.submitted += list.length;
+          summary.created += r.created;
+          summary.existing += r.existing;
+          options.onProgress?.(summary.submitted);
+        })
+        .catch((error: unknown) => {
+          failure ??= error;
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    };
+
+    for await (const input of tasks as AsyncIterable<Input>) {
+      if (failure) break;
+      options.signal?.throwIfAborted();
+      const payload = JSON.stringify(input) ?? "null";
+      const size = Buffer.byteLength(payload);
+      if (batch.length >= batchSize || (bytes + size > MAX_BATCH_BYTES && batch.length > 0)) {
+        send(batch);
+        batch = [];
+        bytes = 0;
+        // Backpressure: read no further while `concurrency` requests are in flight.
+        while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      }
+      if (size > INLINE_PAYLOAD_BYTES) {
+        batch.push({ index, payloadRef: await this.#upload(payload, options.signal) });
+      } else {
+        batch.push({ index, payload });
+        bytes += size;
+      }
+      index++;
+    }
+    if (batch.length > 0 && !failure) send(batch);
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    if (options.close) await this.close({ signal: options.signal });
+    return summary;
+  }
+
+  #sendBatch(
+    tasks: Array<{ index: number; payload?: string; payloadRef?: string }>,
+    options: SubmitOptions,
+  ): Promise<SubmitResponse> {
+    return this.#http.request("POST", `${this.#path}/tasks`, {
+      body: { ...(options.handler ? { handler: options.handler } : {}), tasks },
+      signal: options.signal,
+    });
+  }
+
+  async #upload(payload: string, signal?: AbortSignal): Promise<string> {
+    const { uploads } = await this.#http.request<UploadsResponse>("POST", `${this.#path}/uploads`, {
+      body: { count: 1 },
+      signal,
+    });
+    const [upload] = uploads;
+    if (!upload)
+      throw new TesseraError("the API handed out no upload link", { status: 0, code: "BAD_RESPONSE" });
+    await this.#http.raw("PUT", upload.url, payload, signal);
+    return upload.ref;
+  }
+
+  /**
+   * Streams the results as tasks finish: each task once, following the cursor, with polls
+   * backing off while nothing is new. Ends once the session is closed (or cancelled) and every
+   * result was delivered; for an open session it goes on until `signal` aborts or the loop
+   * breaks. Outputs are parsed from JSON (the raw text when it is not JSON); large ones are
+   * fetched from their download links.
+   */
+  results(options: ResultsOptions = {}): ResultStream<Output> {
+    return new ResultStream<Output>(this.#http, this.#path, options);
+  }
+
+  /**
+   * Resolves when every task of the session is finished (succeeded, failed or cancelled), with
+   * the final status; `onProgress` sees each poll.
+   */
+  async wait(options: WaitOptions = {}): Promise<SessionStatus> {
+    let delay = options.minPollMs ?? 500;
+    for (;;) {
+      const status = await this.status({ signal: options.signal });
+      options.onProgress?.(status);
+      const c = status.counts;
+      const finished = c.succeeded + c.failed + c.cancelled;
+      if (status.settled || (c.total > 0 && finished === c.total)) return status;
+      await sleep(delay, options.signal);
+      delay = Math.min(options.maxPollMs ?? 5_000, delay * 1.5);
+    }
+  }
+}
+
+/** The results of a session as an async iterable; `cursor` is where it stands. */
+export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
+  readonly #http: HttpClient;
+  readonly #path: string;
+  readonly #options: ResultsOptions;
+  readonly #delivered = new IndexSet();
+  #cursor: string | undefined;
+  #checkedAt = 0;
+
+  constructor(http: HttpClient, path: string, options: ResultsOptions) {
+    this.#http = http;
+    this.#path = path;
+    this.#options = options;
+    this.#cursor = options.cursor;
+  }
+
+  /** Resume point: pass as `cursor` to continue in another stream. */
+  get cursor(): string | undefined {
+    return this.#cursor;
+  }
+
+  /** Results delivered so far. */
+  get delivered(): number {
+    return this.#delivered.size;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TaskResult<Output>> {
+    const { signal } = this.#options;
+    const minPoll = this.#options.minPollMs ?? 100;
+    let delay = minPoll;
+    for (;;) {
+      const page = await this.#http.request<ResultsPage>("GET", `${this.#path}/results`, {
+        query: { cursor: this.#cursor, limit: this.#options.pageSize ?? 1_000 },
+        signal,
+      });
+      let fresh = 0;
+      for (const wire of page.results) {
+        const index = Number(wire.taskId);
+        if (!this.#delivered.add(index)) continue; // the API may repeat one in rare cases
+        fresh++;
+        yield await this.#toResult(wire, index);
+      }
+      this.#cursor = page.cursor;
+      if (page.settled) return;
+      if (fresh > 0 || page.results.length > 0) {
+        delay = minPoll;
+        continue;
+      }
+      // The API reports `settled` only a minute after a close (a submit may still be landing);
+      // a closed session whose every task was delivered is done for this reader now.
+      if (Date.now() - this.#checkedAt >= STATUS_CHECK_MS) {
+        this.#checkedAt = Date.now();
+        const status = await this.#http.request<SessionStatus>("GET", this.#path, { signal });
+        if (status.state !== "OPEN" && this.#delivered.size >= status.counts.total) return;
+      }
+      await sleep(delay, signal);
+      delay = Math.min(this.#options.maxPollMs ?? 5_000, delay * 2);
+    }
+  }
+
+  async #toResult(wire: WireResult, index: number): Promise<TaskResult<Output>> {
+    if (wire.status !== "SUCCEEDED") {
+      return {
+        taskId: wire.taskId,
+        index,
+        status: wire.status,
+        attempt: wire.attempt,
+        error: wire.error ?? { code: "UNKNOWN", message: "no error recorded" },
+      };
+    }
+    let text = wire.result;
+    if (text === undefined && wire.resultUrl)
+      text = await this.#http.raw("GET", wire.resultUrl, undefined, this.#options.signal);
+    return {
+      taskId: wire.taskId,
+      index,
+      status: "SUCCEEDED",
+      attempt: wire.attempt,
+      output: parseOutput<Output>(text),
+    };
+  }
+}
+
+function parseOutput<Output>(text: string | undefined): Output {
+  if (text === undefined) return undefined as Output;
+  try {
+    return JSON.parse(text) as Output;
+  } catch {
+    return text as Output;
+  }
+}
