@@ -1,0 +1,250 @@
+#!/usr/bin/env node
+/**
+ * `tessera`: submit, watch and manage sessions from a shell. Output is for people by default
+ * and JSON (one object per line) with --json. Exit codes: 0 done, 1 some task failed or was
+ * cancelled (wait), 2 bad usage, 3 the API refused or could not be reached.
+ */
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import cliProgress from "cli-progress";
+import { Command, InvalidArgumentError } from "commander";
+import { TesseraError } from "./errors.ts";
+import { resolveConnection, UsageError } from "./profile.ts";
+import { Tessera } from "./tessera.ts";
+import type { SessionStatus } from "./types.ts";
+
+interface Globals {
+  endpoint?: string;
+  token?: string;
+  profile?: string;
+  json?: boolean;
+}
+
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number");
+  return n;
+}
+
+const program = new Command("tessera")
+  .description("Submit tasks to a Tessera grid and follow them.")
+  .option("--endpoint <url>", "API URL (or TESSERA_URL, or the profile's)")
+  .option("--token <token>", "bearer token (or TESSERA_TOKEN, or the profile's)")
+  .option("--profile <name>", "profile in ~/.config/tessera/config.json (or TESSERA_PROFILE)")
+  .option("--json", "print JSON, one object per line")
+  .exitOverride((error) => {
+    // Commander has printed its one-line message; usage mistakes exit 2, help and version 0.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  })
+  .addHelpText(
+    "after",
+    `
+Examples:
+  tessera submit risk-0412 tasks.jsonl --handler price-european-option --close
+  seq 1 1000 | tessera submit squares - --handler square --close
+  tessera wait risk-0412
+  tessera results risk-0412 > results.jsonl
+  tessera status risk-0412 --json
+Profile file (~/.config/tessera/config.json):
+  { "profiles": { "default": { "endpoint": "http://127.0.0.1:8787", "token": "..." } } }`,
+  );
+
+function client(): { tessera: Tessera; json: boolean } {
+  const globals = program.opts<Globals>();
+  const connection = resolveConnection(globals);
+  return { tessera: new Tessera(connection), json: Boolean(globals.json) };
+}
+
+function out(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Lines of a JSONL file or stdin, parsed; a bad line names its number. */
+async function* readJsonl(path: string): AsyncGenerator<unknown> {
+  const input = path === "-" ? process.stdin : createReadStream(path);
+  input.on("error", () => {}); // reported by the readline loop below
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === "") continue;
+      try {
+        yield JSON.parse(line);
+      } catch {
+        throw new UsageError(`${path === "-" ? "stdin" : path}:${n}: not a JSON value`);
+      }
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`${path}: no such file`);
+    throw error;
+  }
+}
+
+program
+  .command("submit")
+  .description("create a session (if needed) and submit tasks from a JSONL file or stdin (-)")
+  .argument("<session>", "session id")
+  .argument("[file]", "JSONL file, one task input per line; - for stdin", "-")
+  .option("--handler <name>", "task type to run")
+  .option("--close", "close the session once submitted")
+  .option(
+    "--start-index <n>",
+    "index of the first task (resubmit with the same value: nothing is duplicated)",
+    int,
+    0,
+  )
+  .option("--batch-size <n>", "tasks per request", int, 1000)
+  .option("--pool <pool>", "pool of a new session")
+  .option("--priority <priority>", "high, normal or low (new session)")
+  .option("--max-attempts <n>", "attempts per task (new session)", int)
+  .action(async (sessionId: string, file: string, o) => {
+    const { tessera, json } = client();
+    const config = {
+      ...(o.pool ? { pool: o.pool } : {}),
+      ...(o.priority ? { priority: o.priority } : {}),
+      ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
+    };
+    const session = await tessera.createSession({ sessionId, config });
+    const summary = await session.submit(readJsonl(file), {
+      handler: o.handler,
+      close: Boolean(o.close),
+      startIndex: o.startIndex,
+      batchSize: o.batchSize,
+      onProgress: (n) => {
+        if (!json && process.stderr.isTTY) process.stderr.write(`\rsubmitted ${n}`);
+      },
+    });
+    if (!json && process.stderr.isTTY) process.stderr.write("\n");
+    if (json) out({ sessionId, ...summary });
+    else
+      console.log(
+        `${sessionId}: ${summary.submitted} tasks submitted (${summary.created} new, ${summary.existing} already there)`,
+      );
+  });
+
+function describeCounts(s: SessionStatus): string {
+  const c = s.counts;
+  return `${c.total} tasks: ${c.succeeded} succeeded, ${c.failed} failed, ${c.cancelled} cancelled, ${c.running} running, ${c.queued} queued`;
+}
+
+program
+  .command("status")
+  .description("a session's state and task counts")
+  .argument("<session>")
+  .action(async (sessionId: string) => {
+    const { tessera, json } = client();
+    const status = await tessera.session(sessionId).status();
+    if (json) out(status);
+    else
+      console.log(
+        `${sessionId} (${status.state}, ${Math.round(status.progress * 100)}%): ${describeCounts(status)}`,
+      );
+  });
+
+program
+  .command("results")
+  .description("stream results as JSON lines until the session is done (Ctrl-C stops)")
+  .argument("<session>")
+  .option("--cursor <cursor>", "resume after this cursor")
+  .action(async (sessionId: string, o) => {
+    const { tessera } = client();
+    const stop = new AbortController();
+    process.once("SIGINT", () => stop.abort(new UsageError("interrupted")));
+    const stream = tessera.session(sessionId).results({ cursor: o.cursor, signal: stop.signal });
+    for await (const r of stream) {
+      out(r.status === "SUCCEEDED" ? { taskId: r.taskId, status: r.status, output: r.output } : r);
+    }
+  });
+
+program
+  .command("wait")
+  .description("wait until every task finished, with progress; exit 1 if any failed or was cancelled")
+  .argument("<session>")
+  .action(async (sessionId: string) => {
+    const { tessera, json } = client();
+    const bar =
+      !json && process.stderr.isTTY
+        ? new cliProgress.SingleBar(
+            {
+              format:
+                "  {bar} {value}/{total}  ✓ {succeeded}  ✗ {failed}  ⊘ {cancelled}  {rate}/s  eta {eta_formatted}",
+              stream: process.stderr,
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+    const started = Date.now();
+    let shown = false;
+    const status = await tessera.session(sessionId).wait({
+      onProgress: (s) => {
+        const c = s.counts;
+        const finished = c.succeeded + c.failed + c.cancelled;
+        const rate = Math.round(finished / Math.max(0.001, (Date.now() - started) / 1000));
+        const payload = { succeeded: c.succeeded, failed: c.failed, cancelled: c.cancelled, rate };
+        if (!bar) return;
+        if (!shown) bar.start(c.total, finished, payload);
+        shown = true;
+        bar.setTotal(c.total);
+        bar.update(finished, payload);
+      },
+    });
+    bar?.stop();
+    if (json) out(status);
+    else console.log(`${sessionId}: ${describeCounts(status)}`);
+    if (status.counts.failed + status.counts.cancelled > 0) process.exitCode = 1;
+  });
+
+program
+  .command("cancel")
+  .description("cancel a session, or one task with --task")
+  .argument("<session>")
+  .option("--task <id>", "cancel only this task")
+  .action(async (sessionId: string, o) => {
+    const { tessera, json } = client();
+    const session = tessera.session(sessionId);
+    if (o.task !== undefined) {
+      const task = await session.cancelTask(o.task);
+      if (json) out(task);
+      else
+        console.log(
+          `task ${task.taskId}: ${task.status}${task.cancelRequested ? " (cancel requested)" : ""}`,
+        );
+      return;
+    }
+    const report = await session.cancel();
+    if (json) out(report);
+    else
+      console.log(
+        `${sessionId}: cancelled (${report.cancelledQueued} queued tasks cancelled, ${report.abortRequested} running aborted)`,
+      );
+  });
+
+program
+  .command("sessions")
+  .description("your sessions, newest first")
+  .option("--limit <n>", "most sessions to list", int, 20)
+  .action(async (o) => {
+    const { tessera, json } = client();
+    let n = 0;
+    for await (const s of tessera.sessions({ pageSize: Math.min(100, o.limit) })) {
+      if (n++ >= o.limit) break;
+      if (json) out(s);
+      else console.log(`${s.sessionId.padEnd(30)} ${s.state.padEnd(9)} ${s.createdAt}`);
+    }
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`tessera: ${error.message}`);
+    process.exit(2);
+  }
+  if (error instanceof TesseraError) {
+    console.error(`tessera: ${error.message}`);
+    process.exit(3);
+  }
+  console.error(`tessera: ${error instanceof Error ? error.message : String(error)}`);
+  if (process.env.TESSERA_DEBUG && error instanceof Error) console.error(error.stack);
+  process.exit(3);
+});

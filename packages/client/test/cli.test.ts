@@ -1,0 +1,134 @@
+/** The `tessera` CLI as a user runs it, against the local grid. */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type LocalGrid, loadConfig, startLocalGrid } from "@tessera/local";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
+const repo = new URL("../../../", import.meta.url).pathname;
+let grid: LocalGrid;
+const noProfile = join(mkdtempSync(join(tmpdir(), "tessera-cli-")), "config.json");
+
+beforeAll(async () => {
+  grid = await startLocalGrid({
+    ...loadConfig(repo, {}),
+    dataDir: mkdtempSync(join(tmpdir(), "tessera-cli-grid-")),
+    port: 0,
+    sample: { tasks: 0 },
+    agents: { count: 0, concurrency: 1 },
+    lambda: { pollers: 1, timeoutSeconds: 30, concurrency: 16 },
+  });
+});
+afterAll(() => grid?.stop());
+
+function tessera(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: {
+        ...process.env,
+        TESSERA_URL: grid.apiUrl,
+        TESSERA_TOKEN: grid.token,
+        TESSERA_CONFIG: noProfile,
+        ...options.env,
+      },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdin.end(options.stdin ?? "");
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("tessera CLI", () => {
+  it("submits JSONL from stdin, waits, streams results and reports status", async () => {
+    const lines = `${Array.from({ length: 30 }, (_, n) => JSON.stringify({ n })).join("\n")}\n`;
+    const submit = await tessera(["submit", "cli-1", "-", "--handler", "echo", "--close", "--json"], {
+      stdin: lines,
+    });
+    expect(submit.code, submit.stderr).toBe(0);
+    expect(JSON.parse(submit.stdout)).toEqual({
+      sessionId: "cli-1",
+      submitted: 30,
+      created: 30,
+      existing: 0,
+    });
+
+    const wait = await tessera(["wait", "cli-1"]);
+    expect(wait.code, wait.stderr).toBe(0);
+    expect(wait.stdout).toContain("cli-1: 30 tasks: 30 succeeded, 0 failed");
+
+    const results = await tessera(["results", "cli-1"]);
+    const rows = results.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(30);
+    expect(rows.find((r) => r.taskId === "7")).toEqual({
+      taskId: "7",
+      status: "SUCCEEDED",
+      output: { n: 7 },
+    });
+
+    const status = await tessera(["status", "cli-1", "--json"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      state: "CLOSED",
+      counts: { total: 30, succeeded: 30 },
+    });
+    const again = await tessera(["submit", "cli-1", "-", "--handler", "echo"], { stdin: lines });
+    expect(again.code).toBe(3); // closed: nothing is added
+    expect(again.stderr.trim()).toBe("tessera: session cli-1 is CLOSED and accepts no tasks");
+  });
+
+  it("exits 1 from wait when tasks failed, and cancels sessions", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "tessera-cli-in-")), "tasks.jsonl");
+    writeFileSync(file, "1\n2\n");
+    await tessera([
+      "submit",
+      "cli-fail",
+      file,
+      "--handler",
+      "no-such-task",
+      "--max-attempts",
+      "1",
+      "--close",
+    ]);
+    const wait = await tessera(["wait", "cli-fail", "--json"]);
+    expect(wait.code).toBe(1);
+    expect(JSON.parse(wait.stdout).counts).toMatchObject({ total: 2, failed: 2 });
+    await tessera(["submit", "cli-cancel", "-", "--handler", "echo"], { stdin: "1\n" });
+    const cancel = await tessera(["cancel", "cli-cancel"]);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toMatch(/^cli-cancel: cancelled/);
+    const sessions = await tessera(["sessions", "--json", "--limit", "2"]);
+    expect(
+      sessions.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).sessionId),
+    ).toEqual(["cli-cancel", "cli-fail"]);
+  });
+
+  it.each([
+    [["status"], 2, /^error: missing required argument 'session'$/],
+    [["wait", "x", "--nope"], 2, /^error: unknown option '--nope'$/],
+    [["submit", "x", "/no/such/file.jsonl"], 2, /^tessera: \/no\/such\/file\.jsonl: no such file$/],
+    [["submit", "x", "-"], 2, /^tessera: stdin:2: not a JSON value$/, "1\n{oops\n"],
+    [["status", "nope"], 3, /^tessera: session nope not found$/],
+    [["status", "bad id"], 3, /^tessera: path\.sessionId: must be 1-64 characters/],
+    [["status", "x"], 2, /^tessera: no grid: pass --endpoint/, undefined, { TESSERA_URL: "" }],
+    [["status", "x", "--profile", "prod"], 2, /^tessera: no profile file at .* \(for --profile prod\)$/],
+  ] as const)(
+    "%j → exit %i with one line",
+    async (args, code, message, stdin?: string, env?: Record<string, string>) => {
+      const run = await tessera([...args], { stdin, env: env ? { ...env } : undefined });
+      expect(run.code).toBe(code);
+      const lines = run.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+    },
+  );
+});
