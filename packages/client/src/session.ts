@@ -262,8 +262,9 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
     const minPoll = this.#options.minPollMs ?? 100;
     let delay = minPoll;
     for (;;) {
-      const page = await this.#http.request<ResultsPage>("GET", `${this.#path}/results`, {
-        query: { cursor: this.#cursor, limit: this.#options.pageSize ?? 1_000 },
+      // POST: the cursor of a large session in progress does not fit a URL.
+      const page = await this.#http.request<ResultsPage>("POST", `${this.#path}/results`, {
+        body: { ...(this.#cursor ? { cursor: this.#cursor } : {}), limit: this.#options.pageSize ?? 1_000 },
         signal,
       });
       let fresh = 0;

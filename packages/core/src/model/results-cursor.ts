@@ -5,11 +5,11 @@
  * commits that landed after a later-stamped one, and skipped by id); groups whose every task
  * was delivered are marked done and never read again.
  *
- * It travels in a query string, so it is compact: an entry id is a number (the chunk's offset in
- * its group, plus its commit sequence times the group size), a group's ids are sorted, delta-
- * and varint-encoded (about one byte per entry), and the done groups are a bitmap.
+ * It travels in a query string, so it is compact binary: an entry id is a number (the chunk's
+ * offset in its group, plus its commit sequence times the group size), and every number is a
+ * delta, varint-encoded: about one byte per recent entry and five per group in progress.
  */
-import { z } from "zod";
+import { fnv1a } from "../engine/keys.ts";
 import { CursorExpiredError, ValidationError } from "../errors.ts";
 import { Limits } from "./limits.ts";
 
@@ -40,82 +40,86 @@ export function entryNumber(chunkStart: number, seq: number): number {
   return seq * Limits.GROUP_SIZE + (chunkStart % Limits.GROUP_SIZE);
 }
 
-const Wire = z.object({
-  v: z.literal(2),
-  s: z.string(),
-  i: z.number().int().nonnegative(),
-  g: z.record(z.string().regex(/^\d+$/), z.tuple([z.number().int().min(-1), z.string()])),
-  d: z.string(),
-});
-
 /** A cursor at the start of a session. */
 export function startCursor(sessionId: string, now: number): ResultsCursor {
   return { sessionId, issuedAt: now, groups: new Map(), done: new Set() };
 }
 
-function packIds(ids: Iterable<number>): string {
-  const sorted = [...ids].sort((a, b) => a - b);
-  const bytes: number[] = [];
-  let previous = 0;
-  for (const id of sorted) {
-    let delta = id - previous;
-    previous = id;
+/** Appends unsigned varints (7 bits a byte, LEB128). */
+class Writer {
+  readonly bytes: number[] = [];
+  uint(value: number): void {
+    let v = value;
     do {
-      const low = delta & 0x7f;
-      delta = Math.floor(delta / 128);
-      bytes.push(delta > 0 ? low | 0x80 : low);
-    } while (delta > 0);
+      const low = v % 128;
+      v = Math.floor(v / 128);
+      this.bytes.push(v > 0 ? low | 0x80 : low);
+    } while (v > 0);
   }
-  return Buffer.from(bytes).toString("base64url");
 }
 
-function unpackIds(text: string): Set<number> {
-  const bytes = Buffer.from(text, "base64url");
-  const ids = new Set<number>();
-  let value = 0;
-  let scale = 1;
-  let previous = 0;
-  for (const b of bytes) {
-    value += (b & 0x7f) * scale;
-    if (b & 0x80) {
+class Reader {
+  #at = 0;
+  readonly #bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+  }
+  get done(): boolean {
+    return this.#at >= this.#bytes.length;
+  }
+  uint(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.#bytes[this.#at++];
+      if (b === undefined || scale > 2 ** 49) throw new Error("truncated cursor");
+      value += (b & 0x7f) * scale;
+      if (!(b & 0x80)) return value;
       scale *= 128;
-      if (scale > 2 ** 35) throw new Error("varint too long");
-      continue;
     }
-    previous += value;
-    ids.add(previous);
-    value = 0;
-    scale = 1;
   }
-  if (scale !== 1) throw new Error("truncated varint");
-  return ids;
 }
 
-function packBits(values: Iterable<number>): string {
-  const list = [...values];
-  const bytes = Buffer.alloc(list.length === 0 ? 0 : Math.floor(Math.max(...list) / 8) + 1);
-  for (const v of list) bytes[v >> 3]! |= 1 << (v & 7);
-  return bytes.toString("base64url");
-}
+const VERSION = 3;
 
-function unpackBits(text: string): Set<number> {
-  const out = new Set<number>();
-  Buffer.from(text, "base64url").forEach((byte, i) => {
-    for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) out.add(i * 8 + bit);
-  });
-  return out;
-}
-
-/** Serializes a cursor to an opaque URL-safe token. */
+/**
+ * Serializes a cursor to an opaque URL-safe token: a version, a hash binding it to its session,
+ * the issue time, then per group its number (delta), horizon (relative to the issue time) and
+ * sorted seen ids (deltas), then the done groups (deltas). About 5 bytes per group in progress
+ * plus one per recent entry.
+ */
 export function encodeCursor(cursor: ResultsCursor, now: number): string {
-  const wire: z.infer<typeof Wire> = {
-    v: 2,
-    s: cursor.sessionId,
-    i: now,
-    g: Object.fromEntries([...cursor.groups].map(([g, p]) => [String(g), [p.horizon, packIds(p.seen)]])),
-    d: packBits(cursor.done),
-  };
-  return Buffer.from(JSON.stringify(wire)).toString("base64url");
+  const w = new Writer();
+  w.uint(VERSION);
+  w.uint(fnv1a(cursor.sessionId));
+  w.uint(now);
+  const groups = [...cursor.groups].sort((a, b) => a[0] - b[0]);
+  w.uint(groups.length);
+  let previous = 0;
+  for (const [group, position] of groups) {
+    w.uint(group - previous);
+    previous = group;
+    w.uint(
+      position.horizon < 0
+        ? 0
+        : 1 + (now - position.horizon >= 0 ? 2 * (now - position.horizon) : 2 * (position.horizon - now) - 1),
+    );
+    const ids = [...position.seen].sort((a, b) => a - b);
+    w.uint(ids.length);
+    let last = 0;
+    for (const id of ids) {
+      w.uint(id - last);
+      last = id;
+    }
+  }
+  const done = [...cursor.done].sort((a, b) => a - b);
+  w.uint(done.length);
+  previous = 0;
+  for (const group of done) {
+    w.uint(group - previous);
+    previous = group;
+  }
+  return Buffer.from(w.bytes).toString("base64url");
 }
 
 /**
@@ -125,21 +129,44 @@ export function encodeCursor(cursor: ResultsCursor, now: number): string {
 export function decodeCursor(token: string, sessionId: string, now: number, field = "cursor"): ResultsCursor {
   const invalid = () =>
     new ValidationError(field, "is not a cursor issued by this API (start again without one)");
-  let wire: z.infer<typeof Wire>;
-  let groups: Map<number, GroupPosition>;
-  let done: Set<number>;
+  if (!/^[A-Za-z0-9_-]*$/.test(token)) throw invalid();
+  let session: number;
+  let issuedAt: number;
+  const groups = new Map<number, GroupPosition>();
+  const done = new Set<number>();
   try {
-    const parsed = Wire.safeParse(JSON.parse(Buffer.from(token, "base64url").toString("utf8")));
-    if (!parsed.success) throw invalid();
-    wire = parsed.data;
-    groups = new Map(
-      Object.entries(wire.g).map(([g, [horizon, ids]]) => [Number(g), { horizon, seen: unpackIds(ids) }]),
-    );
-    done = unpackBits(wire.d);
+    const r = new Reader(Buffer.from(token, "base64url"));
+    if (r.uint() !== VERSION) throw invalid();
+    session = r.uint();
+    issuedAt = r.uint();
+    const count = r.uint();
+    let group = 0;
+    for (let i = 0; i < count; i++) {
+      group += r.uint();
+      const h = r.uint();
+      const delta = h === 0 ? 0 : (h - 1) % 2 === 0 ? (h - 1) / 2 : -(h / 2);
+      const horizon = h === 0 ? -1 : issuedAt - delta;
+      const seen = new Set<number>();
+      let id = 0;
+      const ids = r.uint();
+      if (ids > 100_000) throw invalid();
+      for (let j = 0; j < ids; j++) {
+        id += r.uint();
+        seen.add(id);
+      }
+      groups.set(group, { horizon, seen });
+    }
+    const finished = r.uint();
+    group = 0;
+    for (let i = 0; i < finished; i++) {
+      group += r.uint();
+      done.add(group);
+    }
+    if (!r.done) throw invalid();
   } catch {
     throw invalid();
   }
-  if (wire.s !== sessionId) throw new ValidationError(field, "was issued for another session");
-  if (now - wire.i > CURSOR_MAX_AGE_MS) throw new CursorExpiredError(now - wire.i, CURSOR_MAX_AGE_MS);
-  return { sessionId, issuedAt: wire.i, groups, done };
+  if (session !== fnv1a(sessionId)) throw new ValidationError(field, "was issued for another session");
+  if (now - issuedAt > CURSOR_MAX_AGE_MS) throw new CursorExpiredError(now - issuedAt, CURSOR_MAX_AGE_MS);
+  return { sessionId, issuedAt, groups, done };
 }

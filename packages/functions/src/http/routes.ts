@@ -7,7 +7,7 @@ import { createUploadsRoute } from "../handlers/create-uploads.ts";
 import { getSessionRoute } from "../handlers/get-session.ts";
 import { getTaskRoute } from "../handlers/get-task.ts";
 import { listSessionsRoute } from "../handlers/list-sessions.ts";
-import { readResultsRoute } from "../handlers/read-results.ts";
+import { readResultsPostRoute, readResultsRoute } from "../handlers/read-results.ts";
 import { submitTasksRoute } from "../handlers/submit-tasks.ts";
 import type { Route } from "./route.ts";
 
@@ -22,4 +22,5 @@ export const API_ROUTES: readonly Route[] = [
   getTaskRoute,
   cancelTaskRoute,
   readResultsRoute,
+  readResultsPostRoute,
 ];
