@@ -16,7 +16,12 @@ function* inputs() {
 const started = performance.now();
 let submitSeconds = 0;
 const submitting = session
-  .submit(inputs(), { handler: "noop", batchSize: 5_000, concurrency: 4, close: true })
+  .submit(inputs(), {
+    handler: "noop",
+    batchSize: 1_000,
+    concurrency: 4,
+    close: true,
+  })
   .then((s) => {
     submitSeconds = (performance.now() - started) / 1000;
     return s;
@@ -26,6 +31,11 @@ let failed = 0;
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const m = process.memoryUsage();
+    console.error(
+      `rss ${Math.round(m.rss / 1e6)} heap ${Math.round(m.heapUsed / 1e6)}/${Math.round(m.heapTotal / 1e6)} ext ${Math.round(m.external / 1e6)} ab ${Math.round(m.arrayBuffers / 1e6)} received ${received}`,
+    );
+  }
 }, 100);
 for await (const r of session.results({ minPollMs: 20, maxPollMs: 500 })) {
   received++;

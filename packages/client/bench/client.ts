@@ -1,5 +1,5 @@
 /**
- * `npm run bench:client -- --tasks N --backend memory|emulators`: the SDK submits N tiny tasks
+ * `npm run bench:client -- --tasks N --backend memory|emulators [--heap-mb M]`: the SDK submits N tiny tasks
  * (default 1,000,000) from a generator and streams all their results back, in a process of its
  * own whose peak memory is measured. The grid behind the HTTP API is, by default, the in-memory
  * engine (the emulators cannot take a million tasks in reasonable time on this machine); with
@@ -24,7 +24,11 @@ import {
 import { loadConfig, startHttpBridge, startLocalGrid } from "@tessera/local";
 import * as echo from "../../../examples/echo.ts";
 
-const { values } = parseArgs({ options: { tasks: { type: "string" }, backend: { type: "string" } } });
+const { values } = parseArgs({
+  options: { tasks: { type: "string" }, backend: { type: "string" }, "heap-mb": { type: "string" } },
+});
+/** Old-space limit of the client process (--max-old-space-size), if any: V8 otherwise grows its heap far past the live set. */
+const heapMb = values["heap-mb"] === undefined ? undefined : Number(values["heap-mb"]);
 const tasks = Number(values.tasks ?? 1_000_000);
 const backend = values.backend ?? "memory";
 if (!Number.isSafeInteger(tasks) || tasks < 1) {
@@ -94,10 +98,17 @@ if (backend === "memory") {
 }
 
 try {
-  const child = spawn(process.execPath, [new URL("./client-run.ts", import.meta.url).pathname], {
-    env: { ...process.env, TESSERA_URL: url, TESSERA_TOKEN: token, TESSERA_BENCH_TASKS: String(tasks) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []),
+      process.env.TESSERA_BENCH_CLIENT ?? new URL("./client-run.ts", import.meta.url).pathname,
+    ],
+    {
+      env: { ...process.env, TESSERA_URL: url, TESSERA_TOKEN: token, TESSERA_BENCH_TASKS: String(tasks) },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   const code = await new Promise((r) => child.on("close", r));
@@ -107,7 +118,7 @@ try {
     `${tasks.toLocaleString("en")} tasks through the SDK (${backend} grid): submitted in ${figures.submitSeconds} s, ` +
       `all results in ${figures.seconds} s (${figures.tasksPerSecond} tasks/s); client peak RSS ${figures.peakRssMb} MB`,
   );
-  console.log(JSON.stringify({ backend, ...figures }));
+  console.log(JSON.stringify({ backend, clientHeapLimitMb: heapMb ?? null, ...figures }));
 } finally {
   await stop();
 }

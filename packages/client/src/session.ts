@@ -153,25 +153,49 @@ export class Session<Input = unknown, Output = unknown> {
       inFlight.add(p);
     };
 
-    for await (const input of tasks as AsyncIterable<Input>) {
-      if (failure) break;
+    /** Adds one task; returns a promise only when the caller must wait (backpressure, upload). */
+    const push = (input: Input): Promise<void> | undefined => {
       options.signal?.throwIfAborted();
       const payload = JSON.stringify(input) ?? "null";
-      const size = Buffer.byteLength(payload);
+      // Bytes are counted only when they may matter: a UTF-16 length bounds UTF-8 by 3x.
+      const size = payload.length * 3 > INLINE_PAYLOAD_BYTES ? Buffer.byteLength(payload) : payload.length;
+      let wait: Promise<void> | undefined;
       if (batch.length >= batchSize || (bytes + size > MAX_BATCH_BYTES && batch.length > 0)) {
         send(batch);
         batch = [];
         bytes = 0;
         // Backpressure: read no further while `concurrency` requests are in flight.
-        while (inFlight.size >= concurrency) await Promise.race(inFlight);
+        if (inFlight.size >= concurrency) wait = drainTo(concurrency - 1);
       }
+      const at = index++;
       if (size > INLINE_PAYLOAD_BYTES) {
-        batch.push({ index, payloadRef: await this.#upload(payload, options.signal) });
-      } else {
-        batch.push({ index, payload });
-        bytes += size;
+        const upload = this.#upload(payload, options.signal).then((ref) => {
+          batch.push({ index: at, payloadRef: ref });
+        });
+        return wait ? wait.then(() => upload) : upload;
       }
-      index++;
+      batch.push({ index: at, payload });
+      bytes += size;
+      return wait;
+    };
+    const drainTo = async (size: number) => {
+      while (inFlight.size > size) await Promise.race(inFlight);
+    };
+
+    // A synchronous source is read without a promise per task (a million tasks otherwise
+    // allocate millions of short-lived promises, and the heap grows to match).
+    if (typeof (tasks as Iterable<Input>)[Symbol.iterator] === "function") {
+      for (const input of tasks as Iterable<Input>) {
+        if (failure) break;
+        const wait = push(input);
+        if (wait) await wait;
+      }
+    } else {
+      for await (const input of tasks as AsyncIterable<Input>) {
+        if (failure) break;
+        const wait = push(input);
+        if (wait) await wait;
+      }
     }
     if (batch.length > 0 && !failure) send(batch);
     await Promise.all(inFlight);
