@@ -31,11 +31,6 @@ let failed = 0;
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    const m = process.memoryUsage();
-    console.error(
-      `rss ${Math.round(m.rss / 1e6)} heap ${Math.round(m.heapUsed / 1e6)}/${Math.round(m.heapTotal / 1e6)} ext ${Math.round(m.external / 1e6)} ab ${Math.round(m.arrayBuffers / 1e6)} received ${received}`,
-    );
-  }
 }, 100);
 for await (const r of session.results({ minPollMs: 20, maxPollMs: 500 })) {
   received++;

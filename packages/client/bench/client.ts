@@ -102,7 +102,7 @@ try {
     process.execPath,
     [
       ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []),
-      process.env.TESSERA_BENCH_CLIENT ?? new URL("./client-run.ts", import.meta.url).pathname,
+      new URL("./client-run.ts", import.meta.url).pathname,
     ],
     {
       env: { ...process.env, TESSERA_URL: url, TESSERA_TOKEN: token, TESSERA_BENCH_TASKS: String(tasks) },
