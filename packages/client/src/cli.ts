@@ -16,6 +16,7 @@ import type { SessionStatus } from "./types.ts";
 interface Globals {
   endpoint?: string;
   token?: string;
+  iamRegion?: string;
   profile?: string;
   json?: boolean;
 }
@@ -31,6 +32,7 @@ const program = new Command("tessera")
   .option("--endpoint <url>", "API URL (or TESSERA_URL, or the profile's)")
   .option("--token <token>", "bearer token (or TESSERA_TOKEN, or the profile's)")
   .option("--profile <name>", "profile in ~/.config/tessera/config.json (or TESSERA_PROFILE)")
+  .option("--iam-region <region>", "sign requests with your AWS credentials (IAM-authenticated grids)")
   .option("--json", "print JSON, one object per line")
   .exitOverride((error) => {
     // Commander has printed its one-line message; usage mistakes exit 2, help and version 0.
@@ -49,10 +51,12 @@ Profile file (~/.config/tessera/config.json):
   { "profiles": { "default": { "endpoint": "http://127.0.0.1:8787", "token": "..." } } }`,
   );
 
-function client(): { tessera: Tessera; json: boolean } {
+async function client(): Promise<{ tessera: Tessera; json: boolean }> {
   const globals = program.opts<Globals>();
-  const connection = resolveConnection(globals);
-  return { tessera: new Tessera(connection), json: Boolean(globals.json) };
+  const { endpoint, token, iamRegion } = resolveConnection(globals);
+  // The AWS signing code loads only for IAM grids.
+  const signer = iamRegion ? (await import("./sigv4.ts")).sigv4Signer({ region: iamRegion }) : undefined;
+  return { tessera: new Tessera({ endpoint, token, signer }), json: Boolean(globals.json) };
 }
 
 function out(value: unknown): void {
@@ -99,7 +103,7 @@ program
   .option("--priority <priority>", "high, normal or low (new session)")
   .option("--max-attempts <n>", "attempts per task (new session)", int)
   .action(async (sessionId: string, file: string, o) => {
-    const { tessera, json } = client();
+    const { tessera, json } = await client();
     const config = {
       ...(o.pool ? { pool: o.pool } : {}),
       ...(o.priority ? { priority: o.priority } : {}),
@@ -133,7 +137,7 @@ program
   .description("a session's state and task counts")
   .argument("<session>")
   .action(async (sessionId: string) => {
-    const { tessera, json } = client();
+    const { tessera, json } = await client();
     const status = await tessera.session(sessionId).status();
     if (json) out(status);
     else
@@ -148,7 +152,7 @@ program
   .argument("<session>")
   .option("--cursor <cursor>", "resume after this cursor")
   .action(async (sessionId: string, o) => {
-    const { tessera } = client();
+    const { tessera } = await client();
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort(new UsageError("interrupted")));
     const stream = tessera.session(sessionId).results({ cursor: o.cursor, signal: stop.signal });
@@ -162,7 +166,7 @@ program
   .description("wait until every task finished, with progress; exit 1 if any failed or was cancelled")
   .argument("<session>")
   .action(async (sessionId: string) => {
-    const { tessera, json } = client();
+    const { tessera, json } = await client();
     const bar =
       !json && process.stderr.isTTY
         ? new cliProgress.SingleBar(
@@ -202,7 +206,7 @@ program
   .argument("<session>")
   .option("--task <id>", "cancel only this task")
   .action(async (sessionId: string, o) => {
-    const { tessera, json } = client();
+    const { tessera, json } = await client();
     const session = tessera.session(sessionId);
     if (o.task !== undefined) {
       const task = await session.cancelTask(o.task);
@@ -226,7 +230,7 @@ program
   .description("your sessions, newest first")
   .option("--limit <n>", "most sessions to list", int, 20)
   .action(async (o) => {
-    const { tessera, json } = client();
+    const { tessera, json } = await client();
     let n = 0;
     for await (const s of tessera.sessions({ pageSize: Math.min(100, o.limit) })) {
       if (n++ >= o.limit) break;

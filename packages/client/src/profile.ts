@@ -10,7 +10,10 @@ import { join } from "node:path";
 /** A resolved connection. */
 export interface Connection {
   endpoint: string;
-  token: string;
+  /** Bearer token (local grid, JWT deployments). */
+  token?: string | undefined;
+  /** Sign with AWS credentials for this region instead (IAM deployments). */
+  iamRegion?: string | undefined;
 }
 
 /** A mistake in how the CLI was configured or called: one line, exit code 2. */
@@ -27,7 +30,7 @@ export function profilePath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Resolves the connection from flags, environment and the profile file. */
 export function resolveConnection(
-  flags: { endpoint?: string; token?: string; profile?: string },
+  flags: { endpoint?: string; token?: string; profile?: string; iamRegion?: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Connection {
   const name = flags.profile ?? env.TESSERA_PROFILE ?? "default";
@@ -45,10 +48,15 @@ export function resolveConnection(
   } else if (flags.profile) {
     throw new UsageError(`no profile file at ${path} (for --profile ${flags.profile})`);
   }
-  const endpoint = flags.endpoint ?? env.TESSERA_URL ?? profile.endpoint;
-  const token = flags.token ?? env.TESSERA_TOKEN ?? profile.token;
+  const endpoint = flags.endpoint || env.TESSERA_URL || profile.endpoint;
+  const token = flags.token || env.TESSERA_TOKEN || profile.token;
+  const iamRegion = flags.iamRegion || env.TESSERA_IAM_REGION || profile.iamRegion;
   if (!endpoint)
     throw new UsageError("no grid: pass --endpoint, set TESSERA_URL, or add a profile (see --help)");
-  if (!token) throw new UsageError("no token: pass --token, set TESSERA_TOKEN, or add one to the profile");
-  return { endpoint, token };
+  if (!token && !iamRegion) {
+    throw new UsageError(
+      "no credentials: pass --token (or TESSERA_TOKEN), or --iam-region to sign with your AWS credentials",
+    );
+  }
+  return { endpoint, token: iamRegion ? undefined : token, iamRegion };
 }

@@ -120,6 +120,7 @@ describe("tessera CLI", () => {
     [["status", "nope"], 3, /^tessera: session nope not found$/],
     [["status", "bad id"], 3, /^tessera: path\.sessionId: must be 1-64 characters/],
     [["status", "x"], 2, /^tessera: no grid: pass --endpoint/, undefined, { TESSERA_URL: "" }],
+    [["status", "x"], 2, /^tessera: no credentials: pass --token/, undefined, { TESSERA_TOKEN: "" }],
     [["status", "x", "--profile", "prod"], 2, /^tessera: no profile file at .* \(for --profile prod\)$/],
   ] as const)(
     "%j → exit %i with one line",
