@@ -52,6 +52,10 @@ The grid serves until Ctrl-C.
 
 Try it:
   export TESSERA_URL=${grid.apiUrl} TESSERA_TOKEN=${grid.token}
+  seq 1 100 | sed 's/.*/{"n":&}/' | npx tessera submit hello-cli - --handler echo --close
+  npx tessera wait hello-cli && npx tessera results hello-cli | head -3
+  # SDK: new Tessera({ endpoint: process.env.TESSERA_URL, token: process.env.TESSERA_TOKEN }) from @tessera/client
+  # HTTP:
   curl -s -H "authorization: Bearer $TESSERA_TOKEN" $TESSERA_URL/sessions
   curl -s -H "authorization: Bearer $TESSERA_TOKEN" -H "content-type: application/json" \\
        -d '{"sessionId":"hello"}' $TESSERA_URL/sessions
