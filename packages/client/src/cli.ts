@@ -4,7 +4,8 @@
  * and JSON (one object per line) with --json. Exit codes: 0 done, 1 some task failed or was
  * cancelled (wait), 2 bad usage, 3 the API refused or could not be reached.
  */
-import { createReadStream } from "node:fs";
+import { constants, createReadStream } from "node:fs";
+import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
@@ -80,7 +81,9 @@ async function* readJsonl(path: string): AsyncGenerator<unknown> {
       }
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`${path}: no such file`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UsageError(`${path}: no such file`);
+    if (code === "EISDIR" || code === "EACCES") throw new UsageError(`${path}: cannot read (${code})`);
     throw error;
   }
 }
@@ -103,6 +106,10 @@ program
   .option("--priority <priority>", "high, normal or low (new session)")
   .option("--max-attempts <n>", "attempts per task (new session)", int)
   .action(async (sessionId: string, file: string, o) => {
+    if (file !== "-")
+      await access(file, constants.R_OK).catch(() => {
+        throw new UsageError(`${file}: no such file (or not readable)`);
+      });
     const { tessera, json } = await client();
     const config = {
       ...(o.pool ? { pool: o.pool } : {}),
@@ -153,9 +160,8 @@ program
   .option("--cursor <cursor>", "resume after this cursor")
   .action(async (sessionId: string, o) => {
     const { tessera } = await client();
-    const stop = new AbortController();
-    process.once("SIGINT", () => stop.abort(new UsageError("interrupted")));
-    const stream = tessera.session(sessionId).results({ cursor: o.cursor, signal: stop.signal });
+    process.once("SIGINT", () => process.exit(130));
+    const stream = tessera.session(sessionId).results({ cursor: o.cursor });
     for await (const r of stream) {
       out(r.status === "SUCCEEDED" ? { taskId: r.taskId, status: r.status, output: r.output } : r);
     }
@@ -238,6 +244,12 @@ program
       else console.log(`${s.sessionId.padEnd(30)} ${s.state.padEnd(9)} ${s.createdAt}`);
     }
   });
+
+// `tessera results … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof UsageError) {

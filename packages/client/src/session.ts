@@ -77,7 +77,10 @@ export interface WaitOptions {
   maxPollMs?: number;
 }
 
+/** Most bytes of one submit request body (the API takes up to about 6 MB). */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** `{"index":123456789012,"payload":}` and a comma. */
+const TASK_OVERHEAD_BYTES = 40;
 /** Least time between session status reads of a results stream with nothing new. */
 const STATUS_CHECK_MS = 2_000;
 
@@ -157,8 +160,9 @@ export class Session<Input = unknown, Output = unknown> {
     const push = (input: Input): Promise<void> | undefined => {
       options.signal?.throwIfAborted();
       const payload = JSON.stringify(input) ?? "null";
-      // Bytes are counted only when they may matter: a UTF-16 length bounds UTF-8 by 3x.
-      const size = payload.length * 3 > INLINE_PAYLOAD_BYTES ? Buffer.byteLength(payload) : payload.length;
+      // What the task adds to the request body: its payload re-encoded as a JSON string (quotes
+      // escaped), in UTF-8, plus the task's own fields.
+      const size = Buffer.byteLength(JSON.stringify(payload)) + TASK_OVERHEAD_BYTES;
       let wait: Promise<void> | undefined;
       if (batch.length >= batchSize || (bytes + size > MAX_BATCH_BYTES && batch.length > 0)) {
         send(batch);
@@ -172,7 +176,8 @@ export class Session<Input = unknown, Output = unknown> {
         const upload = this.#upload(payload, options.signal).then((ref) => {
           batch.push({ index: at, payloadRef: ref });
         });
-        return wait ? wait.then(() => upload) : upload;
+        // Both are awaited together, so a failed upload is never left without a handler.
+        return Promise.all([wait, upload]).then(() => {});
       }
       batch.push({ index: at, payload });
       bytes += size;
@@ -182,23 +187,27 @@ export class Session<Input = unknown, Output = unknown> {
       while (inFlight.size > size) await Promise.race(inFlight);
     };
 
-    // A synchronous source is read without a promise per task (a million tasks otherwise
-    // allocate millions of short-lived promises, and the heap grows to match).
-    if (typeof (tasks as Iterable<Input>)[Symbol.iterator] === "function") {
-      for (const input of tasks as Iterable<Input>) {
-        if (failure) break;
-        const wait = push(input);
-        if (wait) await wait;
+    try {
+      // A synchronous source is read without a promise per task (a million tasks otherwise
+      // allocate millions of short-lived promises, and the heap grows to match).
+      if (typeof (tasks as Iterable<Input>)[Symbol.iterator] === "function") {
+        for (const input of tasks as Iterable<Input>) {
+          if (failure) break;
+          const wait = push(input);
+          if (wait) await wait;
+        }
+      } else {
+        for await (const input of tasks as AsyncIterable<Input>) {
+          if (failure) break;
+          const wait = push(input);
+          if (wait) await wait;
+        }
       }
-    } else {
-      for await (const input of tasks as AsyncIterable<Input>) {
-        if (failure) break;
-        const wait = push(input);
-        if (wait) await wait;
-      }
+      if (batch.length > 0 && !failure) send(batch);
+    } finally {
+      // Whatever ended the loop, no request is left running behind the caller's back.
+      await Promise.allSettled(inFlight);
     }
-    if (batch.length > 0 && !failure) send(batch);
-    await Promise.all(inFlight);
     if (failure) throw failure;
     if (options.close) await this.close({ signal: options.signal });
     return summary;
@@ -238,8 +247,9 @@ export class Session<Input = unknown, Output = unknown> {
   }
 
   /**
-   * Resolves when every task of the session is finished (succeeded, failed or cancelled), with
-   * the final status; `onProgress` sees each poll.
+   * Resolves when the session is closed (or cancelled) and every task is finished (succeeded,
+   * failed or cancelled), with the final status; `onProgress` sees each poll. Close the session
+   * once submitted (`submit(…, { close: true })`), or this waits for the close.
    */
   async wait(options: WaitOptions = {}): Promise<SessionStatus> {
     let delay = options.minPollMs ?? 500;
@@ -248,7 +258,9 @@ export class Session<Input = unknown, Output = unknown> {
       options.onProgress?.(status);
       const c = status.counts;
       const finished = c.succeeded + c.failed + c.cancelled;
-      if (status.settled || (c.total > 0 && finished === c.total)) return status;
+      // An open session may still get tasks (a submit in progress): only a closed or cancelled
+      // one is finished when its tasks are.
+      if (status.settled || (status.state !== "OPEN" && finished === c.total)) return status;
       await sleep(delay, options.signal);
       delay = Math.min(options.maxPollMs ?? 5_000, delay * 1.5);
     }
@@ -294,9 +306,12 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
       let fresh = 0;
       for (const wire of page.results) {
         const index = Number(wire.taskId);
-        if (!this.#delivered.add(index)) continue; // the API may repeat one in rare cases
+        if (this.#delivered.has(index)) continue; // the API may repeat one in rare cases
+        const result = await this.#toResult(wire, index);
+        // Marked only once it could be built (a failed download is not a delivered result).
+        this.#delivered.add(index);
         fresh++;
-        yield await this.#toResult(wire, index);
+        yield result;
       }
       this.#cursor = page.cursor;
       if (page.settled) return;

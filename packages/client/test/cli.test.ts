@@ -115,7 +115,11 @@ describe("tessera CLI", () => {
   it.each([
     [["status"], 2, /^error: missing required argument 'session'$/],
     [["wait", "x", "--nope"], 2, /^error: unknown option '--nope'$/],
-    [["submit", "x", "/no/such/file.jsonl"], 2, /^tessera: \/no\/such\/file\.jsonl: no such file$/],
+    [
+      ["submit", "x", "/no/such/file.jsonl"],
+      2,
+      /^tessera: \/no\/such\/file\.jsonl: no such file \(or not readable\)$/,
+    ],
     [["submit", "x", "-"], 2, /^tessera: stdin:2: not a JSON value$/, "1\n{oops\n"],
     [["status", "nope"], 3, /^tessera: session nope not found$/],
     [["status", "bad id"], 3, /^tessera: path\.sessionId: must be 1-64 characters/],

@@ -85,6 +85,19 @@ describe("Tessera SDK on the local grid", () => {
     expect(byIndex.get(1)).toMatchObject({ status: "SUCCEEDED", output: "small" });
   });
 
+  it("splits batches by their UTF-8 size, so multi-byte payloads never exceed the request limit", async () => {
+    const session = await tessera.createSession<string, string>({ sessionId: "wide" });
+    const wide = "漢".repeat(20_000); // 20,000 UTF-16 units, 60,000 UTF-8 bytes
+    const summary = await session.submit(
+      Array.from({ length: 100 }, () => wide),
+      { handler: "echo", close: true },
+    );
+    expect(summary).toEqual({ submitted: 100, created: 100, existing: 0 });
+    const results = await collect(session.results({ minPollMs: 20 }));
+    expect(results).toHaveLength(100);
+    expect(results.every((r) => r.status === "SUCCEEDED" && r.output === wide)).toBe(true);
+  });
+
   it("cancels a session: its queued tasks come back CANCELLED", async () => {
     const session = await tessera.createSession({ sessionId: "cancel", config: { pool: "default" } });
     await session.submit(
@@ -121,6 +134,6 @@ describe("Tessera SDK on the local grid", () => {
   it("lists sessions newest first across pages", async () => {
     const ids: string[] = [];
     for await (const s of tessera.sessions({ pageSize: 2 })) ids.push(s.sessionId);
-    expect(ids.slice(0, 3)).toEqual(["open-forever", "cancel", "large"]);
+    expect(ids.slice(0, 4)).toEqual(["open-forever", "cancel", "wide", "large"]);
   });
 });
