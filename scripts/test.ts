@@ -1,5 +1,6 @@
 /**
- * `npm test`: type-check, lint, then every test (Vitest starts and stops the emulators).
+ * `npm test`: type-check, lint, type-check the SST stack, then every test (Vitest starts and
+ * stops the emulators).
  * Stops at the first failing step with its exit code.
  */
 import { spawnSync } from "node:child_process";
@@ -16,6 +17,8 @@ try {
 const steps: Array<[string, string[]]> = [
   ["type-check", ["tsc", "-p", "."]],
   ["lint", ["biome", "check", "."]],
+  // sst.config.ts and infra/ against SST's real types (offline install: scripts/sst-typecheck.ts).
+  ["infra type-check", ["node", "scripts/sst-typecheck.ts"]],
   ["tests", ["vitest", "run", ...process.argv.slice(2)]],
 ];
 for (const [name, [cmd, ...args]] of steps) {
