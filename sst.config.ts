@@ -18,10 +18,22 @@ export default $config({
     const { gridFor } = await import("./infra/grid.ts");
     const { storage } = await import("./infra/storage.ts");
     const { queues } = await import("./infra/queues.ts");
+    const { functions } = await import("./infra/functions.ts");
     const grid = gridFor($app.stage);
     const { table, bucket } = storage(grid);
     const { ticketQueues } = queues(grid);
+    const { api } = functions(
+      grid,
+      {
+        table: table.arn,
+        bucket: bucket.arn,
+        ticketQueues: ticketQueues.map((q) => q.queue.arn),
+        deadLetterQueues: ticketQueues.map((q) => q.dlq.arn),
+      },
+      ticketQueues,
+    );
     return {
+      api: api.url,
       table: table.name,
       bucket: bucket.name,
       queues: Object.fromEntries(ticketQueues.map((q) => [q.name, q.queue.url])),
