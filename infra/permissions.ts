@@ -18,20 +18,28 @@ type Statement = { actions: string[]; resources: Input<string>[] };
 const tableAndIndexes = (a: GridArns): Input<string>[] => [a.table, $interpolate`${a.table}/index/*`];
 const objects = (a: GridArns): Input<string>[] => [$interpolate`${a.bucket}/t/*`];
 
+/**
+ * The item operations every function performs on the table and its indexes. Transactions
+ * (commits) need the per-item actions they contain; no function scans, deletes or batch-writes.
+ */
+function tableAccess(a: GridArns): Statement {
+  return {
+    actions: [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:Query",
+      "dynamodb:BatchGetItem",
+      "dynamodb:ConditionCheckItem",
+    ],
+    resources: tableAndIndexes(a),
+  };
+}
+
 /** The HTTP API: sessions, submits (records, payload blobs, tickets), reads, cancels, links. */
 export function apiPermissions(a: GridArns): Statement[] {
   return [
-    {
-      actions: [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:Query",
-        "dynamodb:BatchGetItem",
-        "dynamodb:ConditionCheckItem",
-      ],
-      resources: tableAndIndexes(a),
-    },
+    tableAccess(a),
     { actions: ["sqs:SendMessage"], resources: a.ticketQueues },
     // PutObject/GetObject also back the presigned upload and download links the API hands out.
     { actions: ["s3:PutObject", "s3:GetObject"], resources: objects(a) },
@@ -43,17 +51,7 @@ export function apiPermissions(a: GridArns): Statement[] {
 /** The Lambda worker: claims, heartbeats, commits, acknowledgements; payloads and results. */
 export function workerPermissions(a: GridArns): Statement[] {
   return [
-    {
-      actions: [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:Query",
-        "dynamodb:BatchGetItem",
-        "dynamodb:ConditionCheckItem",
-      ],
-      resources: tableAndIndexes(a),
-    },
+    tableAccess(a),
     { actions: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage"], resources: a.ticketQueues },
     { actions: ["s3:GetObject", "s3:PutObject"], resources: objects(a) },
     { actions: ["s3:ListBucket"], resources: [a.bucket] },
@@ -63,17 +61,7 @@ export function workerPermissions(a: GridArns): Statement[] {
 /** The reaper: due and active indexes, re-drives (tickets), dead-letter drains. */
 export function reaperPermissions(a: GridArns): Statement[] {
   return [
-    {
-      actions: [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:Query",
-        "dynamodb:BatchGetItem",
-        "dynamodb:ConditionCheckItem",
-      ],
-      resources: tableAndIndexes(a),
-    },
+    tableAccess(a),
     { actions: ["sqs:SendMessage"], resources: a.ticketQueues },
     { actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage"], resources: a.deadLetterQueues },
     { actions: ["s3:GetObject"], resources: objects(a) },
