@@ -15,6 +15,7 @@ export interface GridArns {
 
 type Statement = { actions: string[]; resources: Input<string>[] };
 
+// `table/index/*`: the indexes of this one table (GSI access needs their ARNs; all three are used).
 const tableAndIndexes = (a: GridArns): Input<string>[] => [a.table, $interpolate`${a.table}/index/*`];
 const objects = (a: GridArns): Input<string>[] => [$interpolate`${a.bucket}/t/*`];
 
