@@ -19,10 +19,11 @@ export default $config({
     const { storage } = await import("./infra/storage.ts");
     const { queues } = await import("./infra/queues.ts");
     const { functions } = await import("./infra/functions.ts");
+    const { monitoring } = await import("./infra/monitoring.ts");
     const grid = gridFor($app.stage);
     const { table, bucket } = storage(grid);
     const { ticketQueues } = queues(grid);
-    const { api } = functions(
+    const { api, worker } = functions(
       grid,
       {
         table: table.arn,
@@ -32,7 +33,9 @@ export default $config({
       },
       ticketQueues,
     );
+    const { dashboard } = monitoring(grid, { worker: { name: worker.name } });
     return {
+      dashboard: dashboard.dashboardName,
       api: api.url,
       table: table.name,
       bucket: bucket.name,

@@ -52,6 +52,11 @@ Object.assign(globalThis, {
   aws: {
     getRegionOutput: () => ({ name: "eu-west-1" }),
     getCallerIdentityOutput: () => ({ accountId: "123456789012" }),
+    sns: { Topic: component("sns.Topic"), TopicSubscription: component("sns.TopicSubscription") },
+    cloudwatch: {
+      MetricAlarm: component("cloudwatch.MetricAlarm"),
+      Dashboard: component("cloudwatch.Dashboard"),
+    },
   },
   $interpolate: (parts: TemplateStringsArray, ...values: unknown[]) =>
     parts.reduce((out, part, i) => out + part + (i < values.length ? String(values[i]) : ""), ""),
@@ -60,6 +65,7 @@ Object.assign(globalThis, {
 const { storage } = await import("./storage.ts");
 const { queues } = await import("./queues.ts");
 const { functions } = await import("./functions.ts");
+const { monitoring } = await import("./monitoring.ts");
 
 function stack(pools = ["default", "gpu"]) {
   declared = [];
@@ -72,7 +78,8 @@ function stack(pools = ["default", "gpu"]) {
     ticketQueues: ticketQueues.map((q) => q.queue.arn),
     deadLetterQueues: ticketQueues.map((q) => q.dlq.arn),
   };
-  functions(grid, arns, ticketQueues);
+  const { worker } = functions(grid, arns, ticketQueues);
+  monitoring(grid, { worker: { name: worker.name } });
   return { grid, arns };
 }
 
@@ -182,5 +189,28 @@ describe("the stack", () => {
       expect(reaches(worker!, dlq)).toBe(false);
       expect(reaches(api!, dlq)).toBe(false);
     }
+  });
+
+  it("alarms on every dead-letter queue, on waiting tickets, on worker errors and on throttles", () => {
+    const { grid } = stack();
+    const alarms = ofKind("cloudwatch.MetricAlarm").map((a) => a.args);
+    const [topic] = ofKind("sns.Topic");
+    for (const alarm of alarms) expect(alarm.alarmActions).toEqual([`arn:sns.Topic:${topic!.name}`]);
+    const on = (metric: string, dimension: string) =>
+      alarms.filter((a) => a.metricName === metric).map((a) => a.dimensions[dimension]);
+    expect(on("ApproximateNumberOfMessagesVisible", "QueueName").sort()).toEqual(
+      grid.queues.map((q) => q.deadLetterPhysicalName).sort(),
+    );
+    for (const a of alarms.filter((x) => x.metricName === "ApproximateNumberOfMessagesVisible")) {
+      expect(a).toMatchObject({ comparisonOperator: "GreaterThanThreshold", threshold: 0 });
+    }
+    expect(on("ApproximateAgeOfOldestMessage", "QueueName").sort()).toEqual(
+      grid.queues.map((q) => q.physicalName).sort(),
+    );
+    expect(on("Errors", "FunctionName")).toEqual(["name:Worker"]);
+    expect(on("Throttles", "FunctionName")).toEqual(["name:Worker"]);
+    expect(on("ThrottledRequests", "TableName")).toEqual([grid.table.name]);
+    const [dashboard] = ofKind("cloudwatch.Dashboard");
+    expect(JSON.parse(dashboard!.args.dashboardBody).widgets.length).toBeGreaterThan(0);
   });
 });
