@@ -5,13 +5,19 @@
  * Alarms and dashboards cost nothing while idle beyond CloudWatch's per-alarm price.
  */
 import type { GridDefinition } from "../packages/core/src/resources.ts";
+import { forwarderPermissions } from "./permissions.ts";
 
 /** Settings read at deploy time. */
 export const monitoringSettings = {
   /** Oldest ticket age (seconds) that raises an alarm. @default 900 */
   maxTicketAgeSeconds: Number(process.env.TESSERA_MAX_TICKET_AGE_SECONDS ?? 900),
   alarmEmail: process.env.TESSERA_ALARM_EMAIL,
+  /** A central monitoring account's event bus; agents' EC2 state changes go there. @default off */
+  centralBusArn: process.env.TESSERA_CENTRAL_BUS_ARN,
 };
+
+/** The tag every agent instance of a grid carries; its value is the grid's prefix. */
+export const AGENT_TAG_KEY = "tessera:grid";
 
 /** Names of the functions to watch. */
 export interface WatchedFunctions {
@@ -135,5 +141,47 @@ export function monitoring(grid: GridDefinition, watched: WatchedFunctions) {
       ],
     }),
   });
-  return { topic, dashboard };
+  const forwarder = monitoringSettings.centralBusArn
+    ? forwardAgentStateChanges(grid, monitoringSettings.centralBusArn)
+    : undefined;
+  return { topic, dashboard, forwarder };
 }
+
+/**
+ * EC2 state changes of the grid's tagged agent instances, forwarded to a central bus. The rule
+ * matches EC2 state-change events only; EventBridge cannot match on tags (the events carry
+ * none), so the forwarder function keeps those whose instance has the grid's tag.
+ */
+function forwardAgentStateChanges(grid: GridDefinition, busArn: string) {
+  const prefix = grid.table.name.replace(/-tasks$/, "");
+  const fn = new sst.aws.Function("Ec2Forwarder", {
+    runtime: "nodejs24.x",
+    architecture: "arm64",
+    handler: "packages/functions/src/entries/ec2-forwarder.handler",
+    timeout: "30 seconds",
+    environment: {
+      TESSERA_CENTRAL_BUS_ARN: busArn,
+      TESSERA_AGENT_TAG_KEY: AGENT_TAG_KEY,
+      TESSERA_AGENT_TAG_VALUE: prefix,
+    },
+    permissions: forwarderPermissions(busArn),
+  });
+  const rule = new aws.cloudwatch.EventRule("AgentStateChanges", {
+    description: `EC2 instance state changes, forwarded for ${prefix}'s agents`,
+    eventPattern: JSON.stringify(AGENT_STATE_CHANGE_PATTERN),
+  });
+  new aws.lambda.Permission("AgentStateChangesInvoke", {
+    action: "lambda:InvokeFunction",
+    function: fn.name,
+    principal: "events.amazonaws.com",
+    sourceArn: rule.arn,
+  });
+  new aws.cloudwatch.EventTarget("AgentStateChangesTarget", { rule: rule.name, arn: fn.arn });
+  return { fn, rule };
+}
+
+/** The rule's pattern: EC2 instance state-change notifications, nothing else. */
+export const AGENT_STATE_CHANGE_PATTERN = {
+  source: ["aws.ec2"],
+  "detail-type": ["EC2 Instance State-change Notification"],
+};

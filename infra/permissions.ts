@@ -59,6 +59,18 @@ export function workerPermissions(a: GridArns): Statement[] {
   ];
 }
 
+/**
+ * The EC2 state-change forwarder: reads instance tags and puts events on the central bus.
+ * The one `*` resource in the stack: ec2:DescribeTags has no resource-level permissions (AWS
+ * accepts only `*` for it), and it only reads tags.
+ */
+export function forwarderPermissions(busArn: Input<string>): Statement[] {
+  return [
+    { actions: ["ec2:DescribeTags"], resources: ["*"] },
+    { actions: ["events:PutEvents"], resources: [busArn] },
+  ];
+}
+
 /** The reaper: due and active indexes, re-drives (tickets), dead-letter drains. */
 export function reaperPermissions(a: GridArns): Statement[] {
   return [

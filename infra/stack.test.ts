@@ -53,7 +53,10 @@ Object.assign(globalThis, {
     getRegionOutput: () => ({ name: "eu-west-1" }),
     getCallerIdentityOutput: () => ({ accountId: "123456789012" }),
     sns: { Topic: component("sns.Topic"), TopicSubscription: component("sns.TopicSubscription") },
+    lambda: { Permission: component("lambda.Permission") },
     cloudwatch: {
+      EventRule: component("cloudwatch.EventRule"),
+      EventTarget: component("cloudwatch.EventTarget"),
       MetricAlarm: component("cloudwatch.MetricAlarm"),
       Dashboard: component("cloudwatch.Dashboard"),
     },
@@ -62,6 +65,8 @@ Object.assign(globalThis, {
     parts.reduce((out, part, i) => out + part + (i < values.length ? String(values[i]) : ""), ""),
 });
 
+const CENTRAL_BUS = "arn:aws:events:eu-west-1:999988887777:event-bus/central";
+process.env.TESSERA_CENTRAL_BUS_ARN = CENTRAL_BUS;
 const { storage } = await import("./storage.ts");
 const { queues } = await import("./queues.ts");
 const { functions } = await import("./functions.ts");
@@ -165,7 +170,8 @@ describe("the stack", () => {
         : d.kind === "ApiGatewayV2"
           ? d.calls[0]!.args[1].permissions
           : d.args.permissions) as Array<{ actions: string[]; resources: string[] }>;
-    const holders = [...ofKind("Function"), ...ofKind("Cron"), ...ofKind("ApiGatewayV2")];
+    const grid = ofKind("Function").filter((f) => f.name !== "Ec2Forwarder");
+    const holders = [...grid, ...ofKind("Cron"), ...ofKind("ApiGatewayV2")];
     expect(holders).toHaveLength(3);
     for (const holder of holders) {
       const statements = statementsOf(holder);
@@ -181,9 +187,15 @@ describe("the stack", () => {
     // Only the reaper drains dead-letter queues.
     const reaches = (holder: Declared, arn: string) =>
       statementsOf(holder).some((s) => s.resources.includes(arn));
-    const [worker] = ofKind("Function");
+    const [worker] = grid;
     const [reaper] = ofKind("Cron");
     const [api] = ofKind("ApiGatewayV2");
+    // The forwarder's one `*` is ec2:DescribeTags (no resource-level permissions exist for it).
+    const forwarder = ofKind("Function").find((f) => f.name === "Ec2Forwarder")!;
+    expect(forwarder.args.permissions).toEqual([
+      { actions: ["ec2:DescribeTags"], resources: ["*"] },
+      { actions: ["events:PutEvents"], resources: [CENTRAL_BUS] },
+    ]);
     for (const dlq of arns.deadLetterQueues) {
       expect(reaches(reaper!, dlq)).toBe(true);
       expect(reaches(worker!, dlq)).toBe(false);
@@ -212,5 +224,27 @@ describe("the stack", () => {
     expect(on("ThrottledRequests", "TableName")).toEqual([grid.table.name]);
     const [dashboard] = ofKind("cloudwatch.Dashboard");
     expect(JSON.parse(dashboard!.args.dashboardBody).widgets.length).toBeGreaterThan(0);
+  });
+
+  it("forwards only EC2 state changes, to the central bus, through the tag-checking forwarder", () => {
+    const { grid } = stack();
+    const [rule] = ofKind("cloudwatch.EventRule");
+    expect(JSON.parse(rule!.args.eventPattern)).toEqual({
+      source: ["aws.ec2"],
+      "detail-type": ["EC2 Instance State-change Notification"],
+    });
+    const forwarder = ofKind("Function").find((f) => f.name === "Ec2Forwarder")!;
+    expect(forwarder.args.environment).toEqual({
+      TESSERA_CENTRAL_BUS_ARN: CENTRAL_BUS,
+      TESSERA_AGENT_TAG_KEY: "tessera:grid",
+      TESSERA_AGENT_TAG_VALUE: grid.table.name.replace(/-tasks$/, ""),
+    });
+    const [target] = ofKind("cloudwatch.EventTarget");
+    expect(target!.args).toEqual({ rule: `name:${rule!.name}`, arn: "arn:Function:Ec2Forwarder" });
+    const [permission] = ofKind("lambda.Permission");
+    expect(permission!.args).toMatchObject({
+      principal: "events.amazonaws.com",
+      sourceArn: `arn:cloudwatch.EventRule:${rule!.name}`,
+    });
   });
 });
