@@ -23,7 +23,7 @@ export default $config({
     const grid = gridFor($app.stage);
     const { table, bucket } = storage(grid);
     const { ticketQueues } = queues(grid);
-    const { api, worker } = functions(
+    const { api, worker, environment, region } = functions(
       grid,
       {
         table: table.arn,
@@ -34,6 +34,11 @@ export default $config({
       ticketQueues,
     );
     const { dashboard } = monitoring(grid, { worker: { name: worker.name } });
+    if ($dev) {
+      const { devCommands } = await import("./infra/dev.ts");
+      // AWS_REGION is reserved in Lambda, but the agent on this machine needs it.
+      devCommands(grid, { ...environment, AWS_REGION: region });
+    }
     return {
       dashboard: dashboard.dashboardName,
       api: api.url,

@@ -85,5 +85,5 @@ export function functions(
       permissions: reaperPermissions(arns),
     },
   });
-  return { api, worker, reaper };
+  return { api, worker, reaper, environment, region };
 }

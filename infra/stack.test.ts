@@ -48,6 +48,7 @@ Object.assign(globalThis, {
       ApiGatewayV2: component("ApiGatewayV2"),
       Cron: component("Cron"),
     },
+    x: { DevCommand: component("DevCommand") },
   },
   aws: {
     getRegionOutput: () => ({ name: "eu-west-1" }),
@@ -71,6 +72,7 @@ const { storage } = await import("./storage.ts");
 const { queues } = await import("./queues.ts");
 const { functions } = await import("./functions.ts");
 const { monitoring } = await import("./monitoring.ts");
+const { devCommands } = await import("./dev.ts");
 
 function stack(pools = ["default", "gpu"]) {
   declared = [];
@@ -245,6 +247,18 @@ describe("the stack", () => {
     expect(permission!.args).toMatchObject({
       principal: "events.amazonaws.com",
       sourceArn: `arn:cloudwatch.EventRule:${rule!.name}`,
+    });
+  });
+
+  it("registers an agent on the stage's queues for `sst dev`", () => {
+    declared = [];
+    const grid = defineGrid({ prefix: "tessera-dev", pools: ["default"] });
+    devCommands(grid, { TESSERA_PREFIX: "tessera-dev", TESSERA_QUEUE_URL_BASE: "https://sqs" });
+    const [agent] = ofKind("DevCommand");
+    expect(agent!.args.dev.command).toMatch(/^node packages\/agent\/src\/cli\.ts --tasks /);
+    expect(agent!.args.environment).toMatchObject({
+      TESSERA_PREFIX: "tessera-dev",
+      TESSERA_AGENT_POOLS: "default",
     });
   });
 });
