@@ -15,36 +15,45 @@ export default $config({
     };
   },
   async run() {
-    const { gridFor } = await import("./infra/grid.ts");
+    const { gridFor, servedBy } = await import("./infra/grid.ts");
     const { storage } = await import("./infra/storage.ts");
     const { queues } = await import("./infra/queues.ts");
     const { functions } = await import("./infra/functions.ts");
+    const { agents } = await import("./infra/agents.ts");
     const { monitoring } = await import("./infra/monitoring.ts");
     const grid = gridFor($app.stage);
+    const served = servedBy(grid);
     const { table, bucket } = storage(grid);
     const { ticketQueues } = queues(grid);
-    const { api, worker, environment, region } = functions(
-      grid,
-      {
-        table: table.arn,
-        bucket: bucket.arn,
-        ticketQueues: ticketQueues.map((q) => q.queue.arn),
-        deadLetterQueues: ticketQueues.map((q) => q.dlq.arn),
-      },
-      ticketQueues,
-    );
-    const { dashboard } = monitoring(grid, { worker: { name: worker.name } });
+    const arns = {
+      table: table.arn,
+      bucket: bucket.arn,
+      ticketQueues: ticketQueues.map((q) => q.queue.arn),
+      deadLetterQueues: ticketQueues.map((q) => q.dlq.arn),
+    };
+    const { api, worker, environment, region } = functions(grid, arns, ticketQueues, served.lambda);
+    const fleet = await agents(grid, served.agents, arns, ticketQueues, bucket, environment);
+    const { dashboard } = monitoring(grid, { worker: worker && { name: worker.name } });
     if ($dev) {
       const { devCommands } = await import("./infra/dev.ts");
       // AWS_REGION is reserved in Lambda, but the agent on this machine needs it.
       devCommands(grid, { ...environment, AWS_REGION: region });
     }
     return {
+      region,
       dashboard: dashboard.dashboardName,
       api: api.url,
       table: table.name,
       bucket: bucket.name,
       queues: Object.fromEntries(ticketQueues.map((q) => [q.name, q.queue.url])),
+      ...(fleet && {
+        agents: {
+          pools: fleet.pools,
+          subnets: fleet.subnets,
+          securityGroup: fleet.securityGroup,
+          ...(fleet.eksRole && { eksRole: fleet.eksRole }),
+        },
+      }),
     };
   },
 });

@@ -4,25 +4,46 @@
  * a concurrency cap per pool), and the reaper on a schedule. arm64, Node 24.
  */
 import type { GridDefinition } from "../packages/core/src/resources.ts";
-import { apiPermissions, type GridArns, reaperPermissions, workerPermissions } from "./permissions.ts";
+import {
+  apiPermissions,
+  type GridArns,
+  lambdaOnlyTrust,
+  reaperPermissions,
+  workerPermissions,
+} from "./permissions.ts";
 import type { queues as makeQueues } from "./queues.ts";
 
 /** Settings read at deploy time. */
 export const settings = {
-  /** Pools served by the Lambda worker (the rest are for agents). @default all */
-  lambdaPools: process.env.TESSERA_LAMBDA_POOLS?.split(",").map((p) => p.trim()),
   /** Worker memory, MB. @default 1769 (one full vCPU) */
   workerMemoryMb: Number(process.env.TESSERA_WORKER_MEMORY_MB ?? 1769),
   /** Most concurrent worker invocations per queue. @default 50 */
   workerMaxConcurrency: Number(process.env.TESSERA_WORKER_MAX_CONCURRENCY ?? 50),
   /** The worker's entry: a module exporting `handler` built over the user's task modules. */
   workerEntry: process.env.TESSERA_WORKER_ENTRY ?? "examples/worker.handler",
+  /**
+   * JWT instead of IAM on the API: the token issuer (an OIDC provider such as Cognito, Auth0 or
+   * Entra ID) and the audiences it must carry. The tenant is the claim named by
+   * TESSERA_JWT_TENANT_CLAIM (default `tenant`). @default IAM (SigV4)
+   */
+  jwt: process.env.TESSERA_JWT_ISSUER
+    ? {
+        issuer: process.env.TESSERA_JWT_ISSUER,
+        audiences: (process.env.TESSERA_JWT_AUDIENCES ?? "")
+          .split(",")
+          .map((a) => a.trim())
+          .filter(Boolean),
+        tenantClaim: process.env.TESSERA_JWT_TENANT_CLAIM ?? "tenant",
+      }
+    : undefined,
 };
 
 export function functions(
   grid: GridDefinition,
   arns: GridArns,
   ticketQueues: ReturnType<typeof makeQueues>["ticketQueues"],
+  /** Pools the Lambda worker consumes (see servedBy in grid.ts). */
+  lambdaPools: string[],
 ) {
   const region = aws.getRegionOutput().name;
   const account = aws.getCallerIdentityOutput().accountId;
@@ -32,7 +53,12 @@ export function functions(
     TESSERA_QUEUE_URL_BASE: $interpolate`https://sqs.${region}.amazonaws.com/${account}`,
     NODE_OPTIONS: "--enable-source-maps",
   };
-  const common = { runtime: "nodejs24.x" as const, architecture: "arm64" as const, environment };
+  const common = {
+    runtime: "nodejs24.x" as const,
+    architecture: "arm64" as const,
+    environment,
+    transform: lambdaOnlyTrust,
+  };
 
   const api = new sst.aws.ApiGatewayV2("Api", {
     cors: {
@@ -46,27 +72,49 @@ export function functions(
       },
     },
   });
+  const jwt = settings.jwt;
+  if (jwt && jwt.audiences.length === 0)
+    throw new Error(
+      "TESSERA_JWT_AUDIENCES: give the audiences (comma-separated) the API's tokens must carry",
+    );
   const apiFunction = {
     ...common,
+    environment: { ...environment, ...(jwt ? { TESSERA_JWT_TENANT_CLAIM: jwt.tenantClaim } : {}) },
     handler: "packages/functions/src/entries/api.handler",
     memory: "1024 MB" as const,
     timeout: "29 seconds" as const,
     permissions: apiPermissions(arns),
   };
-  // One function serves every route; each route is authenticated by IAM (SigV4).
-  api.route("ANY /{proxy+}", apiFunction, { auth: { iam: true } });
+  // One function serves every route; each route is authenticated, by IAM (SigV4) or a JWT.
+  const auth = jwt
+    ? {
+        jwt: {
+          authorizer: api.addAuthorizer({
+            name: "Jwt",
+            jwt: { issuer: jwt.issuer, audiences: jwt.audiences },
+          }).id,
+        },
+      }
+    : { iam: true };
+  api.route("ANY /{proxy+}", apiFunction, { auth });
 
-  const worker = new sst.aws.Function("Worker", {
-    ...common,
-    handler: settings.workerEntry,
-    memory: `${settings.workerMemoryMb} MB`,
-    timeout: "15 minutes",
-    permissions: workerPermissions(arns),
-  });
-  const served = new Set(settings.lambdaPools ?? grid.pools);
-  for (const q of ticketQueues) {
-    if (!served.has(q.pool)) continue;
-    q.queue.subscribe(worker.arn, {
+  // The worker exists when some pool is served by Lambda (a grid of agent pools has none).
+  const served = ticketQueues.filter((q) => lambdaPools.includes(q.pool));
+  const worker =
+    served.length === 0
+      ? undefined
+      : new sst.aws.Function("Worker", {
+          ...common,
+          handler: settings.workerEntry,
+          memory: `${settings.workerMemoryMb} MB`,
+          timeout: "15 minutes",
+          permissions: workerPermissions(
+            arns,
+            served.map((q) => q.queue.arn),
+          ),
+        });
+  for (const q of served) {
+    q.queue.subscribe(worker!.arn, {
       batch: { size: 10, window: "0 seconds", partialResponses: true },
       transform: {
         eventSourceMapping: (args) => {

@@ -1,11 +1,30 @@
 /** The grid definition of a stage: the single source of table, index, queue and bucket names. */
 import { defineGrid, type GridDefinition } from "../packages/core/src/resources.ts";
 
-/** Pools from TESSERA_POOLS (comma-separated) at deploy time. @default ["default"] */
-export function gridFor(stage: string): GridDefinition {
-  const pools = (process.env.TESSERA_POOLS ?? "default")
+const list = (value: string | undefined) =>
+  (value ?? "")
     .split(",")
     .map((p) => p.trim())
     .filter(Boolean);
+
+/** Pools from TESSERA_POOLS (comma-separated) at deploy time. @default ["default"] */
+export function gridFor(stage: string): GridDefinition {
+  const pools = list(process.env.TESSERA_POOLS ?? "default");
   return defineGrid({ prefix: `tessera-${stage}`, pools });
+}
+
+/**
+ * Which pools the Lambda worker consumes and which the agents (EC2 or EKS) do: a pool is
+ * served by one kind only. TESSERA_AGENT_POOLS names the agent pools (tasks that may run
+ * longer than Lambda's 15 minutes, or need more than 10 GB or a GPU); the rest go to Lambda.
+ */
+export function servedBy(grid: GridDefinition): { lambda: string[]; agents: string[] } {
+  const agents = list(process.env.TESSERA_AGENT_POOLS);
+  const unknown = agents.filter((p) => !grid.pools.includes(p));
+  if (unknown.length > 0) {
+    throw new Error(
+      `TESSERA_AGENT_POOLS names ${unknown.join(", ")}, not in TESSERA_POOLS (${grid.pools.join(", ")})`,
+    );
+  }
+  return { lambda: grid.pools.filter((p) => !agents.includes(p)), agents };
 }

@@ -5,7 +5,7 @@
  * Alarms and dashboards cost nothing while idle beyond CloudWatch's per-alarm price.
  */
 import type { GridDefinition } from "../packages/core/src/resources.ts";
-import { forwarderPermissions } from "./permissions.ts";
+import { forwarderPermissions, lambdaOnlyTrust } from "./permissions.ts";
 
 /** Settings read at deploy time. */
 export const monitoringSettings = {
@@ -21,7 +21,7 @@ export const AGENT_TAG_KEY = "tessera:grid";
 
 /** Names of the functions to watch. */
 export interface WatchedFunctions {
-  worker: { name: string | $util.Output<string> };
+  worker?: { name: string | $util.Output<string> } | undefined;
   api?: { name: string | $util.Output<string> } | undefined;
 }
 
@@ -64,7 +64,7 @@ export function monitoring(grid: GridDefinition, watched: WatchedFunctions) {
       threshold: monitoringSettings.maxTicketAgeSeconds,
     });
   }
-  const functions = [watched.worker, ...(watched.api ? [watched.api] : [])];
+  const functions = [watched.worker, watched.api].filter((f) => f !== undefined);
   functions.forEach((fn, i) => {
     for (const metric of ["Errors", "Throttles"] as const) {
       new aws.cloudwatch.MetricAlarm(`Function${metric}${i}`, {
@@ -165,6 +165,7 @@ function forwardAgentStateChanges(grid: GridDefinition, busArn: string) {
       TESSERA_AGENT_TAG_VALUE: prefix,
     },
     permissions: forwarderPermissions(busArn),
+    transform: lambdaOnlyTrust,
   });
   const rule = new aws.cloudwatch.EventRule("AgentStateChanges", {
     description: `EC2 instance state changes, forwarded for ${prefix}'s agents`,

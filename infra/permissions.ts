@@ -49,13 +49,48 @@ export function apiPermissions(a: GridArns): Statement[] {
   ];
 }
 
-/** The Lambda worker: claims, heartbeats, commits, acknowledgements; payloads and results. */
-export function workerPermissions(a: GridArns): Statement[] {
+/**
+ * The Lambda worker, on the queues of the pools it serves: Lambda's event source mapping
+ * polls them with the function's own role (ReceiveMessage, GetQueueAttributes), and the
+ * dispatch core re-times leases and acknowledges (ChangeMessageVisibility, DeleteMessage).
+ */
+export function workerPermissions(a: GridArns, served: Input<string>[]): Statement[] {
   return [
     tableAccess(a),
-    { actions: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage"], resources: a.ticketQueues },
+    {
+      actions: [
+        "sqs:ReceiveMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+      ],
+      resources: served,
+    },
     { actions: ["s3:GetObject", "s3:PutObject"], resources: objects(a) },
     { actions: ["s3:ListBucket"], resources: [a.bucket] },
+  ];
+}
+
+/**
+ * An agent (EC2 instance role or EKS service account) on the queues of its pools: receives,
+ * re-times and acknowledges tickets; GetQueueAttributes lets KEDA read the queue depth with
+ * the workload's identity. `bundle` is the agent's code object, read once at boot (EC2 only).
+ */
+export function agentPermissions(a: GridArns, served: Input<string>[], bundle?: Input<string>): Statement[] {
+  return [
+    tableAccess(a),
+    {
+      actions: [
+        "sqs:ReceiveMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+      ],
+      resources: served,
+    },
+    { actions: ["s3:GetObject", "s3:PutObject"], resources: objects(a) },
+    { actions: ["s3:ListBucket"], resources: [a.bucket] },
+    ...(bundle ? [{ actions: ["s3:GetObject"], resources: [bundle] }] : []),
   ];
 }
 
@@ -80,3 +115,16 @@ export function reaperPermissions(a: GridArns): Statement[] {
     { actions: ["s3:GetObject"], resources: objects(a) },
   ];
 }
+
+/**
+ * For every function's `transform`: only Lambda may assume the function's role. SST 4.17
+ * decides the trust policy with `!dev` on an Output (always false), so every role would also
+ * trust the account root, which only `sst dev` needs (Live Lambda runs the code on the
+ * developer's machine under the role). Under `sst dev` SST's policy is kept.
+ */
+export const lambdaOnlyTrust = {
+  role: (args: aws.iam.RoleArgs) => {
+    if (!$dev)
+      args.assumeRolePolicy = aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" });
+  },
+};

@@ -1,0 +1,351 @@
+/**
+ * Agents: what the agent pools (TESSERA_AGENT_POOLS) need to run on EC2, and the EKS path.
+ *
+ * EC2, per pool: a launch template (Amazon Linux 2023 from its SSM parameter, IMDSv2 only, the
+ * instance profile, user data that installs Node and starts the agent as a systemd service,
+ * instance requirements by vCPU and memory ranges rather than one type, and the
+ * `tessera:grid` / `tessera:pool` tags the monitoring rule and the scaler key on). The network
+ * is a VPC with a public subnet in every Availability Zone, free gateway endpoints for S3 and
+ * DynamoDB, and a security group with no ingress: no NAT gateway or interface endpoint, so
+ * nothing is billed while no agent runs. Nothing here starts an instance: the scaler (its own
+ * issue) launches through EC2 Fleet with these templates, choosing spot or on-demand per pool.
+ *
+ * EKS: with TESSERA_EKS_OIDC_PROVIDER_ARN set, an IAM role for the agent's service account
+ * (IRSA) that packages/agent/k8s/agent.yaml names; KEDA scales the Deployment on the queues.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import type { GridDefinition } from "../packages/core/src/resources.ts";
+import { AGENT_TAG_KEY } from "./monitoring.ts";
+import { agentPermissions, type GridArns } from "./permissions.ts";
+import type { queues as makeQueues } from "./queues.ts";
+
+/** How one agent pool runs on EC2. */
+export interface AgentPoolSettings {
+  /** vCPUs per instance, inclusive range. @default [2, 16] */
+  vcpu: [number, number];
+  /** Memory per instance in GiB, inclusive range. @default [4, 64] */
+  memoryGiB: [number, number];
+  /** May the scaler use spot capacity (falling back to on-demand)? @default true */
+  spot: boolean;
+  /** Most instances at once. @default 10 */
+  maxAgents: number;
+  /** CPU architecture of the image and instances. @default "arm64" (Graviton) */
+  arch: "arm64" | "x86_64";
+  /** Seconds running tasks get to finish when an agent is stopped. @default 30 */
+  graceSeconds: number;
+}
+
+const DEFAULTS: AgentPoolSettings = {
+  vcpu: [2, 16],
+  memoryGiB: [4, 64],
+  spot: true,
+  maxAgents: 10,
+  arch: "arm64",
+  graceSeconds: 30,
+};
+
+function range(value: unknown, where: string): [number, number] {
+  if (
+    !Array.isArray(value) ||
+    value.length !== 2 ||
+    !value.every((v) => Number.isInteger(v) && v > 0) ||
+    value[0] > value[1]
+  ) {
+    throw new Error(`${where} must be [min, max], whole numbers with 0 < min <= max`);
+  }
+  return [value[0], value[1]];
+}
+
+/**
+ * Per-pool settings from TESSERA_AGENT_POOL_SETTINGS, a JSON object keyed by pool, e.g.
+ * `{"gpu":{"vcpu":[4,16],"memoryGiB":[16,64],"spot":false,"maxAgents":4}}`; unset fields keep
+ * their defaults. A bad value stops the deploy with an error naming the field.
+ */
+export function agentPoolSettings(
+  pools: string[],
+  json = process.env.TESSERA_AGENT_POOL_SETTINGS,
+): Record<string, AgentPoolSettings> {
+  let given: Record<string, Record<string, unknown>> = {};
+  if (json) {
+    try {
+      given = JSON.parse(json);
+    } catch {
+      throw new Error("TESSERA_AGENT_POOL_SETTINGS is not valid JSON");
+    }
+    if (typeof given !== "object" || given === null || Array.isArray(given))
+      throw new Error("TESSERA_AGENT_POOL_SETTINGS must be a JSON object keyed by pool");
+    for (const pool of Object.keys(given))
+      if (!pools.includes(pool))
+        throw new Error(
+          `TESSERA_AGENT_POOL_SETTINGS.${pool}: not an agent pool (TESSERA_AGENT_POOLS: ${pools.join(", ")})`,
+        );
+  }
+  return Object.fromEntries(
+    pools.map((pool) => {
+      const g = given[pool] ?? {};
+      const at = (field: string) => `TESSERA_AGENT_POOL_SETTINGS.${pool}.${field}`;
+      const s: AgentPoolSettings = { ...DEFAULTS };
+      if (g.vcpu !== undefined) s.vcpu = range(g.vcpu, at("vcpu"));
+      if (g.memoryGiB !== undefined) s.memoryGiB = range(g.memoryGiB, at("memoryGiB"));
+      if (g.spot !== undefined) {
+        if (typeof g.spot !== "boolean") throw new Error(`${at("spot")} must be true or false`);
+        s.spot = g.spot;
+      }
+      if (g.maxAgents !== undefined) {
+        if (!Number.isInteger(g.maxAgents) || (g.maxAgents as number) < 1)
+          throw new Error(`${at("maxAgents")} must be a whole number of at least 1`);
+        s.maxAgents = g.maxAgents as number;
+      }
+      if (g.arch !== undefined) {
+        if (g.arch !== "arm64" && g.arch !== "x86_64")
+          throw new Error(`${at("arch")} must be "arm64" or "x86_64"`);
+        s.arch = g.arch;
+      }
+      if (g.graceSeconds !== undefined) {
+        if (!Number.isInteger(g.graceSeconds) || (g.graceSeconds as number) < 0)
+          throw new Error(`${at("graceSeconds")} must be a whole number of seconds`);
+        s.graceSeconds = g.graceSeconds as number;
+      }
+      const unknown = Object.keys(g).filter((k) => !(k in DEFAULTS));
+      if (unknown.length > 0) throw new Error(`${at(unknown[0]!)}: unknown setting`);
+      return [pool, s];
+    }),
+  );
+}
+
+/** Task modules the EC2 agents run (repository paths). */
+const TASK_MODULES = (process.env.TESSERA_AGENT_TASKS ?? "examples/echo.ts,examples/option-pricing.ts")
+  .split(",")
+  .map((m) => m.trim())
+  .filter(Boolean);
+
+/**
+ * The agent's code as the instances fetch it: the workspace manifests and lockfile, the
+ * sources of core, functions and agent, and the task modules' directories. An instance runs
+ * `npm ci` for the agent workspace and starts it with Node's type stripping (no build step).
+ */
+function agentCode() {
+  const { FileArchive, FileAsset, AssetArchive } = $util.asset;
+  const entries: Record<string, $util.asset.Asset | $util.asset.Archive> = {
+    "package.json": new FileAsset("package.json"),
+    "package-lock.json": new FileAsset("package-lock.json"),
+  };
+  for (const pkg of readdirSync("packages"))
+    entries[`packages/${pkg}/package.json`] = new FileAsset(`packages/${pkg}/package.json`);
+  for (const pkg of ["core", "functions", "agent"])
+    entries[`packages/${pkg}/src`] = new FileArchive(`packages/${pkg}/src`);
+  for (const module of TASK_MODULES) {
+    const dir = module.includes("/") ? module.slice(0, module.lastIndexOf("/")) : ".";
+    if (dir === "." || dir.startsWith(".."))
+      throw new Error(`TESSERA_AGENT_TASKS: ${module} must be in a folder of this repository`);
+    entries[dir] = new FileArchive(dir);
+  }
+  return new AssetArchive(entries);
+}
+
+/** The node version the repository pins (package node@24), installed on the instances. */
+function nodeVersion(): string {
+  return (JSON.parse(readFileSync("node_modules/node/package.json", "utf8")) as { version: string }).version;
+}
+
+function userData(args: {
+  pool: string;
+  settings: AgentPoolSettings;
+  region: $util.Input<string>;
+  bucket: $util.Input<string>;
+  codeKey: $util.Input<string>;
+  environment: Record<string, $util.Input<string>>;
+}) {
+  const env = $util.all(
+    Object.entries(args.environment).map(([k, v]) => $interpolate`Environment=${k}=${v}`),
+  );
+  const nodeArch = args.settings.arch === "arm64" ? "arm64" : "x64";
+  const tasks = TASK_MODULES.join(" ");
+  return $util.all([env, args.region, args.bucket, args.codeKey]).apply(
+    ([envLines, region, bucket, codeKey]) => `#!/bin/bash
+# Tessera agent for pool ${args.pool}: installs Node ${nodeVersion()} and the agent, then runs it
+# as a systemd service. Stopping the instance stops the service with SIGTERM: the agent drains.
+set -euo pipefail
+exec > >(tee -a /var/log/tessera-agent-setup.log) 2>&1
+NODE=${nodeVersion()}
+curl -fsSL "https://nodejs.org/dist/v$NODE/node-v$NODE-linux-${nodeArch}.tar.xz" -o /tmp/node.tar.xz
+mkdir -p /opt/node && tar -xJf /tmp/node.tar.xz -C /opt/node --strip-components=1 && rm /tmp/node.tar.xz
+mkdir -p /opt/tessera && cd /opt/tessera
+aws s3 cp --region ${region} "s3://${bucket}/${codeKey}" /tmp/agent.zip
+unzip -oq /tmp/agent.zip -d /opt/tessera && rm /tmp/agent.zip
+PATH=/opt/node/bin:$PATH npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace @tessera/agent
+id tessera >/dev/null 2>&1 || useradd --system --home-dir /opt/tessera tessera
+cat > /etc/systemd/system/tessera-agent.service <<'UNIT'
+[Unit]
+Description=Tessera agent (pool ${args.pool})
+After=network-online.target
+Wants=network-online.target
+[Service]
+User=tessera
+WorkingDirectory=/opt/tessera
+Environment=AWS_REGION=${region}
+Environment=TESSERA_AGENT_POOLS=${args.pool}
+${envLines.join("\n")}
+ExecStart=/opt/node/bin/node packages/agent/src/cli.ts --pools ${args.pool} --tasks ${tasks} --grace ${args.settings.graceSeconds} --health-port 8081
+KillSignal=SIGTERM
+KillMode=mixed
+TimeoutStopSec=${args.settings.graceSeconds + 15}
+Restart=on-failure
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now tessera-agent
+`,
+  );
+}
+
+export async function agents(
+  grid: GridDefinition,
+  pools: string[],
+  arns: GridArns,
+  ticketQueues: ReturnType<typeof makeQueues>["ticketQueues"],
+  bucket: { name: $util.Input<string>; arn: $util.Input<string> },
+  environment: Record<string, $util.Input<string>>,
+) {
+  if (pools.length === 0) return undefined;
+  const settings = agentPoolSettings(pools);
+  const prefix = grid.table.name.replace(/-tasks$/, "");
+  const region = aws.getRegionOutput().name;
+  const queuesOf = (pool: string) => ticketQueues.filter((q) => q.pool === pool).map((q) => q.queue.arn);
+
+  // Network: a public subnet in every Availability Zone; no NAT, so idle costs nothing.
+  const zones = await aws.getAvailabilityZones({ state: "available" });
+  const vpc = new aws.ec2.Vpc("AgentVpc", {
+    cidrBlock: "10.42.0.0/16",
+    enableDnsHostnames: true,
+    enableDnsSupport: true,
+    tags: { Name: `${prefix}-agents` },
+  });
+  const gateway = new aws.ec2.InternetGateway("AgentGateway", { vpcId: vpc.id });
+  const routes = new aws.ec2.RouteTable("AgentRoutes", {
+    vpcId: vpc.id,
+    routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }],
+  });
+  const subnets = zones.names.map((zone, i) => {
+    const subnet = new aws.ec2.Subnet(`AgentSubnet${i}`, {
+      vpcId: vpc.id,
+      availabilityZone: zone,
+      cidrBlock: `10.42.${i * 16}.0/20`,
+      mapPublicIpOnLaunch: true,
+      tags: { Name: `${prefix}-agents-${zone}` },
+    });
+    new aws.ec2.RouteTableAssociation(`AgentSubnet${i}Routes`, {
+      subnetId: subnet.id,
+      routeTableId: routes.id,
+    });
+    return subnet;
+  });
+  // Gateway endpoints are free and keep S3 and DynamoDB traffic off the internet.
+  for (const service of ["s3", "dynamodb"]) {
+    new aws.ec2.VpcEndpoint(`AgentEndpoint${service}`, {
+      vpcId: vpc.id,
+      serviceName: $interpolate`com.amazonaws.${region}.${service}`,
+      vpcEndpointType: "Gateway",
+      routeTableIds: [routes.id],
+    });
+  }
+  // No ingress at all; egress only HTTPS (AWS APIs, and nodejs.org and npm at boot).
+  const securityGroup = new aws.ec2.SecurityGroup("AgentSecurityGroup", {
+    vpcId: vpc.id,
+    description: "Tessera agents: no ingress, HTTPS egress only",
+    egress: [
+      { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] },
+    ],
+  });
+
+  const code = new aws.s3.BucketObjectv2("AgentCode", {
+    bucket: bucket.name,
+    key: "agent/code.zip",
+    source: agentCode(),
+  });
+  const codeArn = $interpolate`${bucket.arn}/agent/code.zip`;
+
+  const templates: Record<string, { launchTemplate: $util.Output<string>; settings: AgentPoolSettings }> = {};
+  for (const pool of pools) {
+    const s = settings[pool]!;
+    const id = pool.replace(/[^A-Za-z0-9]/g, "");
+    const role = new aws.iam.Role(`Agent${id}Role`, {
+      assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ec2.amazonaws.com" }),
+    });
+    new aws.iam.RolePolicy(`Agent${id}Policy`, {
+      role: role.id,
+      policy: aws.iam.getPolicyDocumentOutput({ statements: agentPermissions(arns, queuesOf(pool), codeArn) })
+        .json,
+    });
+    const profile = new aws.iam.InstanceProfile(`Agent${id}Profile`, { role: role.name });
+    const template = new aws.ec2.LaunchTemplate(`Agent${id}Template`, {
+      namePrefix: `${prefix}-${pool}-`,
+      description: `Tessera agent, pool ${pool}`,
+      imageId: `resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${s.arch}`,
+      iamInstanceProfile: { arn: profile.arn },
+      vpcSecurityGroupIds: [securityGroup.id],
+      instanceRequirements: {
+        vcpuCount: { min: s.vcpu[0], max: s.vcpu[1] },
+        memoryMib: { min: s.memoryGiB[0] * 1024, max: s.memoryGiB[1] * 1024 },
+        cpuManufacturers: s.arch === "arm64" ? ["amazon-web-services"] : ["intel", "amd"],
+        burstablePerformance: "excluded",
+      },
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", instanceMetadataTags: "enabled" },
+      instanceInitiatedShutdownBehavior: "terminate",
+      userData: userData({
+        pool,
+        settings: s,
+        region,
+        bucket: bucket.name,
+        codeKey: code.key,
+        environment,
+      }).apply((script) => Buffer.from(script).toString("base64")),
+      tagSpecifications: ["instance", "volume"].map((resourceType) => ({
+        resourceType,
+        tags: { [AGENT_TAG_KEY]: prefix, "tessera:pool": pool, Name: `${prefix}-${pool}-agent` },
+      })),
+      updateDefaultVersion: true,
+    });
+    templates[pool] = { launchTemplate: template.id, settings: s };
+  }
+
+  const oidc = process.env.TESSERA_EKS_OIDC_PROVIDER_ARN;
+  const namespace = process.env.TESSERA_EKS_NAMESPACE ?? "default";
+  let eksRole: aws.iam.Role | undefined;
+  if (oidc) {
+    const issuer = oidc.slice(oidc.indexOf("oidc-provider/") + "oidc-provider/".length);
+    if (!oidc.startsWith("arn:") || issuer === oidc)
+      throw new Error("TESSERA_EKS_OIDC_PROVIDER_ARN must be an arn:aws:iam::…:oidc-provider/… ARN");
+    eksRole = new aws.iam.Role("AgentEksRole", {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Federated: oidc },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: {
+              StringEquals: {
+                [`${issuer}:sub`]: `system:serviceaccount:${namespace}:tessera-agent`,
+                [`${issuer}:aud`]: "sts.amazonaws.com",
+              },
+            },
+          },
+        ],
+      }),
+    });
+    new aws.iam.RolePolicy("AgentEksPolicy", {
+      role: eksRole.id,
+      policy: aws.iam.getPolicyDocumentOutput({
+        statements: agentPermissions(arns, pools.flatMap(queuesOf)),
+      }).json,
+    });
+  }
+  return {
+    pools: templates,
+    subnets: subnets.map((s) => s.id),
+    securityGroup: securityGroup.id,
+    eksRole: eksRole?.arn,
+  };
+}
