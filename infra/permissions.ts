@@ -123,8 +123,9 @@ export function reaperPermissions(a: GridArns): Statement[] {
  * developer's machine under the role). Under `sst dev` SST's policy is kept.
  */
 export const lambdaOnlyTrust = {
-  role: (args: aws.iam.RoleArgs) => {
+  role: (args: aws.iam.RoleArgs): undefined => {
     if (!$dev)
       args.assumeRolePolicy = aws.iam.assumeRolePolicyForPrincipal({ Service: "lambda.amazonaws.com" });
+    return undefined;
   },
 };
