@@ -138,6 +138,8 @@ export async function declareStack(options: GraphOptions = {}): Promise<Graph> {
           appsyncHttp: "",
           appsyncRealtime: "",
         };
+      } else if (method === "Provider.Aws.Appsync") {
+        result = { http: "appsync-http.graph", realtime: "appsync-realtime.graph" };
       } else if (method === "Runtime.AddTarget") {
         result = {};
       } else {

@@ -1,0 +1,502 @@
+/**
+ * The real stack, instantiated offline: sst.config.ts and infra/ run through SST's own
+ * components under Pulumi's runtime mocks (scripts/sst-graph.ts), and these tests assert on
+ * the resources that come out — the IAM policy documents, event source mappings, routes,
+ * queues and alarms exactly as SST expands our declarations.
+ */
+// biome-ignore-all lint/suspicious/noExplicitAny: resource inputs are free-form records here
+import { beforeAll, describe, expect, it } from "vitest";
+import { defineGrid } from "../packages/core/src/resources.ts";
+import { declareStack, type Graph, type GraphResource } from "../scripts/sst-graph.ts";
+import { agentPoolSettings } from "./agents.ts";
+import { servedBy } from "./grid.ts";
+
+const CENTRAL_BUS = "arn:aws:events:us-east-1:999988887777:event-bus/central";
+const OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE";
+const grid = defineGrid({ prefix: "tessera-graph", pools: ["default", "gpu"] });
+
+/**
+ * The `*` resources the stack may hold, each because AWS allows nothing narrower:
+ * - ec2:DescribeTags has no resource-level permissions (the EC2 forwarder reads the state-
+ *   changed instance's tags; EventBridge events carry none).
+ */
+const STAR_EXCEPTIONS = [{ role: "Ec2ForwarderRole", action: "ec2:DescribeTags" }];
+/**
+ * The one managed policy: AWSLambdaBasicExecutionRole, for a function's own logs (SST attaches
+ * it; its statement is AWS's, on logs:CreateLogGroup/CreateLogStream/PutLogEvents).
+ */
+const MANAGED = ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"];
+
+/**
+ * Resource types that cost nothing while no task runs (billed per request, per second of use,
+ * or per GB stored), plus the monitoring that has a small fixed price (alarms, a dashboard:
+ * inside CloudWatch's free tier of 10 alarms and 3 dashboards for one default grid; see the
+ * README). Anything billed by the hour regardless of use — NAT gateways, interface endpoints,
+ * instances, load balancers, clusters — fails the idle-cost test.
+ */
+const IDLE_FREE = new Set([
+  "pulumi:pulumi:Stack",
+  "random:index/randomBytes:RandomBytes",
+  "aws:dynamodb/table:Table",
+  "aws:s3/bucket:Bucket",
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+  "aws:s3/bucketPolicy:BucketPolicy",
+  "aws:s3/bucketObjectv2:BucketObjectv2",
+  "aws:sqs/queue:Queue",
+  "aws:lambda/function:Function",
+  "aws:lambda/permission:Permission",
+  "aws:lambda/eventSourceMapping:EventSourceMapping",
+  "aws:iam/role:Role",
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/instanceProfile:InstanceProfile",
+  "aws:apigatewayv2/api:Api",
+  "aws:apigatewayv2/stage:Stage",
+  "aws:apigatewayv2/integration:Integration",
+  "aws:apigatewayv2/route:Route",
+  "aws:apigatewayv2/authorizer:Authorizer",
+  "aws:cloudwatch/logGroup:LogGroup",
+  "aws:cloudwatch/eventRule:EventRule",
+  "aws:cloudwatch/eventTarget:EventTarget",
+  "aws:cloudwatch/metricAlarm:MetricAlarm",
+  "aws:cloudwatch/dashboard:Dashboard",
+  "aws:sns/topic:Topic",
+  "aws:sns/topicSubscription:TopicSubscription",
+  "aws:ec2/vpc:Vpc",
+  "aws:ec2/subnet:Subnet",
+  "aws:ec2/internetGateway:InternetGateway",
+  "aws:ec2/routeTable:RouteTable",
+  "aws:ec2/routeTableAssociation:RouteTableAssociation",
+  "aws:ec2/securityGroup:SecurityGroup",
+  "aws:ec2/launchTemplate:LaunchTemplate",
+]);
+
+type Statement = { Effect: string; Action: string | string[]; Resource: string | string[] };
+const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+const ofType = (g: Graph, type: string) => g.resources.filter((r) => r.type === type);
+const one = (g: Graph, type: string, name: string): GraphResource => {
+  const found = g.resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
+};
+const arnOf = (g: Graph, type: string, physicalName: string) => {
+  const found = g.resources.find((r) => r.type === type && r.state.name === physicalName);
+  if (!found) throw new Error(`no ${type} with name ${physicalName}`);
+  return found.state.arn;
+};
+const queueArn = (g: Graph, name: string) => arnOf(g, "aws:sqs/queue:Queue", name);
+
+/** Every statement a role holds: its inline policies and the RolePolicy resources on it. */
+function statementsOf(g: Graph, roleName: string): Statement[] {
+  const role = one(g, "aws:iam/role:Role", roleName);
+  const inline = (role.inputs.inlinePolicies ?? []).map((p: any) => JSON.parse(p.policy));
+  const attached = ofType(g, "aws:iam/rolePolicy:RolePolicy")
+    .filter((p) => p.inputs.role === `${roleName}-id`)
+    .map((p) => JSON.parse(p.inputs.policy));
+  return [...inline, ...attached].flatMap((doc: { Statement: Statement[] }) => doc.Statement);
+}
+
+/** "action resource" pairs a role is allowed. */
+function grants(g: Graph, roleName: string): Set<string> {
+  const out = new Set<string>();
+  for (const s of statementsOf(g, roleName)) {
+    expect(s.Effect).toBe("Allow");
+    for (const a of list(s.Action)) for (const r of list(s.Resource)) out.add(`${a} ${r}`);
+  }
+  return out;
+}
+const resourcesOf = (g: Graph, roleName: string) =>
+  new Set([...grants(g, roleName)].map((pair) => pair.split(" ")[1]!));
+
+function trusted(role: GraphResource): unknown[] {
+  const doc =
+    typeof role.inputs.assumeRolePolicy === "string"
+      ? JSON.parse(role.inputs.assumeRolePolicy)
+      : role.inputs.assumeRolePolicy;
+  return doc.Statement.map((s: any) => s.Principal);
+}
+
+const lambdaRoles = (g: Graph) =>
+  ofType(g, "aws:lambda/function:Function").map(
+    (fn) => g.resources.find((r) => r.type === "aws:iam/role:Role" && r.state.arn === fn.inputs.role)!,
+  );
+
+describe("the stack as SST declares it (Pulumi mocks)", () => {
+  // Agent pool `gpu`, a central bus and an EKS cluster: everything optional switched on.
+  let full: Graph;
+  // No settings at all: what `npx sst deploy` gives.
+  let plain: Graph;
+  beforeAll(async () => {
+    [full, plain] = await Promise.all([
+      declareStack({
+        env: {
+          TESSERA_POOLS: "default,gpu",
+          TESSERA_AGENT_POOLS: "gpu",
+          TESSERA_AGENT_POOL_SETTINGS: JSON.stringify({
+            gpu: { vcpu: [4, 16], memoryGiB: [16, 64], maxAgents: 4 },
+          }),
+          TESSERA_CENTRAL_BUS_ARN: CENTRAL_BUS,
+          TESSERA_EKS_OIDC_PROVIDER_ARN: OIDC,
+        },
+      }),
+      declareStack({ env: {} }),
+    ]);
+  }, 120_000);
+
+  it("builds every function from an existing handler, on arm64 and Node 24", () => {
+    expect(
+      Object.values(full.builds)
+        .map((b) => b.handler)
+        .sort(),
+    ).toEqual([
+      "examples/worker.handler",
+      "packages/functions/src/entries/api.handler",
+      "packages/functions/src/entries/ec2-forwarder.handler",
+      "packages/functions/src/entries/reaper.handler",
+    ]);
+    for (const fn of ofType(full, "aws:lambda/function:Function")) {
+      expect(fn.inputs.runtime, fn.name).toBe("nodejs24.x");
+      expect(fn.inputs.architectures, fn.name).toEqual(["arm64"]);
+    }
+    expect(full.unknownCalls).toEqual([]);
+  });
+
+  it("declares the table and indexes of the shared definition: on-demand, PITR, encrypted, TTL", () => {
+    const table = one(full, "aws:dynamodb/table:Table", "TasksTable").inputs;
+    expect(table).toMatchObject({
+      name: grid.table.name,
+      hashKey: grid.table.hashKey.name,
+      rangeKey: grid.table.rangeKey.name,
+      billingMode: "PAY_PER_REQUEST",
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+      ttl: { attributeName: "expiresAt", enabled: true },
+    });
+    expect(
+      table.globalSecondaryIndexes.map((i: any) => [i.name, i.hashKey, i.rangeKey, i.projectionType]),
+    ).toEqual(grid.table.indexes.map((i) => [i.name, i.hashKey.name, i.rangeKey.name, "KEYS_ONLY"]));
+    const lifecycle = ofType(full, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0]!;
+    expect(lifecycle.inputs).toMatchObject({
+      bucket: grid.bucketName,
+      rules: [{ filter: { prefix: "t/" }, expiration: { days: 30 }, status: "Enabled" }],
+    });
+  });
+
+  it("gives every ticket queue a dead-letter queue with the definition's redrive policy", () => {
+    const queues = ofType(full, "aws:sqs/queue:Queue");
+    expect(queues).toHaveLength(grid.queues.length * 2);
+    for (const q of grid.queues) {
+      const main = queues.find((r) => r.inputs.name === q.physicalName)!;
+      expect(JSON.parse(main.inputs.redrivePolicy)).toEqual({
+        deadLetterTargetArn: queueArn(full, q.deadLetterPhysicalName),
+        maxReceiveCount: q.maxReceiveCount,
+      });
+      expect(main.inputs.visibilityTimeoutSeconds).toBe(q.visibilityTimeoutSeconds);
+      expect(main.inputs.messageRetentionSeconds).toBe(q.retentionSeconds);
+    }
+  });
+
+  it("subscribes the worker to exactly the Lambda pools' queues, reporting batch item failures", () => {
+    const worker = one(full, "aws:lambda/function:Function", "WorkerFunction");
+    const mappings = ofType(full, "aws:lambda/eventSourceMapping:EventSourceMapping");
+    expect(mappings.map((m) => m.inputs.eventSourceArn).sort()).toEqual(
+      grid.queues
+        .filter((q) => q.name.startsWith("default-"))
+        .map((q) => queueArn(full, q.physicalName))
+        .sort(),
+    );
+    for (const m of mappings) {
+      expect(m.inputs).toMatchObject({
+        functionName: worker.state.arn,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        batchSize: 10,
+        maximumBatchingWindowInSeconds: 0,
+      });
+      expect(m.inputs.scalingConfig.maximumConcurrency).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  it("authenticates every API route (IAM by default)", () => {
+    for (const g of [full, plain]) {
+      const routes = ofType(g, "aws:apigatewayv2/route:Route");
+      expect(routes.length).toBeGreaterThan(0);
+      for (const r of routes) expect(r.inputs.authorizationType, r.inputs.routeKey).toBe("AWS_IAM");
+    }
+    const stage = ofType(full, "aws:apigatewayv2/stage:Stage")[0]!;
+    expect(stage.inputs.defaultRouteSettings.throttlingRateLimit).toBeGreaterThan(0);
+  });
+
+  it("grants no `*` action, and `*` resources only where AWS has nothing narrower", () => {
+    for (const g of [full, plain]) {
+      for (const role of ofType(g, "aws:iam/role:Role")) {
+        for (const pair of grants(g, role.name)) {
+          const [action, resource] = pair.split(" ") as [string, string];
+          expect(action, `${role.name}: ${pair}`).not.toContain("*");
+          if (resource.includes("*")) {
+            const allowed =
+              STAR_EXCEPTIONS.some((e) => e.role === role.name && e.action === action) ||
+              // The indexes of the grid's own table; the objects under the grid's own prefix.
+              resource === `${arnOf(g, "aws:dynamodb/table:Table", grid.table.name)}/index/*` ||
+              resource === `arn:aws:s3:::${grid.bucketName}/t/*`;
+            expect(allowed, `${role.name}: ${pair}`).toBe(true);
+          }
+        }
+        expect(role.inputs.managedPolicyArns ?? [], role.name).toSatisfy((arns: string[]) =>
+          arns.every((a) => MANAGED.includes(a)),
+        );
+      }
+    }
+  });
+
+  it("lets each function and agent reach exactly the table, queues and bucket objects it uses", () => {
+    const table = arnOf(full, "aws:dynamodb/table:Table", grid.table.name);
+    const data = [table, `${table}/index/*`];
+    const objects = `arn:aws:s3:::${grid.bucketName}/t/*`;
+    const bucket = `arn:aws:s3:::${grid.bucketName}`;
+    const tickets = (pool?: string) =>
+      grid.queues
+        .filter((q) => !pool || q.name.startsWith(`${pool}-`))
+        .map((q) => queueArn(full, q.physicalName));
+    const dlqs = grid.queues.map((q) => queueArn(full, q.deadLetterPhysicalName));
+    const roleOf = (fn: string) =>
+      full.resources.find(
+        (r) =>
+          r.type === "aws:iam/role:Role" &&
+          r.state.arn === one(full, "aws:lambda/function:Function", fn).inputs.role,
+      )!.name;
+    const api = ofType(full, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!.name;
+    const expected: Record<string, string[]> = {
+      [roleOf(api)]: [...data, ...tickets(), objects, bucket],
+      [roleOf("WorkerFunction")]: [...data, ...tickets("default"), objects, bucket],
+      [roleOf("ReaperHandlerFunction")]: [...data, ...tickets(), ...dlqs, objects],
+      AgentgpuRole: [...data, ...tickets("gpu"), objects, bucket, `${bucket}/agent/code.zip`],
+      AgentEksRole: [...data, ...tickets("gpu"), objects, bucket],
+      [roleOf("Ec2ForwarderFunction")]: ["*", CENTRAL_BUS],
+    };
+    expect(Object.keys(expected).sort()).toEqual(
+      ofType(full, "aws:iam/role:Role")
+        .map((r) => r.name)
+        .sort(),
+    );
+    for (const [role, resources] of Object.entries(expected)) {
+      expect([...resourcesOf(full, role)].sort(), role).toEqual([...resources].sort());
+    }
+    // The worker polls its queues itself (the event source mapping uses the function's role).
+    const worker = grants(full, roleOf("WorkerFunction"));
+    for (const q of tickets("default"))
+      for (const action of ["sqs:ReceiveMessage", "sqs:GetQueueAttributes", "sqs:DeleteMessage"])
+        expect(worker.has(`${action} ${q}`), `${action} ${q}`).toBe(true);
+    // Only the reaper takes tickets off the dead-letter queues.
+    for (const role of Object.keys(expected).filter((r) => r !== roleOf("ReaperHandlerFunction")))
+      for (const dlq of dlqs) expect(resourcesOf(full, role).has(dlq), `${role} ${dlq}`).toBe(false);
+  });
+
+  it("lets only Lambda assume a function's role, and only EC2 or the agent's service account the agents'", () => {
+    for (const role of lambdaRoles(full))
+      expect(trusted(role), role.name).toEqual([{ Service: "lambda.amazonaws.com" }]);
+    expect(trusted(one(full, "aws:iam/role:Role", "AgentgpuRole"))).toEqual([
+      { Service: "ec2.amazonaws.com" },
+    ]);
+    const eks = JSON.parse(one(full, "aws:iam/role:Role", "AgentEksRole").inputs.assumeRolePolicy)
+      .Statement[0];
+    expect(eks).toMatchObject({
+      Principal: { Federated: OIDC },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: {
+        StringEquals: {
+          "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub": "system:serviceaccount:default:tessera-agent",
+          "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:aud": "sts.amazonaws.com",
+        },
+      },
+    });
+  });
+
+  it("forwards only EC2 state changes, through the function that keeps the grid's tagged instances", () => {
+    const rule = one(full, "aws:cloudwatch/eventRule:EventRule", "AgentStateChanges");
+    // EC2 state-change events carry no tags, so the pattern cannot name them: the forwarder
+    // reads each instance's tags and forwards only this grid's (its unit tests show that).
+    expect(JSON.parse(rule.inputs.eventPattern)).toEqual({
+      source: ["aws.ec2"],
+      "detail-type": ["EC2 Instance State-change Notification"],
+    });
+    const forwarder = one(full, "aws:lambda/function:Function", "Ec2ForwarderFunction");
+    expect(forwarder.inputs.environment.variables).toMatchObject({
+      TESSERA_CENTRAL_BUS_ARN: CENTRAL_BUS,
+      TESSERA_AGENT_TAG_KEY: "tessera:grid",
+      TESSERA_AGENT_TAG_VALUE: "tessera-graph",
+    });
+    const targets = ofType(full, "aws:cloudwatch/eventTarget:EventTarget");
+    expect(targets.filter((t) => t.inputs.rule === rule.state.name).map((t) => t.inputs.arn)).toEqual([
+      forwarder.state.arn,
+    ]);
+    // Off unless a central bus is configured.
+    expect(
+      plain.resources.some((r) => r.name.startsWith("Ec2Forwarder") || r.name === "AgentStateChanges"),
+    ).toBe(false);
+  });
+
+  it("alarms on every dead-letter queue, on waiting tickets, on worker errors and on throttles", () => {
+    const alarms = ofType(full, "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs);
+    const topic = ofType(full, "aws:sns/topic:Topic")[0]!.state.arn;
+    for (const a of alarms) expect(a.alarmActions).toEqual([topic]);
+    const on = (metric: string, dimension: string) =>
+      alarms
+        .filter((a) => a.metricName === metric)
+        .map((a) => a.dimensions[dimension])
+        .sort();
+    expect(on("ApproximateNumberOfMessagesVisible", "QueueName")).toEqual(
+      grid.queues.map((q) => q.deadLetterPhysicalName).sort(),
+    );
+    expect(on("ApproximateAgeOfOldestMessage", "QueueName")).toEqual(
+      grid.queues.map((q) => q.physicalName).sort(),
+    );
+    const worker = one(full, "aws:lambda/function:Function", "WorkerFunction").state.name;
+    expect(on("Errors", "FunctionName")).toEqual([worker]);
+    expect(on("Throttles", "FunctionName")).toEqual([worker]);
+    expect(on("ThrottledRequests", "TableName")).toEqual([grid.table.name]);
+    const dashboard = ofType(full, "aws:cloudwatch/dashboard:Dashboard")[0]!;
+    expect(JSON.parse(dashboard.inputs.dashboardBody).widgets.length).toBeGreaterThan(0);
+  });
+
+  it("gives an EC2 agent pool a launch template chosen by attributes, in a subnet of every zone", () => {
+    const template = one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").inputs;
+    expect(template.instanceRequirements).toMatchObject({
+      vcpuCount: { min: 4, max: 16 },
+      memoryMib: { min: 16 * 1024, max: 64 * 1024 },
+    });
+    expect(template.instanceType).toBeUndefined();
+    expect(template.metadataOptions).toMatchObject({
+      httpTokens: "required",
+      instanceMetadataTags: "enabled",
+    });
+    expect(template.imageId).toMatch(
+      /^resolve:ssm:\/aws\/service\/ami-amazon-linux-latest\/al2023-.*-arm64$/,
+    );
+    expect(template.tagSpecifications[0].tags).toMatchObject({
+      "tessera:grid": "tessera-graph",
+      "tessera:pool": "gpu",
+    });
+    const profile = ofType(full, "aws:iam/instanceProfile:InstanceProfile")[0]!;
+    expect(template.iamInstanceProfile.arn).toBe(profile.state.arn);
+    expect(profile.inputs.role).toBe(one(full, "aws:iam/role:Role", "AgentgpuRole").state.name);
+    const script = Buffer.from(template.userData, "base64").toString("utf8");
+    expect(script).toContain(`s3://${grid.bucketName}/agent/code.zip`);
+    expect(script).toMatch(
+      /ExecStart=.*packages\/agent\/src\/cli\.ts --pools gpu --tasks examples\/echo\.ts/,
+    );
+    expect(script).toContain("KillSignal=SIGTERM");
+    expect(script).toContain("Environment=TESSERA_PREFIX=tessera-graph");
+    const subnets = ofType(full, "aws:ec2/subnet:Subnet");
+    expect(subnets.map((s) => s.inputs.availabilityZone)).toEqual(["us-east-1a", "us-east-1b", "us-east-1c"]);
+    const group = ofType(full, "aws:ec2/securityGroup:SecurityGroup")[0]!.inputs;
+    expect(group.ingress ?? []).toEqual([]);
+    expect(group.egress.map((e: any) => [e.protocol, e.fromPort, e.toPort])).toEqual([["tcp", 443, 443]]);
+    expect(full.outputs.agents).toMatchObject({
+      pools: { gpu: { settings: { maxAgents: 4, spot: true } } },
+      subnets: subnets.map((s) => `${s.name}-id`),
+    });
+    // Lambda-only grids need none of it.
+    expect(ofType(plain, "aws:ec2/vpc:Vpc")).toEqual([]);
+  });
+
+  it("declares nothing billed while idle: no NAT, no instances, no interface endpoints", () => {
+    for (const g of [full, plain]) {
+      for (const r of g.resources.filter((x) => !x.type.startsWith("sst:"))) {
+        if (r.type === "aws:ec2/vpcEndpoint:VpcEndpoint") {
+          expect(r.inputs.vpcEndpointType, r.name).toBe("Gateway");
+          continue;
+        }
+        expect(IDLE_FREE.has(r.type), `${r.type} (${r.name})`).toBe(true);
+      }
+    }
+  });
+
+  it("outputs what a CLI profile needs: the API URL, region, table, bucket and queue URLs", () => {
+    expect(plain.outputs).toMatchObject({
+      api: expect.stringMatching(/^https:\/\//),
+      region: "us-east-1",
+      table: grid.table.name,
+      bucket: grid.bucketName,
+    });
+    expect(Object.keys(plain.outputs.queues as object).sort()).toEqual(
+      grid.queues
+        .filter((q) => q.name.startsWith("default-"))
+        .map((q) => q.name)
+        .sort(),
+    );
+  });
+});
+
+describe("stack options", () => {
+  it("puts a JWT authorizer on every route when an issuer is configured", async () => {
+    const g = await declareStack({
+      env: {
+        TESSERA_JWT_ISSUER: "https://issuer.example.com/",
+        TESSERA_JWT_AUDIENCES: "tessera,cli",
+        TESSERA_JWT_TENANT_CLAIM: "org",
+      },
+    });
+    const authorizer = ofType(g, "aws:apigatewayv2/authorizer:Authorizer")[0]!;
+    expect(authorizer.inputs).toMatchObject({
+      authorizerType: "JWT",
+      jwtConfiguration: { issuer: "https://issuer.example.com/", audiences: ["tessera", "cli"] },
+    });
+    for (const r of ofType(g, "aws:apigatewayv2/route:Route"))
+      expect(r.inputs).toMatchObject({ authorizationType: "JWT", authorizerId: `${authorizer.name}-id` });
+    const api = ofType(g, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!;
+    expect(api.inputs.environment.variables.TESSERA_JWT_TENANT_CLAIM).toBe("org");
+  }, 60_000);
+
+  it("under `sst dev`, registers an agent next to Live Lambda", async () => {
+    const g = await declareStack({ dev: true });
+    expect(g.resources.some((r) => r.type === "sst:sst:DevCommand" && r.name === "Agent")).toBe(true);
+    // Live Lambda runs the code on the developer's machine under the function's role: SST adds
+    // the account root to the trust policy and AppSync access, in dev stages only.
+    for (const role of lambdaRoles(g)) expect(trusted(role)[0]).toHaveProperty("AWS");
+  }, 60_000);
+
+  it("stops the deploy with an error naming the setting when one is wrong", async () => {
+    await expect(declareStack({ env: { TESSERA_AGENT_POOLS: "gpu" } })).rejects.toThrow(
+      /TESSERA_AGENT_POOLS names gpu, not in TESSERA_POOLS/,
+    );
+  }, 60_000);
+
+  it("validates agent pool settings field by field", () => {
+    expect(agentPoolSettings(["gpu"], undefined).gpu).toMatchObject({
+      vcpu: [2, 16],
+      spot: true,
+      maxAgents: 10,
+    });
+    expect(agentPoolSettings(["gpu"], '{"gpu":{"spot":false,"arch":"x86_64"}}').gpu).toMatchObject({
+      spot: false,
+      arch: "x86_64",
+    });
+    const bad: Array<[string, RegExp]> = [
+      ["{", /not valid JSON/],
+      ["[]", /JSON object keyed by pool/],
+      ['{"cpu":{}}', /TESSERA_AGENT_POOL_SETTINGS\.cpu: not an agent pool/],
+      ['{"gpu":{"vcpu":[8,2]}}', /TESSERA_AGENT_POOL_SETTINGS\.gpu\.vcpu must be \[min, max\]/],
+      ['{"gpu":{"memoryGiB":4}}', /gpu\.memoryGiB must be \[min, max\]/],
+      ['{"gpu":{"spot":"yes"}}', /gpu\.spot must be true or false/],
+      ['{"gpu":{"maxAgents":0}}', /gpu\.maxAgents must be a whole number/],
+      ['{"gpu":{"arch":"sparc"}}', /gpu\.arch must be/],
+      ['{"gpu":{"gpus":1}}', /gpu\.gpus: unknown setting/],
+    ];
+    for (const [json, message] of bad) expect(() => agentPoolSettings(["gpu"], json), json).toThrow(message);
+  });
+
+  it("splits pools between the Lambda worker and the agents", () => {
+    const previous = process.env.TESSERA_AGENT_POOLS;
+    try {
+      process.env.TESSERA_AGENT_POOLS = "gpu";
+      expect(servedBy(grid)).toEqual({ lambda: ["default"], agents: ["gpu"] });
+      delete process.env.TESSERA_AGENT_POOLS;
+      expect(servedBy(grid)).toEqual({ lambda: ["default", "gpu"], agents: [] });
+    } finally {
+      if (previous === undefined) delete process.env.TESSERA_AGENT_POOLS;
+      else process.env.TESSERA_AGENT_POOLS = previous;
+    }
+  });
+});
