@@ -31,7 +31,7 @@ export default $config({
       ticketQueues: ticketQueues.map((q) => q.queue.arn),
       deadLetterQueues: ticketQueues.map((q) => q.dlq.arn),
     };
-    const { api, worker, environment, region } = functions(grid, arns, ticketQueues, served.lambda);
+    const { api, worker, environment, region, auth } = functions(grid, arns, ticketQueues, served.lambda);
     const fleet = await agents(grid, served.agents, arns, ticketQueues, bucket, environment);
     const { dashboard } = monitoring(grid, { worker: worker && { name: worker.name } });
     if ($dev) {
@@ -39,8 +39,10 @@ export default $config({
       // AWS_REGION is reserved in Lambda, but the agent on this machine needs it.
       devCommands(grid, { ...environment, AWS_REGION: region });
     }
+    // `tessera profile NAME --from-outputs .sst/outputs.json` reads api, region and auth.
     return {
       region,
+      auth,
       dashboard: dashboard.dashboardName,
       api: api.url,
       table: table.name,

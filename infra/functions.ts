@@ -133,5 +133,5 @@ export function functions(
       permissions: reaperPermissions(arns),
     },
   });
-  return { api, worker, reaper, environment, region };
+  return { api, worker, reaper, environment, region, auth: jwt ? ("jwt" as const) : ("iam" as const) };
 }

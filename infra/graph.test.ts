@@ -417,6 +417,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     expect(plain.outputs).toMatchObject({
       api: expect.stringMatching(/^https:\/\//),
       region: "us-east-1",
+      auth: "iam",
       table: grid.table.name,
       bucket: grid.bucketName,
     });

@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import { TesseraError } from "./errors.ts";
-import { resolveConnection, UsageError } from "./profile.ts";
+import { profileFromOutputs, resolveConnection, saveProfile, UsageError } from "./profile.ts";
 import { Tessera } from "./tessera.ts";
 import type { SessionStatus } from "./types.ts";
 
@@ -48,6 +48,7 @@ Examples:
   tessera wait risk-0412
   tessera results risk-0412 > results.jsonl
   tessera status risk-0412 --json
+  tessera profile prod --from-outputs .sst/outputs.json   (after \`npx sst deploy --stage prod\`)
 Profile file (~/.config/tessera/config.json):
   { "profiles": { "default": { "endpoint": "http://127.0.0.1:8787", "token": "..." } } }`,
   );
@@ -243,6 +244,24 @@ program
       if (json) out(s);
       else console.log(`${s.sessionId.padEnd(30)} ${s.state.padEnd(9)} ${s.createdAt}`);
     }
+  });
+
+program
+  .command("profile")
+  .description("save a grid's connection as a profile (from a deployed stack's outputs, or given)")
+  .argument("<name>", "profile name (`default` is used when no --profile is given)")
+  .option("--from-outputs <file>", "the stack's outputs, as `sst deploy` writes them (.sst/outputs.json)")
+  .action((name: string, o: { fromOutputs?: string }) => {
+    const globals = program.opts<Globals>();
+    const connection = o.fromOutputs
+      ? profileFromOutputs(o.fromOutputs, globals.token)
+      : resolveConnection(
+          { endpoint: globals.endpoint, token: globals.token, iamRegion: globals.iamRegion },
+          {},
+        );
+    const path = saveProfile(name, connection);
+    const auth = connection.iamRegion ? `IAM, ${connection.iamRegion}` : "token";
+    console.log(`profile ${name}: ${connection.endpoint} (${auth}) saved in ${path}`);
   });
 
 // `tessera results … | head` closes the pipe early: that is the reader's choice, not an error.

@@ -3,9 +3,9 @@
  * TESSERA_PROFILE), then a profile file (~/.config/tessera/config.json, or TESSERA_CONFIG):
  * `{ "profiles": { "default": { "endpoint": "...", "token": "..." } } }`.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /** A resolved connection. */
 export interface Connection {
@@ -59,4 +59,65 @@ export function resolveConnection(
     );
   }
   return { endpoint, token: iamRegion ? undefined : token, iamRegion };
+}
+
+/** What `sst deploy` writes to .sst/outputs.json that a profile needs. */
+interface StackOutputs {
+  api?: unknown;
+  region?: unknown;
+  auth?: unknown;
+}
+
+/**
+ * A profile from a deployed stack's outputs (`.sst/outputs.json`): the API URL, and for an
+ * IAM-authenticated grid the region to sign for. A JWT grid needs a token as well.
+ */
+export function profileFromOutputs(path: string, token?: string): Connection {
+  let outputs: StackOutputs;
+  try {
+    outputs = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new UsageError(
+      e.code === "ENOENT"
+        ? `${path}: no such file (run \`npx sst deploy\` first; it writes .sst/outputs.json)`
+        : `${path}: not valid JSON (${e.message})`,
+    );
+  }
+  if (typeof outputs.api !== "string" || !/^https?:\/\//.test(outputs.api))
+    throw new UsageError(`${path}: no "api" URL among the outputs (is this a Tessera stack's outputs.json?)`);
+  if (outputs.auth === "jwt") {
+    if (!token) throw new UsageError(`${path}: this grid authenticates with JWTs: pass --token as well`);
+    return { endpoint: outputs.api, token };
+  }
+  if (typeof outputs.region !== "string") throw new UsageError(`${path}: no "region" among the outputs`);
+  return { endpoint: outputs.api, iamRegion: outputs.region };
+}
+
+/** Writes (or replaces) one profile in the profile file, keeping the others; returns the path. */
+export function saveProfile(
+  name: string,
+  connection: Connection,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+    throw new UsageError(`profile name "${name}": use 1-64 letters, digits, '.', '_' or '-'`);
+  const path = profilePath(env);
+  let file: { profiles?: Record<string, Partial<Connection>> } = {};
+  if (existsSync(path)) {
+    try {
+      file = JSON.parse(readFileSync(path, "utf8"));
+    } catch (error) {
+      throw new UsageError(`${path}: not valid JSON (${(error as Error).message}); fix or remove it first`);
+    }
+  }
+  const entry: Partial<Connection> = { endpoint: connection.endpoint };
+  if (connection.iamRegion) entry.iamRegion = connection.iamRegion;
+  else if (connection.token) entry.token = connection.token;
+  file.profiles = { ...file.profiles, [name]: entry };
+  mkdirSync(dirname(path), { recursive: true });
+  // Tokens are secrets: the file is readable by its owner only.
+  writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
 }

@@ -1,6 +1,6 @@
 /** The `tessera` CLI as a user runs it, against the local grid. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalGrid, loadConfig, startLocalGrid } from "@tessera/local";
@@ -110,6 +110,45 @@ describe("tessera CLI", () => {
         .split("\n")
         .map((l) => JSON.parse(l).sessionId),
     ).toEqual(["cli-cancel", "cli-fail"]);
+  });
+
+  it("saves a profile from a stack's outputs and uses it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-profile-"));
+    const config = join(dir, "nested", "config.json");
+    const outputs = join(dir, "outputs.json");
+    writeFileSync(outputs, JSON.stringify({ api: grid.apiUrl, region: "eu-west-1", auth: "jwt" }));
+    const env = { TESSERA_CONFIG: config, TESSERA_URL: "", TESSERA_TOKEN: "" };
+    const missingToken = await tessera(["profile", "prod", "--from-outputs", outputs], { env });
+    expect(missingToken.code).toBe(2);
+    expect(missingToken.stderr.trim()).toMatch(/authenticates with JWTs: pass --token/);
+    const saved = await tessera(["--token", grid.token, "profile", "prod", "--from-outputs", outputs], {
+      env,
+    });
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(config, "utf8"))).toEqual({
+      profiles: { prod: { endpoint: grid.apiUrl, token: grid.token } },
+    });
+    expect(statSync(config).mode & 0o777).toBe(0o600);
+    const listed = await tessera(["--profile", "prod", "sessions"], { env });
+    expect(listed.code, listed.stderr).toBe(0);
+    // An IAM grid's profile signs for the stack's region; other profiles are kept.
+    writeFileSync(
+      outputs,
+      JSON.stringify({
+        api: "https://abc.execute-api.eu-west-1.amazonaws.com",
+        region: "eu-west-1",
+        auth: "iam",
+      }),
+    );
+    expect((await tessera(["profile", "default", "--from-outputs", outputs], { env })).code).toBe(0);
+    expect(JSON.parse(readFileSync(config, "utf8")).profiles).toEqual({
+      prod: { endpoint: grid.apiUrl, token: grid.token },
+      default: { endpoint: "https://abc.execute-api.eu-west-1.amazonaws.com", iamRegion: "eu-west-1" },
+    });
+    writeFileSync(outputs, JSON.stringify({ table: "t" }));
+    const wrong = await tessera(["profile", "x", "--from-outputs", outputs], { env });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim()).toMatch(/no "api" URL among the outputs/);
   });
 
   it.each([
