@@ -62,6 +62,16 @@ export {
   TransientError,
   ValidationError,
 } from "./errors.ts";
+export {
+  type Backlog,
+  DEFAULT_FLEET_POLICY,
+  decideFleet,
+  type FleetAgent,
+  type FleetDecision,
+  type FleetPolicy,
+  paidUntil,
+  targetAgents,
+} from "./fleet/scaler.ts";
 export { assertId, parseTaskId } from "./model/ids.ts";
 export type { ReaperTiming, SessionConfig } from "./model/limits.ts";
 export { DEFAULT_REAPER_TIMING, DEFAULT_SESSION_CONFIG, Limits } from "./model/limits.ts";

@@ -1,0 +1,167 @@
+/**
+ * The fleet scaler's decision, pure: from a pool's backlog and its current agents, how many
+ * agents to launch and which idle ones to stop. No I/O and no clock: the caller passes `now`.
+ *
+ * Rules:
+ * - Capacity starts as soon as there is a backlog (one agent at once, even before durations
+ *   are known) and grows in steps of at most `step` agents, no sooner than `stepIntervalMs`
+ *   after the last launch: small batches early rather than one large jump late.
+ * - The target is the agents that the work in sight needs (tasks queued and running over the
+ *   concurrency of one agent), never above `maxAgents`. Tasks far shorter than an agent's boot
+ *   do not justify a new agent while running agents can clear them sooner.
+ * - Only idle agents are stopped, and only when the pool has more than it needs. An idle agent
+ *   is kept while the time it is billed for anyway has not run out: per-second billing has a
+ *   60 s minimum, an hourly-billed instance or licence is paid to the end of its hour. It is
+ *   stopped `stopLeadMs` before that end (its drain fits in the lead), and at the latest once
+ *   the pool has had no work for `idleMs` and the paid time is over.
+ * - A stopped agent drains (SIGTERM): nothing is lost and no task waits for a lease to expire.
+ */
+
+/** A pool's scaling settings. */
+export interface FleetPolicy {
+  /** Most agents at once. */
+  maxAgents: number;
+  /** Tasks one agent runs at once. */
+  concurrency: number;
+  /** Most agents launched in one decision. @default 2 */
+  step: number;
+  /** Least time between two launch decisions, ms. @default 20_000 */
+  stepIntervalMs: number;
+  /** The pool goes to zero after this long without work, ms. @default 120_000 */
+  idleMs: number;
+  /** Billing: the minimum billed time from launch, ms. @default 60_000 (EC2 per second) */
+  minimumBilledMs: number;
+  /** Billing: the increment after the minimum, ms. @default 1_000 (per second); 3_600_000 hourly */
+  billingIncrementMs: number;
+  /** Stop an idle agent this long before its paid time runs out, ms. @default 0 */
+  stopLeadMs: number;
+  /** Typical time from launch to an agent taking work, ms. @default 90_000 */
+  bootMs: number;
+}
+
+export const DEFAULT_FLEET_POLICY: Omit<FleetPolicy, "maxAgents" | "concurrency"> = {
+  step: 2,
+  stepIntervalMs: 20_000,
+  idleMs: 120_000,
+  minimumBilledMs: 60_000,
+  billingIncrementMs: 1_000,
+  stopLeadMs: 0,
+  bootMs: 90_000,
+};
+
+/** What the queue and the task records say about a pool's work. */
+export interface Backlog {
+  /** Tasks waiting to be claimed. */
+  queued: number;
+  /** Tasks running now. */
+  inFlight: number;
+  /** Age of the oldest waiting ticket, ms (0 when none). */
+  oldestAgeMs: number;
+  /** Mean duration of recently finished tasks, ms; undefined when none finished yet. */
+  meanTaskMs?: number | undefined;
+  /** When the pool last had work (queued or running); undefined if never. */
+  lastWorkAt?: number | undefined;
+}
+
+/** One agent of the pool as the fleet adapter sees it. */
+export interface FleetAgent {
+  id: string;
+  /** launching: started, not yet taking work; running; stopping: draining or terminating. */
+  state: "launching" | "running" | "stopping";
+  launchedAt: number;
+  /** Tasks it runs now (0 when idle). */
+  busy: number;
+  /** When it last became idle; undefined while busy or never busy. */
+  idleSince?: number | undefined;
+}
+
+/** The decision for one pool. */
+export interface FleetDecision {
+  /** Agents to launch now. */
+  launch: number;
+  /** Idle agents to drain and stop now. */
+  stop: string[];
+  /** The agents the work in sight needs (capped at maxAgents). */
+  target: number;
+  /** Why, for logs and the dashboard. */
+  reason: string;
+}
+
+/** Paid time an agent may leave unused when stopped (per-second billing rounds up to it). */
+const PAID_SLACK_MS = 1_000;
+
+/** The end of the time an agent launched at `launchedAt` has been billed for, as of `now`. */
+export function paidUntil(policy: FleetPolicy, launchedAt: number, now: number): number {
+  const minimumEnd = launchedAt + policy.minimumBilledMs;
+  if (now <= minimumEnd) return minimumEnd;
+  const increments = Math.ceil((now - minimumEnd) / policy.billingIncrementMs);
+  return minimumEnd + increments * policy.billingIncrementMs;
+}
+
+/** The agents the work in sight needs. */
+export function targetAgents(policy: FleetPolicy, backlog: Backlog, live: number): number {
+  const work = backlog.queued + backlog.inFlight;
+  if (work === 0) return 0;
+  let target = Math.ceil(work / policy.concurrency);
+  // Short tasks: if the agents already up clear the queue before a new one could boot, a new
+  // one only adds cost. (Unknown durations count as long: start capacity.)
+  if (backlog.meanTaskMs !== undefined && live > 0) {
+    const clearMs = (backlog.queued * backlog.meanTaskMs) / (live * policy.concurrency);
+    if (clearMs <= policy.bootMs) target = Math.min(target, live);
+  }
+  return Math.min(policy.maxAgents, Math.max(1, target));
+}
+
+/**
+ * Decides launches and stops for one pool. `lastLaunchAt` is when the previous decision
+ * launched agents (undefined if never).
+ */
+export function decideFleet(
+  policy: FleetPolicy,
+  backlog: Backlog,
+  agents: readonly FleetAgent[],
+  now: number,
+  lastLaunchAt?: number,
+): FleetDecision {
+  const live = agents.filter((a) => a.state !== "stopping");
+  const target = targetAgents(policy, backlog, live.length);
+  let launch = 0;
+  let reason = "steady";
+  if (target > live.length) {
+    const first = live.length === 0;
+    const waited = lastLaunchAt === undefined || now - lastLaunchAt >= policy.stepIntervalMs;
+    if (first || waited) {
+      launch = Math.min(policy.step, target - live.length, policy.maxAgents - live.length);
+      reason = first ? "backlog with no agent" : `growing toward ${target}`;
+    } else {
+      reason = `growing toward ${target}, next step in ${policy.stepIntervalMs - (now - lastLaunchAt)} ms`;
+    }
+  }
+
+  const stop: string[] = [];
+  const surplus = live.length - target;
+  if (surplus > 0) {
+    const poolIdle =
+      backlog.queued === 0 &&
+      backlog.inFlight === 0 &&
+      (backlog.lastWorkAt === undefined || now - backlog.lastWorkAt >= policy.idleMs);
+    // Idle agents whose paid time ends soonest go first.
+    const candidates = live
+      .filter((a) => a.state === "running" && a.busy === 0)
+      .map((a) => ({ agent: a, paidEnd: paidUntil(policy, a.launchedAt, now) }))
+      .sort((x, y) => x.paidEnd - y.paidEnd || x.agent.launchedAt - y.agent.launchedAt);
+    // Billed in blocks longer than the idle period (hourly): keeping an idle agent into its
+    // next block costs a whole block, so it stops at the end of the current one.
+    const coarse = policy.billingIncrementMs > policy.idleMs;
+    for (const { agent, paidEnd } of candidates) {
+      if (stop.length >= surplus) break;
+      // Stopping now wastes at most a second (plus the lead) of time already paid for.
+      const paidOut = paidEnd - now <= policy.stopLeadMs + PAID_SLACK_MS;
+      const idleFor = now - (agent.idleSince ?? agent.launchedAt);
+      if (paidOut && (poolIdle || coarse || idleFor >= policy.idleMs)) stop.push(agent.id);
+    }
+    if (stop.length > 0 && launch === 0)
+      reason = `stopping ${stop.length} idle (${surplus} more than needed)`;
+  }
+  return { launch, stop, target, reason };
+}
