@@ -77,19 +77,9 @@ export function workerPermissions(a: GridArns, served: Input<string>[]): Stateme
  * the workload's identity. `bundle` is the agent's code object, read once at boot (EC2 only).
  */
 export function agentPermissions(a: GridArns, served: Input<string>[], bundle?: Input<string>): Statement[] {
+  // The same calls as the Lambda worker (the one dispatch core), plus the code object.
   return [
-    tableAccess(a),
-    {
-      actions: [
-        "sqs:ReceiveMessage",
-        "sqs:GetQueueAttributes",
-        "sqs:ChangeMessageVisibility",
-        "sqs:DeleteMessage",
-      ],
-      resources: served,
-    },
-    { actions: ["s3:GetObject", "s3:PutObject"], resources: objects(a) },
-    { actions: ["s3:ListBucket"], resources: [a.bucket] },
+    ...workerPermissions(a, served),
     ...(bundle ? [{ actions: ["s3:GetObject"], resources: [bundle] }] : []),
   ];
 }

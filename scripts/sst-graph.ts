@@ -65,7 +65,7 @@ function handlerError(handler: string): string | undefined {
   return exported.test(source) ? undefined : `handler ${handler}: ${file} exports no ${name}`;
 }
 
-async function bundle(work: string): Promise<string> {
+async function bundle(): Promise<string> {
   const esbuildPath = join(platform, "node_modules", "esbuild", "lib", "main.js");
   if (!existsSync(esbuildPath)) {
     throw new Error("SST's platform is not installed in .sst/platform: run `npm run typecheck:infra` first");
@@ -99,7 +99,6 @@ await declare(config, run, { aws, x });
       js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
     },
   });
-  void work;
   return outfile;
 }
 
@@ -152,7 +151,7 @@ export async function declareStack(options: GraphOptions = {}): Promise<Graph> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   try {
-    const file = await bundle(work);
+    const file = await bundle();
     const out = join(work, "graph.json");
     const stage = options.stage ?? "graph";
     const env: Record<string, string | undefined> = {
