@@ -62,6 +62,11 @@ export {
   TransientError,
   ValidationError,
 } from "./errors.ts";
+export type { CapacityApi, CapacityRequest, CapacityResponse, Market } from "./fleet/capacity.ts";
+export { CapacityLauncher, errorCode, RETRYABLE_LAUNCH_ERRORS } from "./fleet/capacity.ts";
+export type { FleetControllerOptions, PoolPass } from "./fleet/controller.ts";
+export { describePass, FleetController } from "./fleet/controller.ts";
+export type { BacklogPort, FleetPort, LaunchError, LaunchReport } from "./fleet/ports.ts";
 export {
   type Backlog,
   DEFAULT_FLEET_POLICY,

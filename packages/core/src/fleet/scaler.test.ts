@@ -42,6 +42,15 @@ describe("fleet decision", () => {
     expect(decideFleet(policy, work, launched, 20 * S, 0).launch).toBe(2);
   });
 
+  it("grows by up to `growth` × the live agents when that is more than `step`", () => {
+    const work = backlog({ queued: 10_000 });
+    const six = Array.from({ length: 6 }, (_, i) => agent(`a${i}`, { busy: 4 }));
+    const big = { ...policy, maxAgents: 100 };
+    expect(decideFleet(big, work, six, 100 * S, 0).launch).toBe(6); // doubles
+    expect(decideFleet({ ...big, growth: 0.5 }, work, six, 100 * S, 0).launch).toBe(3);
+    expect(decideFleet({ ...big, growth: 0 }, work, six, 100 * S, 0).launch).toBe(2); // fixed steps
+  });
+
   it("never goes above the pool's maximum", () => {
     const nine = Array.from({ length: 9 }, (_, i) => agent(`a${i}`, { busy: 4 }));
     const d = decideFleet(
@@ -85,6 +94,22 @@ describe("fleet decision", () => {
     // Nor one already stopping, nor one still launching.
     const others = [agent("s", { state: "stopping" }), agent("l", { state: "launching" })];
     expect(decideFleet(policy, backlog({}), others, 10_000 * S).stop).toEqual([]);
+  });
+
+  it("keeps only `warmAgents` idle agents for the idle period at a session's tail", () => {
+    // One agent still busy with the last task; five idle for 30 s, launched long ago.
+    const agents = [
+      agent("busy", { busy: 1 }),
+      ...Array.from({ length: 5 }, (_, i) => agent(`idle${i}`, { idleSince: 970 * S })),
+    ];
+    const d = decideFleet(policy, backlog({ inFlight: 1, lastWorkAt: 1_000 * S }), agents, 1_000 * S);
+    expect(d.target).toBe(1);
+    expect(d.stop).toHaveLength(3); // 1 needed + 2 warm stay
+    // Idle for less than a growth step: all stay (no thrash when the queue blinks empty).
+    const blink = agents.map((a) => (a.busy ? a : { ...a, idleSince: 990 * S }));
+    expect(
+      decideFleet(policy, backlog({ inFlight: 1, lastWorkAt: 1_000 * S }), blink, 1_000 * S).stop,
+    ).toEqual([]);
   });
 
   it("keeps a just-idle agent until its paid minimum, then stops it once the pool is idle", () => {

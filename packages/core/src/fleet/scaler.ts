@@ -3,17 +3,22 @@
  * agents to launch and which idle ones to stop. No I/O and no clock: the caller passes `now`.
  *
  * Rules:
- * - Capacity starts as soon as there is a backlog (one agent at once, even before durations
- *   are known) and grows in steps of at most `step` agents, no sooner than `stepIntervalMs`
- *   after the last launch: small batches early rather than one large jump late.
+ * - Capacity starts as soon as there is a backlog (agents at once, even before durations are
+ *   known) and grows in batches no sooner than `stepIntervalMs` apart: each batch is at most
+ *   `step` agents or `growth` × the agents live, whichever is more (by default the fleet at
+ *   most doubles per step). Small batches early rather than one large jump late, yet a burst
+ *   of 10k tasks reaches a 100-agent pool in about 7 steps, not 50.
  * - The target is the agents that the work in sight needs (tasks queued and running over the
- *   concurrency of one agent), never above `maxAgents`. Tasks far shorter than an agent's boot
+ *   concurrency of one agent), never above `maxAgents`; agents still draining count against
+ *   the maximum until they are gone. Tasks far shorter than an agent's boot
  *   do not justify a new agent while running agents can clear them sooner.
  * - Only idle agents are stopped, and only when the pool has more than it needs. An idle agent
  *   is kept while the time it is billed for anyway has not run out: per-second billing has a
  *   60 s minimum, an hourly-billed instance or licence is paid to the end of its hour. It is
  *   stopped `stopLeadMs` before that end (its drain fits in the lead), and at the latest once
- *   the pool has had no work for `idleMs` and the paid time is over.
+ *   the pool has had no work for `idleMs` and the paid time is over. Only `warmAgents` idle
+ *   agents are kept for the whole idle period; the rest go once idle for a growth step (at the
+ *   tail of a session, a fleet of 100 does not idle for two minutes waiting for work).
  * - A stopped agent drains (SIGTERM): nothing is lost and no task waits for a lease to expire.
  */
 
@@ -23,12 +28,16 @@ export interface FleetPolicy {
   maxAgents: number;
   /** Tasks one agent runs at once. */
   concurrency: number;
-  /** Most agents launched in one decision. @default 2 */
+  /** Most agents launched in one decision, at least. @default 2 */
   step: number;
+  /** A decision may also launch up to this fraction of the agents live (1: double). @default 1 */
+  growth: number;
   /** Least time between two launch decisions, ms. @default 20_000 */
   stepIntervalMs: number;
   /** The pool goes to zero after this long without work, ms. @default 120_000 */
   idleMs: number;
+  /** Idle agents kept (above the work's need) for new work during the idle period. @default 2 */
+  warmAgents: number;
   /** Billing: the minimum billed time from launch, ms. @default 60_000 (EC2 per second) */
   minimumBilledMs: number;
   /** Billing: the increment after the minimum, ms. @default 1_000 (per second); 3_600_000 hourly */
@@ -41,8 +50,10 @@ export interface FleetPolicy {
 
 export const DEFAULT_FLEET_POLICY: Omit<FleetPolicy, "maxAgents" | "concurrency"> = {
   step: 2,
+  growth: 1,
   stepIntervalMs: 20_000,
   idleMs: 120_000,
+  warmAgents: 2,
   minimumBilledMs: 60_000,
   billingIncrementMs: 1_000,
   stopLeadMs: 0,
@@ -131,7 +142,9 @@ export function decideFleet(
     const first = live.length === 0;
     const waited = lastLaunchAt === undefined || now - lastLaunchAt >= policy.stepIntervalMs;
     if (first || waited) {
-      launch = Math.min(policy.step, target - live.length, policy.maxAgents - live.length);
+      const batch = Math.max(policy.step, Math.floor(live.length * policy.growth));
+      // Draining agents count against the maximum until they are gone (a quota, a budget).
+      launch = Math.max(0, Math.min(batch, target - live.length, policy.maxAgents - agents.length));
       reason = first ? "backlog with no agent" : `growing toward ${target}`;
     } else {
       reason = `growing toward ${target}, next step in ${policy.stepIntervalMs - (now - lastLaunchAt)} ms`;
@@ -158,7 +171,11 @@ export function decideFleet(
       // Stopping now wastes at most a second (plus the lead) of time already paid for.
       const paidOut = paidEnd - now <= policy.stopLeadMs + PAID_SLACK_MS;
       const idleFor = now - (agent.idleSince ?? agent.launchedAt);
-      if (paidOut && (poolIdle || coarse || idleFor >= policy.idleMs)) stop.push(agent.id);
+      // Beyond the few kept warm for new work, an agent idle for a whole growth step goes once
+      // paid out: a session's tail does not keep the whole fleet for the idle period.
+      const beyondWarm =
+        live.length - stop.length > target + policy.warmAgents && idleFor >= policy.stepIntervalMs;
+      if (paidOut && (poolIdle || coarse || beyondWarm || idleFor >= policy.idleMs)) stop.push(agent.id);
     }
     if (stop.length > 0 && launch === 0)
       reason = `stopping ${stop.length} idle (${surplus} more than needed)`;

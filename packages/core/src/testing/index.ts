@@ -1,3 +1,5 @@
+export type { FleetSimOptions, FleetSimResult, SimSession } from "./fleet-sim.ts";
+export { burstyFleetSim, SIM_INSTANCE_TYPES, simulateFleet } from "./fleet-sim.ts";
 export type { MemoryGrid } from "./memory-grid.ts";
 export { memoryGrid, realtimeMemoryGrid } from "./memory-grid.ts";
 export { seededRandom } from "./random.ts";

@@ -1,0 +1,199 @@
+/**
+ * The fleet controller: one pass (`tick`) reads each pool's backlog and agents, asks the pure
+ * `decideFleet` what to do, launches and stops through a `FleetPort`, and reports. It keeps
+ * the little state a decision needs between passes (when the pool last launched and last had
+ * work, launch back-off), and rebuilds it from the agents when it starts fresh (a new Lambda
+ * container): the last launch is the newest agent's launch, the last work the latest moment an
+ * agent became idle.
+ *
+ * Never crashes, never spins: a launch that falls short backs off (doubling, with jitter, from
+ * `retryBaseMs` to `retryMaxMs`) and says why; a failing read or stop is reported and the next
+ * pass tries again.
+ */
+import { backoffDelayMs } from "../engine/backoff.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { BacklogPort, FleetPort, LaunchError } from "./ports.ts";
+import {
+  type Backlog,
+  decideFleet,
+  type FleetAgent,
+  type FleetDecision,
+  type FleetPolicy,
+} from "./scaler.ts";
+
+/** What one pass did for one pool. */
+export interface PoolPass {
+  pool: string;
+  backlog: Backlog;
+  agents: number;
+  decision: FleetDecision;
+  launched: string[];
+  stopped: string[];
+  errors: LaunchError[];
+  /** Set while launches are held back after a shortfall: when the next may happen. */
+  retryAt?: number | undefined;
+  /** The pass failed before deciding (a read failed): the error. */
+  failed?: string | undefined;
+}
+
+export interface FleetControllerOptions {
+  fleet: FleetPort;
+  backlog: BacklogPort;
+  /** The policy of each pool the controller drives. */
+  policies: Record<string, FleetPolicy>;
+  clock: Clock;
+  /** [0, 1) draws for the back-off jitter. @default Math.random */
+  random?: () => number;
+  /** First wait after a launch fell short, ms. @default 15_000 */
+  retryBaseMs?: number;
+  /** Longest wait between launch attempts of a pool that cannot be filled, ms. @default 300_000 */
+  retryMaxMs?: number;
+  /** Told about every pass of every pool. */
+  onPass?: (pass: PoolPass) => void;
+}
+
+interface PoolState {
+  lastLaunchAt?: number | undefined;
+  lastWorkAt?: number | undefined;
+  shortfalls: number;
+  retryAt?: number | undefined;
+}
+
+/** Drives the pools' fleets from their backlogs. */
+export class FleetController {
+  readonly #o: FleetControllerOptions;
+  readonly #state = new Map<string, PoolState>();
+
+  constructor(options: FleetControllerOptions) {
+    this.#o = options;
+    for (const pool of Object.keys(options.policies)) this.#state.set(pool, { shortfalls: 0 });
+  }
+
+  /** One pass over every pool (in parallel). */
+  tick(): Promise<PoolPass[]> {
+    return Promise.all(Object.keys(this.#o.policies).map((pool) => this.#pass(pool)));
+  }
+
+  /**
+   * Passes every `everyMs` until `signal` aborts or `deadline` (epoch ms) comes, or — with
+   * `untilIdle` — a pass finds no work and no agent in any pool.
+   */
+  async run(options: { everyMs: number; signal?: AbortSignal; deadline?: number; untilIdle?: boolean }) {
+    const passes: PoolPass[][] = [];
+    for (;;) {
+      const pass = await this.tick();
+      passes.push(pass);
+      const idle = pass.every(
+        (p) => p.failed === undefined && p.agents === 0 && p.backlog.queued + p.backlog.inFlight === 0,
+      );
+      if (options.untilIdle && idle) break;
+      const next = this.#o.clock.now() + options.everyMs;
+      if (options.deadline !== undefined && next >= options.deadline) break;
+      try {
+        await this.#o.clock.sleep(options.everyMs, options.signal);
+      } catch {
+        break; // aborted
+      }
+    }
+    return passes;
+  }
+
+  async #pass(pool: string): Promise<PoolPass> {
+    const policy = this.#o.policies[pool]!;
+    const state = this.#state.get(pool)!;
+    let backlog: Backlog;
+    let agents: FleetAgent[];
+    try {
+      [backlog, agents] = await Promise.all([this.#o.backlog.backlog(pool), this.#o.fleet.list(pool)]);
+    } catch (error) {
+      const pass = failedPass(pool, `reading the pool failed: ${(error as Error).message}`);
+      this.#o.onPass?.(pass);
+      return pass;
+    }
+    const now = this.#o.clock.now();
+    if (backlog.queued + backlog.inFlight > 0 || agents.some((a) => a.busy > 0)) state.lastWorkAt = now;
+    const lastWorkAt = backlog.lastWorkAt ?? state.lastWorkAt ?? latest(agents.map((a) => a.idleSince));
+    const lastLaunchAt = state.lastLaunchAt ?? latest(agents.map((a) => a.launchedAt));
+    const decision = decideFleet(policy, { ...backlog, lastWorkAt }, agents, now, lastLaunchAt);
+
+    const pass: PoolPass = {
+      pool,
+      backlog,
+      agents: agents.length,
+      decision,
+      launched: [],
+      stopped: [],
+      errors: [],
+    };
+    if (decision.launch > 0 && (state.retryAt === undefined || now >= state.retryAt)) {
+      try {
+        const report = await this.#o.fleet.launch(pool, decision.launch);
+        pass.launched = report.launched;
+        pass.errors = report.errors;
+      } catch (error) {
+        pass.errors = [{ code: "LaunchFailed", message: (error as Error).message, retryable: true }];
+      }
+      if (pass.launched.length > 0) state.lastLaunchAt = now;
+      if (pass.launched.length < decision.launch) {
+        state.shortfalls++;
+        const ceiling = Math.min(
+          this.#o.retryMaxMs ?? 300_000,
+          (this.#o.retryBaseMs ?? 15_000) * 2 ** (state.shortfalls - 1),
+        );
+        // Equal jitter: at least half the ceiling, so a failing pool is never hammered.
+        const random = (this.#o.random ?? Math.random)();
+        state.retryAt = now + ceiling / 2 + backoffDelayMs(1, ceiling / 2, ceiling / 2, random);
+      } else {
+        state.shortfalls = 0;
+        state.retryAt = undefined;
+      }
+    }
+    pass.retryAt = state.retryAt;
+    if (decision.stop.length > 0) {
+      try {
+        await this.#o.fleet.stop(pool, decision.stop);
+        pass.stopped = decision.stop;
+      } catch (error) {
+        pass.failed = `stopping ${decision.stop.join(", ")} failed: ${(error as Error).message}`;
+      }
+    }
+    this.#o.onPass?.(pass);
+    return pass;
+  }
+}
+
+function latest(times: Array<number | undefined>): number | undefined {
+  let out: number | undefined;
+  for (const t of times) if (t !== undefined && (out === undefined || t > out)) out = t;
+  return out;
+}
+
+function failedPass(pool: string, failed: string): PoolPass {
+  return {
+    pool,
+    backlog: { queued: 0, inFlight: 0, oldestAgeMs: 0 },
+    agents: 0,
+    decision: { launch: 0, stop: [], target: 0, reason: "pass failed" },
+    launched: [],
+    stopped: [],
+    errors: [],
+    failed,
+  };
+}
+
+/** One line for a log or a terminal: what a pass decided and did. */
+export function describePass(p: PoolPass): string {
+  if (p.failed && p.decision.reason === "pass failed") return `${p.pool}: ${p.failed}`;
+  const parts = [
+    `${p.pool}: ${p.backlog.queued} queued, ${p.backlog.inFlight} running, ${p.agents} agent(s), target ${p.decision.target}`,
+  ];
+  if (p.launched.length > 0) parts.push(`launched ${p.launched.length}`);
+  if (p.stopped.length > 0) parts.push(`stopping ${p.stopped.length}`);
+  if (p.errors.length > 0) {
+    const codes = [...new Set(p.errors.map((e) => e.code))].join(", ");
+    parts.push(`short by ${p.decision.launch - p.launched.length} (${codes})`);
+  }
+  if (p.retryAt !== undefined) parts.push(`next launch attempt at ${new Date(p.retryAt).toISOString()}`);
+  if (p.failed) parts.push(p.failed);
+  return parts.join("; ");
+}

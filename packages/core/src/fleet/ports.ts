@@ -1,0 +1,40 @@
+/**
+ * The fleet's ports: what the scaler reads (a pool's backlog, its agents) and what it does
+ * (launch, drain and stop). EC2, the local grid's agent processes and the simulation's fake
+ * cloud each implement them; the controller in `controller.ts` drives any of them.
+ */
+import type { Backlog, FleetAgent } from "./scaler.ts";
+
+/** Why a launch fell short. */
+export interface LaunchError {
+  /** The provider's code, e.g. `InsufficientInstanceCapacity`, `RequestLimitExceeded`. */
+  code: string;
+  message: string;
+  /** Worth retrying later (capacity, throttling, a transient fault); false for a setup fault. */
+  retryable: boolean;
+  market?: "spot" | "on-demand" | undefined;
+  zone?: string | undefined;
+  instanceType?: string | undefined;
+}
+
+/** What one launch did. */
+export interface LaunchReport {
+  /** Ids of the agents started (fewer than asked when capacity ran short). */
+  launched: string[];
+  errors: LaunchError[];
+}
+
+/** A pool's agents, as the provider runs them. */
+export interface FleetPort {
+  /** The pool's agents that are launching, running or stopping (not the terminated). */
+  list(pool: string): Promise<FleetAgent[]>;
+  /** Starts up to `count` agents; never throws for capacity, it reports. */
+  launch(pool: string, count: number): Promise<LaunchReport>;
+  /** Drains (SIGTERM: no task lost, leases released) and then stops these agents. */
+  stop(pool: string, ids: readonly string[]): Promise<void>;
+}
+
+/** A pool's work, from its queues (and the finished tasks' durations when known). */
+export interface BacklogPort {
+  backlog(pool: string): Promise<Backlog>;
+}
