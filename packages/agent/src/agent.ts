@@ -53,6 +53,8 @@ export interface AgentStats {
   tasksReleased: number;
   leasesLost: number;
   startedAt: string;
+  /** Since when it has run no task; absent while it runs some (the fleet scaler reads it). */
+  idleSince?: string | undefined;
 }
 
 /** A running agent. */
@@ -64,6 +66,10 @@ export class Agent {
   readonly #startedAt = new Date();
   #state: AgentState = "starting";
   #running = 0;
+  /** When the agent last ran no task (epoch ms); undefined while it runs some. */
+  #idleSince: number | undefined = Date.now();
+  /** The grace of the stop under way, when shorter than the configured one. */
+  #stopGraceMs: number | undefined;
   #loop: Promise<void> | undefined;
   readonly #counts = { started: 0, succeeded: 0, failed: 0, released: 0, lost: 0 };
 
@@ -87,10 +93,11 @@ export class Agent {
     const counts = this.#counts;
     const runner: TaskRunner = async (task) => {
       this.#running++;
+      this.#idleSince = undefined;
       try {
         return await options.runner(task);
       } finally {
-        this.#running--;
+        if (--this.#running === 0) this.#idleSince = Date.now();
       }
     };
     this.#dispatcher = new Dispatcher(options.ports, {
@@ -132,7 +139,7 @@ export class Agent {
         maxLeases: this.#options.maxLeases,
         idleWaitSeconds: this.#options.idleWaitSeconds,
         heartbeatEveryMs: this.#options.heartbeatEveryMs,
-        graceMs: this.#options.graceMs,
+        graceMs: () => Math.min(this.#options.graceMs, this.#stopGraceMs ?? Number.POSITIVE_INFINITY),
       },
       this.#stop.signal,
     ).finally(() => {
@@ -141,8 +148,16 @@ export class Agent {
     return this.#loop;
   }
 
-  /** Stops receiving and drains (see the class comment); resolves once stopped. */
-  async stop(): Promise<void> {
+  /**
+   * Stops receiving and drains (see the class comment); resolves once stopped. `graceMs`
+   * shortens the configured grace for this stop (a spot notice leaves two minutes in all).
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    if (options.graceMs !== undefined)
+      this.#stopGraceMs = Math.max(
+        0,
+        Math.min(options.graceMs, this.#stopGraceMs ?? Number.POSITIVE_INFINITY),
+      );
     if (this.#state === "running") this.#state = "draining";
     this.#stop.abort();
     await this.#loop;
@@ -164,6 +179,7 @@ export class Agent {
       tasksReleased: this.#counts.released,
       leasesLost: this.#counts.lost,
       startedAt: this.#startedAt.toISOString(),
+      idleSince: this.#idleSince === undefined ? undefined : new Date(this.#idleSince).toISOString(),
     };
   }
 }

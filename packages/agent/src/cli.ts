@@ -13,6 +13,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { Agent } from "./agent.ts";
 import { commandRunner } from "./command-runner.ts";
 import { startHealthServer } from "./health.ts";
+import { drainOnSpotNotice } from "./spot-watch.ts";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -33,6 +34,11 @@ const program = new Command("tessera-agent")
   .option("--grace <seconds>", "on stop, time for running tasks to finish before release", positiveInt, 30)
   .option("--health-port <port>", "serve /health and /metrics on this port (0: any free port)", positiveInt)
   .option("--health-host <host>", "address of the health endpoint", "127.0.0.1")
+  .option(
+    "--spot-watch",
+    "on EC2 spot: watch the instance metadata for an interruption notice and drain within it",
+    process.env.TESSERA_AGENT_SPOT_WATCH === "1",
+  )
   .showHelpAfterError();
 
 function fail(message: string): never {
@@ -53,6 +59,7 @@ async function main(): Promise<void> {
     grace: number;
     healthPort?: number;
     healthHost: string;
+    spotWatch: boolean;
   }>();
   if (Boolean(opts.tasks) === Boolean(opts.command))
     fail("give either --tasks <modules...> or --command <program>");
@@ -121,6 +128,29 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ message: `${signal}: draining`, graceSeconds: opts.grace }));
     void agent.stop();
   };
+  let spotWatchFailed = false;
+  const endSpotWatch = opts.spotWatch
+    ? drainOnSpotNotice(agent, {
+        // TESSERA_IMDS_ENDPOINT: a stand-in metadata service (tests); EC2's by default.
+        endpoint: process.env.TESSERA_IMDS_ENDPOINT,
+        onNotice: (notice, graceMs) =>
+          console.log(
+            JSON.stringify({
+              message: `spot ${notice.action} notice: draining`,
+              at: new Date(notice.at).toISOString(),
+              graceSeconds: graceMs / 1000,
+            }),
+          ),
+        // Once: a metadata service that cannot be read stays so, and the poll runs every 5 s.
+        onError: (error) => {
+          if (spotWatchFailed) return;
+          spotWatchFailed = true;
+          console.error(
+            JSON.stringify({ message: "spot watch cannot read the metadata", error: error.message }),
+          );
+        },
+      })
+    : () => {};
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
   if (process.env.TESSERA_AGENT_STOP_ON_STDIN_EOF === "1") {
@@ -129,6 +159,7 @@ async function main(): Promise<void> {
     process.stdin.resume();
   }
   await agent.run();
+  endSpotWatch();
   await health?.close();
   console.log(JSON.stringify({ message: "agent stopped", ...agent.stats() }));
   process.exit(0);

@@ -3,6 +3,8 @@ import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { Agent } from "../src/agent.ts";
 import { startHealthServer } from "../src/health.ts";
+import { drainOnSpotNotice } from "../src/spot-watch.ts";
+import { startFakeImds } from "./fake-imds.ts";
 
 const grids: AwsTestGrid[] = [];
 const agents: Agent[] = [];
@@ -130,6 +132,36 @@ describe("agent", () => {
     await until(async () => (await getTask(ports, key, 0)).status === "SUCCEEDED", 15_000);
     expect(await getTask(ports, key, 0)).toMatchObject({ attempt: 1, result: "second" });
     expect(Date.now() - stopped).toBeLessThan(10_000); // not after a 60 s lease expiry
+  });
+
+  it("on a spot notice, drains within the notice: a long task is released at once, not after its grace", async () => {
+    const { ports, key } = await grid("spot", {}, 1);
+    const imds = await startFakeImds();
+    try {
+      const agent = start(
+        ports,
+        async (t) => {
+          await sleep(60_000, t.signal);
+          return "never";
+        },
+        { graceMs: 30_000 },
+      );
+      await until(() => agent.stats().runningTasks === 1);
+      // EC2 acts in 120 s; with a 119.8 s margin the task has 0.2 s, not its 30 s grace.
+      const end = drainOnSpotNotice(agent, { endpoint: imds.endpoint, everyMs: 20, marginMs: 119_800 });
+      const noticed = Date.now();
+      imds.spotNotice = JSON.stringify({
+        action: "terminate",
+        time: new Date(noticed + 120_000).toISOString(),
+      });
+      await until(() => agent.state === "stopped", 15_000);
+      end();
+      expect(Date.now() - noticed).toBeLessThan(10_000);
+      expect(agent.stats().tasksReleased).toBe(1);
+      expect(await getTask(ports, key, 0)).toMatchObject({ status: "QUEUED", attempt: 0 });
+    } finally {
+      await imds.close();
+    }
   });
 
   it("releases tasks that have not started as soon as a stop begins, and lets the running one finish", async () => {

@@ -17,9 +17,10 @@ export interface PollLoopOptions {
   heartbeatEveryMs?: number;
   /**
    * On stop, how long running tasks may go on to finish; the rest are then aborted and released
-   * (queued again at once, their attempt not counted). @default unlimited
+   * (queued again at once, their attempt not counted). A function is read when the stop
+   * comes (a spot notice leaves less time than a planned stop). @default unlimited
    */
-  graceMs?: number;
+  graceMs?: number | (() => number);
   /**
    * After the abort, how long tasks may take to return; those that do not are then released
    * without waiting for them (see Dispatcher.releaseAll). @default 5000
@@ -92,7 +93,8 @@ export async function runPollLoop(
   }
   dispatcher.beginShutdown();
   const finished = dispatcher.drain();
-  if (!(await finishedWithin(ports, finished, options.graceMs ?? Number.POSITIVE_INFINITY))) {
+  const grace = typeof options.graceMs === "function" ? options.graceMs() : options.graceMs;
+  if (!(await finishedWithin(ports, finished, grace ?? Number.POSITIVE_INFINITY))) {
     dispatcher.abortAll(AbortReason.SHUTDOWN);
     if (!(await finishedWithin(ports, finished, options.releaseWaitMs ?? 5_000)))
       await dispatcher.releaseAll();
