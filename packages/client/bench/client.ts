@@ -83,7 +83,8 @@ if (backend === "memory") {
       ...loadConfig(repo, {}),
       dataDir,
       port: 0,
-      sample: { tasks: 0 },
+      sample: { tasks: 0, fleetTasks: 0 },
+      fleet: { ...loadConfig(repo, {}).fleet, pools: [] }, // no scaler calls in the metered figures
       agents: { count: 2, concurrency: 16 },
       tokens: { [token]: "bench" },
     },

@@ -16,7 +16,7 @@ beforeAll(async () => {
     ...loadConfig(repo, {}),
     dataDir: mkdtempSync(join(tmpdir(), "tessera-cli-grid-")),
     port: 0,
-    sample: { tasks: 0 },
+    sample: { tasks: 0, fleetTasks: 0 },
     agents: { count: 0, concurrency: 1 },
     lambda: { pollers: 1, timeoutSeconds: 30, concurrency: 16 },
   });

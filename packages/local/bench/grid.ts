@@ -23,7 +23,8 @@ const grid = await startLocalGrid(
     ...loadConfig(repo, {}),
     dataDir,
     port: 0,
-    sample: { tasks: 0 },
+    sample: { tasks: 0, fleetTasks: 0 },
+    fleet: { ...loadConfig(repo, {}).fleet, pools: [] }, // no scaler calls in the metered figures
     agents: { count: agents, concurrency: 8 },
     lambda: { pollers: 2, timeoutSeconds: 60, concurrency: 16 },
   },

@@ -17,7 +17,8 @@ const grid = await startLocalGrid({
   ...loadConfig(repo, {}),
   dataDir,
   port: 0,
-  sample: { tasks: 0 },
+  sample: { tasks: 0, fleetTasks: 0 },
+  fleet: { ...loadConfig(repo, {}).fleet, pools: [] }, // no scaler calls in the metered figures
   agents: { count: 1, concurrency: 4 },
 });
 const auth = { authorization: `Bearer ${grid.token}` };

@@ -47,15 +47,36 @@ export const LocalConfigSchema = z
       })
       .strict()
       .default({ count: 1, concurrency: 4 }),
+    /**
+     * The agent fleet: pools served by agent processes that the fleet scaler starts when work
+     * arrives and stops when it is done (as on EC2), not by the Lambda-style workers.
+     */
+    fleet: z
+      .object({
+        pools: z.array(IdSchema).default(["batch"]),
+        maxAgents: z.number().int().min(1).max(32).default(4),
+        /** Tasks one agent runs at once. */
+        concurrency: z.number().int().min(1).max(256).default(4),
+        /** Agents stop once their pool has had no work for this long, seconds. */
+        idleSeconds: z.number().int().min(1).max(3_600).default(15),
+        /** The scaler's pass interval, seconds. */
+        everySeconds: z.number().int().min(1).max(60).default(2),
+      })
+      .strict()
+      .default({ pools: ["batch"], maxAgents: 4, concurrency: 4, idleSeconds: 15, everySeconds: 2 }),
     /** Task modules (defineTask exports) the workers and agents run. */
     tasks: z.array(z.string().min(1)).min(1).default(["examples/echo.ts", "examples/option-pricing.ts"]),
     /** Bearer token → tenant. When absent, one token for tenant "local" is made and kept in dataDir. */
     tokens: z.record(z.string().min(16, "tokens must be at least 16 characters"), IdSchema).optional(),
     /** The sample workload run at start (0 tasks: none). */
     sample: z
-      .object({ tasks: z.number().int().min(0).max(1_000_000).default(2_000) })
+      .object({
+        tasks: z.number().int().min(0).max(1_000_000).default(2_000),
+        /** Tasks of the fleet sample (sleeps of 0.5-2 s on the first fleet pool; 0: none). */
+        fleetTasks: z.number().int().min(0).max(100_000).default(64),
+      })
       .strict()
-      .default({ tasks: 2_000 }),
+      .default({ tasks: 2_000, fleetTasks: 64 }),
     /** The reaper's cadence and its (short, local) grace periods. */
     reaper: z
       .object({
@@ -85,6 +106,10 @@ const ENV: Array<[string, (raw: Raw, value: string) => void]> = [
   [
     "TESSERA_LOCAL_SAMPLE_TASKS",
     (raw, v) => Object.assign(raw, { sample: { ...section(raw, "sample"), tasks: Number(v) } }),
+  ],
+  [
+    "TESSERA_LOCAL_FLEET_SAMPLE_TASKS",
+    (raw, v) => Object.assign(raw, { sample: { ...section(raw, "sample"), fleetTasks: Number(v) } }),
   ],
 ];
 

@@ -20,7 +20,17 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Agent } from "@tessera/agent";
-import { defineGrid, type GridDefinition, type GridPorts, reap } from "@tessera/core";
+import {
+  DEFAULT_FLEET_POLICY,
+  defineGrid,
+  describePass,
+  FleetController,
+  type FleetPolicy,
+  type GridDefinition,
+  type GridPorts,
+  reap,
+  SystemClock,
+} from "@tessera/core";
 import {
   type AwsClients,
   awsGridPorts,
@@ -28,6 +38,7 @@ import {
   destroyAwsClients,
   LOCAL_CREDENTIALS,
   provisionGrid,
+  SqsBacklog,
 } from "@tessera/core/aws";
 import { checkJava, startDynamoDbLocal, startFauxqsEmulator } from "@tessera/core/emulators";
 import {
@@ -41,6 +52,7 @@ import {
 import type { LocalConfig } from "./config.ts";
 import { runEventSource } from "./event-source.ts";
 import { type HttpBridge, startHttpBridge } from "./http-bridge.ts";
+import { LocalFleet } from "./local-fleet.ts";
 
 /** A failure the user can fix, said in one line. */
 export class LocalGridError extends Error {
@@ -58,6 +70,8 @@ export interface LocalGrid {
   /** Environment that points a process (an agent, the functions) at this grid. */
   env: Record<string, string>;
   agents: ChildProcess[];
+  /** The agent fleet (processes on the fleet pools, started and stopped by the scaler). */
+  fleet: LocalFleet;
   /** The grid's SDK clients (to meter calls). */
   clients: AwsClients;
   /** Requests served by the API and invocations of the Lambda-style workers so far. */
@@ -200,7 +214,14 @@ export async function startLocalGrid(
       credentials: LOCAL_CREDENTIALS,
     });
     stops.push(() => destroyAwsClients(clients));
-    const grid = defineGrid({ prefix: config.prefix, pools: config.pools });
+    const grid = defineGrid({
+      prefix: config.prefix,
+      pools: [...new Set([...config.pools, ...config.fleet.pools])],
+    });
+    // The fleet's pools are served by its agents only (as agent pools on AWS), the others by
+    // the Lambda-style workers and the fixed agents.
+    const fleetPools = new Set(config.fleet.pools);
+    const workerPools = grid.pools.filter((p) => !fleetPools.has(p));
     const queueUrls = await provisionGrid(clients, grid);
     const timing = { ticketGraceMs: config.reaper.ticketGraceMs, leaseGraceMs: config.reaper.leaseGraceMs };
     const ports = awsGridPorts(clients, grid, queueUrls, { timing });
@@ -209,7 +230,7 @@ export async function startLocalGrid(
     const anyUrl = Object.values(queueUrls)[0]!;
     const env: Record<string, string> = {
       TESSERA_PREFIX: config.prefix,
-      TESSERA_POOLS: config.pools.join(","),
+      TESSERA_POOLS: grid.pools.join(","),
       TESSERA_QUEUE_URL_BASE: anyUrl.slice(0, anyUrl.lastIndexOf("/")),
       TESSERA_DYNAMODB_ENDPOINT: dynamo.endpoint,
       TESSERA_QUEUE_ENDPOINT: fauxqs.endpoint,
@@ -223,6 +244,7 @@ export async function startLocalGrid(
     const stopSources = new AbortController();
     const sources: Promise<void>[] = [];
     for (const q of grid.queues) {
+      if (!workerPools.some((p) => q.name.startsWith(`${p}-`))) continue;
       for (let i = 0; i < config.lambda.pollers; i++) {
         const handler = createWorkerHandler(
           () => runtime,
@@ -290,7 +312,7 @@ export async function startLocalGrid(
           new Agent({
             ports,
             runner: taskRunner(tasks),
-            pools: config.pools,
+            pools: workerPools,
             concurrency: config.agents.concurrency,
             graceMs: 10_000,
           }),
@@ -310,7 +332,7 @@ export async function startLocalGrid(
           "--tasks",
           ...config.tasks,
           "--pools",
-          config.pools.join(","),
+          workerPools.join(","),
           "--concurrency",
           String(config.agents.concurrency),
           "--grace",
@@ -327,6 +349,47 @@ export async function startLocalGrid(
       closeSync(out);
       child.on("error", (error) => log(`agent ${i + 1}: ${error.message}`));
       agents.push(child);
+    }
+
+    // The agent fleet: the fleet controller on a timer, as the scaler Lambda runs on AWS.
+    const fleet = new LocalFleet({
+      agentCli,
+      tasks: config.tasks,
+      env,
+      logDir: join(config.dataDir, "logs"),
+      concurrency: config.fleet.concurrency,
+      graceSeconds: 10,
+      log,
+    });
+    stops.push(() => fleet.stopAll());
+    if (config.fleet.pools.length > 0) {
+      const policy: FleetPolicy = {
+        ...DEFAULT_FLEET_POLICY,
+        maxAgents: config.fleet.maxAgents,
+        concurrency: config.fleet.concurrency,
+        idleMs: config.fleet.idleSeconds * 1000,
+        // A local process costs nothing idle and starts in about a second.
+        minimumBilledMs: 0,
+        stepIntervalMs: 3_000,
+        bootMs: 2_000,
+        warmAgents: 1,
+      };
+      const controller = new FleetController({
+        fleet,
+        backlog: new SqsBacklog(clients.sqs, grid, queueUrls),
+        policies: Object.fromEntries(config.fleet.pools.map((p) => [p, policy])),
+        clock: new SystemClock(),
+        onPass: (p) => {
+          if (p.launched.length > 0 || p.stopped.length > 0 || p.errors.length > 0 || p.failed)
+            log(`fleet ${describePass(p)}`);
+        },
+      });
+      const stopFleet = new AbortController();
+      const scaling = controller.run({ everyMs: config.fleet.everySeconds * 1000, signal: stopFleet.signal });
+      stops.push(async () => {
+        stopFleet.abort();
+        await scaling;
+      });
     }
 
     const api = createApiHandler(() => runtime, createObservability("tessera-api"));
@@ -352,6 +415,7 @@ export async function startLocalGrid(
       ports,
       env,
       agents,
+      fleet,
       clients,
       counters,
       stop: () => {

@@ -43,17 +43,38 @@ async function main(): Promise<void> {
         `(${report.tasksPerSecond} tasks/s, session ${report.sessionId})`,
     );
   }
+  const fleetPool = config.fleet.pools[0];
+  if (fleetPool && config.sample.fleetTasks > 0) {
+    // Sleeps of 0.5-2 s on an agent pool: the scaler starts agents for them and, once the
+    // pool has been idle for a while, stops them all (the lines the grid prints).
+    console.log(
+      `  fleet sample: ${config.sample.fleetTasks} sleep tasks on pool "${fleetPool}" (agents start on demand)`,
+    );
+    const report = await runSample(grid.apiUrl, grid.token, config.sample.fleetTasks, {
+      progress: process.stdout.isTTY,
+      pool: fleetPool,
+      handler: "sleep",
+      input: (i) => ({ ms: 500 + ((i * 7919) % 1500) }),
+      name: "fleet-sample",
+    });
+    console.log(
+      `✓ fleet sample: ${report.succeeded}/${report.tasks} tasks succeeded in ${report.seconds.toFixed(1)} s on agents ` +
+        `(pool "${fleetPool}"); they stop after ${config.fleet.idleSeconds} s without work`,
+    );
+  }
   console.log(`
 The grid serves until Ctrl-C.
   API       ${grid.apiUrl}   (OpenAPI: ${grid.apiUrl}/openapi.json)
   token     ${grid.token}   (tenant "${grid.tenant}"; kept in ${config.dataDir}/token)
   data      ${config.dataDir}   (sessions and results survive a restart)
-  agents    ${grid.agents.length} process(es), logs in ${config.dataDir}/logs
+  agents    ${grid.agents.length} fixed process(es); fleet pools ${config.fleet.pools.map((p) => `"${p}"`).join(", ") || "none"}: 0-${config.fleet.maxAgents} agents as the work needs; logs in ${config.dataDir}/logs
 
 Try it:
   export TESSERA_URL=${grid.apiUrl} TESSERA_TOKEN=${grid.token}
   seq 1 100 | sed 's/.*/{"n":&}/' | npx tessera submit hello-cli - --handler echo --close
   npx tessera wait hello-cli && npx tessera results hello-cli | head -3
+  # on the agent fleet (watch agents start, then stop when idle):
+  seq 1 40 | sed 's/.*/{"ms":2000}/' | npx tessera submit fleet-demo - --handler sleep --pool ${fleetPool ?? "batch"} --close
   # SDK: new Tessera({ endpoint: process.env.TESSERA_URL, token: process.env.TESSERA_TOKEN }) from @tessera/client
   # HTTP:
   curl -s -H "authorization: Bearer $TESSERA_TOKEN" $TESSERA_URL/sessions

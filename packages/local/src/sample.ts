@@ -39,24 +39,44 @@ export async function runSample(
   apiUrl: string,
   token: string,
   tasks: number,
-  options: { progress?: boolean; timeoutMs?: number } = {},
+  options: {
+    progress?: boolean;
+    timeoutMs?: number;
+    /** The pool the session runs on. @default the grid's default */
+    pool?: string;
+    /** @default "echo" */
+    handler?: string;
+    /** Task `i`'s input. @default `{ n: i }` */
+    input?: (i: number) => unknown;
+    /** Session id prefix. @default "sample" */
+    name?: string;
+  } = {},
 ): Promise<SampleReport> {
-  const sessionId = `sample-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const sessionId = `${options.name ?? "sample"}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const input = options.input ?? ((n: number) => ({ n }));
   const started = Date.now();
-  await call(apiUrl, token, "POST", "/sessions", { sessionId, tags: { source: "npm-start" } });
+  await call(apiUrl, token, "POST", "/sessions", {
+    sessionId,
+    tags: { source: "npm-start" },
+    // On an agent pool, one task per ticket: the backlog the scaler sees is the task count.
+    ...(options.pool ? { config: { pool: options.pool, chunkMaxTasks: 1 } } : {}),
+  });
   for (let start = 0; start < tasks; start += 5_000) {
     const batch = Array.from({ length: Math.min(5_000, tasks - start) }, (_, i) => ({
       index: start + i,
-      payload: JSON.stringify({ n: start + i }),
+      payload: JSON.stringify(input(start + i)),
     }));
-    await call(apiUrl, token, "POST", `/sessions/${sessionId}/tasks`, { handler: "echo", tasks: batch });
+    await call(apiUrl, token, "POST", `/sessions/${sessionId}/tasks`, {
+      handler: options.handler ?? "echo",
+      tasks: batch,
+    });
   }
   await call(apiUrl, token, "POST", `/sessions/${sessionId}/close`);
 
   const bar = options.progress
     ? new cliProgress.SingleBar(
         {
-          format: "  sample  {bar} {value}/{total} tasks  {rate} tasks/s  eta {eta_formatted}",
+          format: `  ${options.name ?? "sample"}  {bar} {value}/{total} tasks  {rate} tasks/s  eta {eta_formatted}`,
           hideCursor: true,
         },
         cliProgress.Presets.shades_classic,

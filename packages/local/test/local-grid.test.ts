@@ -63,6 +63,37 @@ describe("local grid", () => {
     await again.stop();
   });
 
+  it("starts agents when work arrives on a fleet pool and stops them all once it is idle", async () => {
+    const grid = await startLocalGrid({
+      ...config(),
+      agents: { count: 0, concurrency: 1 },
+      fleet: { pools: ["batch"], maxAgents: 2, concurrency: 2, idleSeconds: 1, everySeconds: 1 },
+    });
+    grids.push(grid);
+    expect(grid.fleet.running).toBe(0); // idle grid: no agent
+    let peak = 0;
+    const watch = setInterval(() => {
+      peak = Math.max(peak, grid.fleet.running);
+    }, 50);
+    try {
+      const report = await runSample(grid.apiUrl, grid.token, 12, {
+        pool: "batch",
+        handler: "sleep",
+        input: () => ({ ms: 400 }),
+        timeoutMs: 60_000,
+      });
+      expect(report).toMatchObject({ tasks: 12, succeeded: 12 });
+      expect(peak).toBeGreaterThanOrEqual(1);
+      expect(peak).toBeLessThanOrEqual(2);
+      const deadline = Date.now() + 30_000;
+      while (grid.fleet.running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(grid.fleet.running).toBe(0);
+    } finally {
+      clearInterval(watch);
+      await grid.stop();
+    }
+  });
+
   it("says in one line when its port is taken, and starts nothing", async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));

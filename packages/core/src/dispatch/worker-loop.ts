@@ -69,9 +69,11 @@ export async function runPollLoop(
   let idle = false;
   while (!signal.aborted) {
     let got = 0;
+    let asked = 0;
     for (const queue of options.queues) {
       const room = Math.min(10, maxLeases - dispatcher.heldLeases);
       if (room <= 0 || signal.aborted) break;
+      asked++;
       let tickets: ReceivedTicket[] = [];
       try {
         tickets = await ports.queue.receive(queue, {
@@ -88,7 +90,10 @@ export async function runPollLoop(
         await dispatcher.accept(queue, tickets);
       }
     }
-    idle = got === 0;
+    // Idle only when every queue was asked and had nothing: a full worker that could not ask
+    // must not long-poll the first queue next while another one has tickets.
+    if (asked === options.queues.length) idle = got === 0;
+    else if (got > 0) idle = false;
     if (dispatcher.heldLeases >= maxLeases) await ports.clock.sleep(5, signal).catch(() => {});
   }
   dispatcher.beginShutdown();

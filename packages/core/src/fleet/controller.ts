@@ -111,6 +111,9 @@ export class FleetController {
       return pass;
     }
     const now = this.#o.clock.now();
+    // Tickets of running tasks may already be settled: the agents' own counts are a floor.
+    const busy = agents.reduce((n, a) => n + a.busy, 0);
+    if (busy > backlog.inFlight) backlog = { ...backlog, inFlight: busy };
     if (backlog.queued + backlog.inFlight > 0 || agents.some((a) => a.busy > 0)) state.lastWorkAt = now;
     const lastWorkAt = backlog.lastWorkAt ?? state.lastWorkAt ?? latest(agents.map((a) => a.idleSince));
     const lastLaunchAt = state.lastLaunchAt ?? latest(agents.map((a) => a.launchedAt));

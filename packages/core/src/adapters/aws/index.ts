@@ -4,4 +4,5 @@ export { createAwsClients, destroyAwsClients, LOCAL_CREDENTIALS } from "./client
 export { DynamoTaskStore } from "./dynamo-task-store.ts";
 export { provisionGrid, toCreateTableInput } from "./provision.ts";
 export { S3BlobStore } from "./s3-blob-store.ts";
+export { SqsBacklog } from "./sqs-backlog.ts";
 export { SqsTicketQueue } from "./sqs-ticket-queue.ts";
