@@ -86,7 +86,7 @@ export class CapacityLauncher {
 
   constructor(options: CapacityLauncherOptions) {
     if (options.zones.length === 0) throw new Error("a capacity launcher needs at least one zone");
-    this.#o = { coolMs: 60_000, maxCoolMs: 900_000, ...options };
+    this.#o = { ...options, coolMs: options.coolMs ?? 60_000, maxCoolMs: options.maxCoolMs ?? 900_000 };
   }
 
   /** Capacity pools left out now, as `market|zone|type`. */
