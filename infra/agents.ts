@@ -186,7 +186,7 @@ WorkingDirectory=/opt/tessera
 Environment=AWS_REGION=${region}
 Environment=TESSERA_AGENT_POOLS=${args.pool}
 ${envLines.join("\n")}
-ExecStart=/opt/node/bin/node packages/agent/src/cli.ts --pools ${args.pool} --tasks ${tasks} --grace ${args.settings.graceSeconds} --health-port 8081 --spot-watch
+ExecStart=/opt/node/bin/node packages/agent/src/cli.ts --pools ${args.pool} --tasks ${tasks} --grace ${args.settings.graceSeconds} --health-port 8081 --spot-watch --ec2-status
 KillSignal=SIGTERM
 KillMode=mixed
 TimeoutStopSec=${args.settings.graceSeconds + 15}

@@ -12,6 +12,7 @@ import { collectTasks, runtimeFromEnv, taskRunner } from "@tessera/functions";
 import { Command, InvalidArgumentError } from "commander";
 import { Agent } from "./agent.ts";
 import { commandRunner } from "./command-runner.ts";
+import { reportEc2Status } from "./ec2-status.ts";
 import { startHealthServer } from "./health.ts";
 import { drainOnSpotNotice } from "./spot-watch.ts";
 
@@ -34,6 +35,11 @@ const program = new Command("tessera-agent")
   .option("--grace <seconds>", "on stop, time for running tasks to finish before release", positiveInt, 30)
   .option("--health-port <port>", "serve /health and /metrics on this port (0: any free port)", positiveInt)
   .option("--health-host <host>", "address of the health endpoint", "127.0.0.1")
+  .option(
+    "--ec2-status",
+    "on EC2: keep the agent's state (running, busy, idle since, draining) in its instance's tags for the fleet scaler",
+    process.env.TESSERA_AGENT_EC2_STATUS === "1",
+  )
   .option(
     "--spot-watch",
     "on EC2 spot: watch the instance metadata for an interruption notice and drain within it",
@@ -60,6 +66,7 @@ async function main(): Promise<void> {
     healthPort?: number;
     healthHost: string;
     spotWatch: boolean;
+    ec2Status: boolean;
   }>();
   if (Boolean(opts.tasks) === Boolean(opts.command))
     fail("give either --tasks <modules...> or --command <program>");
@@ -128,6 +135,30 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ message: `${signal}: draining`, graceSeconds: opts.grace }));
     void agent.stop();
   };
+  let endEc2Status = async () => {};
+  if (opts.ec2Status) {
+    let reported = false;
+    try {
+      endEc2Status = await reportEc2Status({
+        stats: () => agent.stats(),
+        imdsEndpoint: process.env.TESSERA_IMDS_ENDPOINT,
+        onError: (error) => {
+          if (reported) return;
+          reported = true;
+          console.error(
+            JSON.stringify({
+              message: "cannot tag the instance with the agent's state",
+              error: error.message,
+            }),
+          );
+        },
+      });
+    } catch (error) {
+      fail(
+        `--ec2-status: cannot read this instance's id from the metadata service (${(error as Error).message})`,
+      );
+    }
+  }
   let spotWatchFailed = false;
   const endSpotWatch = opts.spotWatch
     ? drainOnSpotNotice(agent, {
@@ -160,6 +191,7 @@ async function main(): Promise<void> {
   }
   await agent.run();
   endSpotWatch();
+  await endEc2Status();
   await health?.close();
   console.log(JSON.stringify({ message: "agent stopped", ...agent.stats() }));
   process.exit(0);

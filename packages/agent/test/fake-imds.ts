@@ -1,7 +1,8 @@
 /**
  * A stand-in for the EC2 instance metadata service on 127.0.0.1, strict like an instance whose
  * launch template requires IMDSv2: PUT /latest/api/token gives a token, every GET without a
- * valid one is 401. `spotNotice` is what spot/instance-action says (404 while undefined).
+ * valid one is 401. `spotNotice` is what spot/instance-action says (404 while undefined);
+ * `instanceId` what instance-id says.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,13 +10,18 @@ import type { AddressInfo } from "node:net";
 export interface FakeImds {
   endpoint: string;
   spotNotice: string | undefined;
+  instanceId: string;
   requests: string[];
   close(): Promise<void>;
 }
 
 export async function startFakeImds(): Promise<FakeImds> {
   const token = "imds-token-1";
-  const state: Omit<FakeImds, "endpoint" | "close"> = { spotNotice: undefined, requests: [] };
+  const state: Omit<FakeImds, "endpoint" | "close"> = {
+    spotNotice: undefined,
+    instanceId: "i-0000000000000000a",
+    requests: [],
+  };
   const server = createServer((req, res) => {
     state.requests.push(`${req.method} ${req.url}`);
     if (req.method === "PUT" && req.url === "/latest/api/token") {
@@ -27,6 +33,8 @@ export async function startFakeImds(): Promise<FakeImds> {
       if (state.spotNotice === undefined) return void res.writeHead(404).end("Not Found");
       return void res.writeHead(200, { "content-type": "text/plain" }).end(state.spotNotice);
     }
+    if (req.method === "GET" && req.url === "/latest/meta-data/instance-id")
+      return void res.writeHead(200, { "content-type": "text/plain" }).end(state.instanceId);
     res.writeHead(404).end("Not Found");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

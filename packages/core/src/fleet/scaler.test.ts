@@ -92,7 +92,10 @@ describe("fleet decision", () => {
     // A busy agent is never stopped, even with no work in sight.
     expect(decideFleet(policy, backlog({}), [agent("busy", { busy: 1 })], 10_000 * S).stop).toEqual([]);
     // Nor one already stopping, nor one still launching.
-    const others = [agent("s", { state: "stopping" }), agent("l", { state: "launching" })];
+    const others = [
+      agent("s", { state: "stopping" }),
+      agent("l", { state: "launching", launchedAt: 9_990 * S }),
+    ];
     expect(decideFleet(policy, backlog({}), others, 10_000 * S).stop).toEqual([]);
   });
 
@@ -145,6 +148,19 @@ describe("fleet decision", () => {
     expect(paidUntil(policy, 0, 10 * S)).toBe(60 * S);
     expect(paidUntil(policy, 0, 60.5 * S)).toBe(61 * S);
     expect(paidUntil(hourly, 0, 3_601 * S)).toBe(7_200 * S);
+  });
+
+  it("stops an agent that never came up, and replaces it when there is work", () => {
+    const agents = [
+      agent("stuck", { state: "launching", launchedAt: 0 }),
+      agent("ok", { busy: 4, launchedAt: 0 }),
+    ];
+    const d = decideFleet(policy, backlog({ queued: 4, inFlight: 4 }), agents, 900 * S, 0);
+    expect(d.stop).toEqual(["stuck"]);
+    expect(d.launch).toBe(1);
+    expect(d.reason).toContain("1 that never came up");
+    // Fourteen minutes is still booting.
+    expect(decideFleet(policy, backlog({ queued: 4, inFlight: 4 }), agents, 840 * S, 0).stop).toEqual([]);
   });
 
   it("reaches zero at the end and stays there", () => {

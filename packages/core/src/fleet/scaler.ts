@@ -46,6 +46,8 @@ export interface FleetPolicy {
   stopLeadMs: number;
   /** Typical time from launch to an agent taking work, ms. @default 90_000 */
   bootMs: number;
+  /** An agent still not taking work this long after launch is broken and stopped, ms. @default 900_000 */
+  launchTimeoutMs: number;
 }
 
 export const DEFAULT_FLEET_POLICY: Omit<FleetPolicy, "maxAgents" | "concurrency"> = {
@@ -58,6 +60,7 @@ export const DEFAULT_FLEET_POLICY: Omit<FleetPolicy, "maxAgents" | "concurrency"
   billingIncrementMs: 1_000,
   stopLeadMs: 0,
   bootMs: 90_000,
+  launchTimeoutMs: 900_000,
 };
 
 /** What the queue and the task records say about a pool's work. */
@@ -134,7 +137,9 @@ export function decideFleet(
   now: number,
   lastLaunchAt?: number,
 ): FleetDecision {
-  const live = agents.filter((a) => a.state !== "stopping");
+  // An agent that never came up (a bad image, a setup that failed) is stopped, not waited on.
+  const stuck = agents.filter((a) => a.state === "launching" && now - a.launchedAt >= policy.launchTimeoutMs);
+  const live = agents.filter((a) => a.state !== "stopping" && !stuck.includes(a));
   const target = targetAgents(policy, backlog, live.length);
   let launch = 0;
   let reason = "steady";
@@ -151,7 +156,7 @@ export function decideFleet(
     }
   }
 
-  const stop: string[] = [];
+  const stop: string[] = stuck.map((a) => a.id);
   const surplus = live.length - target;
   if (surplus > 0) {
     const poolIdle =
@@ -166,19 +171,22 @@ export function decideFleet(
     // Billed in blocks longer than the idle period (hourly): keeping an idle agent into its
     // next block costs a whole block, so it stops at the end of the current one.
     const coarse = policy.billingIncrementMs > policy.idleMs;
+    const stopped = stop.length;
     for (const { agent, paidEnd } of candidates) {
-      if (stop.length >= surplus) break;
+      if (stop.length - stopped >= surplus) break;
       // Stopping now wastes at most a second (plus the lead) of time already paid for.
       const paidOut = paidEnd - now <= policy.stopLeadMs + PAID_SLACK_MS;
       const idleFor = now - (agent.idleSince ?? agent.launchedAt);
       // Beyond the few kept warm for new work, an agent idle for a whole growth step goes once
       // paid out: a session's tail does not keep the whole fleet for the idle period.
       const beyondWarm =
-        live.length - stop.length > target + policy.warmAgents && idleFor >= policy.stepIntervalMs;
+        live.length - (stop.length - stopped) > target + policy.warmAgents &&
+        idleFor >= policy.stepIntervalMs;
       if (paidOut && (poolIdle || coarse || beyondWarm || idleFor >= policy.idleMs)) stop.push(agent.id);
     }
-    if (stop.length > 0 && launch === 0)
-      reason = `stopping ${stop.length} idle (${surplus} more than needed)`;
+    if (stop.length > stopped && launch === 0)
+      reason = `stopping ${stop.length - stopped} idle (${surplus} more than needed)`;
   }
+  if (stuck.length > 0) reason = `${reason}; stopping ${stuck.length} that never came up`;
   return { launch, stop, target, reason };
 }

@@ -1,0 +1,74 @@
+/**
+ * The agent's status on its own EC2 instance, as tags the fleet scaler reads with the
+ * DescribeInstances call it makes anyway: `tessera:agent` (`running`, then `draining`),
+ * `tessera:busy` (tasks held) and `tessera:idle-since`. Written only when the agent goes from
+ * idle to busy or back, or starts draining, at most once per poll: a handful of free EC2 calls
+ * per agent and session, no table item and no extra read for the scaler.
+ */
+import { CreateTagsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { MetadataService } from "@aws-sdk/ec2-metadata-service";
+import { EC2_TAGS } from "@tessera/core/aws";
+import type { AgentStats } from "./agent.ts";
+
+export interface Ec2StatusOptions {
+  /** The agent's counters. */
+  stats: () => AgentStats;
+  /** Instance metadata endpoint. @default http://169.254.169.254 */
+  imdsEndpoint?: string;
+  /** An EC2 client (region from the environment by default). */
+  ec2?: EC2Client;
+  /** Check interval, ms. @default 5000 */
+  everyMs?: number;
+  onError?: (error: Error) => void;
+}
+
+/** What the tags say, and whether a change is worth a write. */
+export function statusTags(stats: AgentStats): { key: string; tags: Record<string, string> } {
+  const busy = Math.max(stats.runningTasks, stats.heldLeases);
+  const state = stats.state === "running" ? "running" : "draining";
+  const tags = {
+    [EC2_TAGS.agent]: state,
+    [EC2_TAGS.busy]: String(busy),
+    [EC2_TAGS.idleSince]: busy === 0 ? (stats.idleSince ?? stats.startedAt) : "",
+  };
+  // Busy counts change all the time; only idle ↔ busy and the state are worth a call.
+  return { key: `${state}:${busy > 0 ? "busy" : "idle"}`, tags };
+}
+
+/** Keeps the tags current until the returned function is called (which writes a last time). */
+export async function reportEc2Status(options: Ec2StatusOptions): Promise<() => Promise<void>> {
+  const imds = new MetadataService({
+    endpoint: options.imdsEndpoint ?? "http://169.254.169.254",
+    httpOptions: { timeout: 1_000 },
+    ec2MetadataV1Disabled: true,
+  });
+  const instanceId = (await imds.request("latest/meta-data/instance-id", {})).trim();
+  const ec2 = options.ec2 ?? new EC2Client({});
+  let written: string | undefined;
+  let writing = Promise.resolve();
+  const write = () => {
+    writing = writing.then(async () => {
+      const { key, tags } = statusTags(options.stats());
+      if (key === written) return;
+      try {
+        await ec2.send(
+          new CreateTagsCommand({
+            Resources: [instanceId],
+            Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        );
+        written = key;
+      } catch (error) {
+        options.onError?.(error as Error); // tried again on the next check
+      }
+    });
+    return writing;
+  };
+  await write();
+  const timer = setInterval(() => void write(), options.everyMs ?? 5_000);
+  return async () => {
+    clearInterval(timer);
+    await write();
+    if (!options.ec2) ec2.destroy();
+  };
+}
