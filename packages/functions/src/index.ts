@@ -7,6 +7,14 @@ export { createObservability, METRICS_NAMESPACE } from "./observability.ts";
 export { createReaperHandler } from "./reaper.ts";
 export type { GridRuntime } from "./runtime.ts";
 export { lazyRuntime, runtimeFromEnv } from "./runtime.ts";
+export type { FleetConfig, Scaler, ScalerReport } from "./scaler.ts";
+export {
+  createScalerHandler,
+  FleetConfigSchema,
+  fleetConfigFromEnv,
+  policyOf,
+  scalerFromEnv,
+} from "./scaler.ts";
 export { sqsEventOf } from "./sqs-event.ts";
 export type { TaskDefinition, TaskHandlerContext, TaskLogger, TaskRunnerOptions } from "./task-definition.ts";
 export { collectTasks, defineTask, TaskInputError, taskRunner } from "./task-definition.ts";

@@ -17,6 +17,7 @@ describe("Lambda entries", () => {
     expect(denied.statusCode).toBe(401);
     expect(JSON.parse(denied.body).error.code).toBe("UNAUTHORIZED");
     expect(typeof (await import("./reaper.ts")).handler).toBe("function");
+    expect(typeof (await import("./scaler.ts")).handler).toBe("function");
     expect(typeof (await import("../../../../examples/worker.ts")).handler).toBe("function");
   });
 });

@@ -1,0 +1,165 @@
+/**
+ * The fleet scaler (scheduled): drives the agent pools' EC2 fleets from their queues.
+ *
+ * EventBridge invokes it every minute; each invocation runs the fleet controller for up to
+ * 55 s, a pass every `everySeconds` (10 s by default), and returns at once when a pass finds
+ * no work and no agent in any pool. So it reacts to a new backlog within a minute at worst and
+ * within one pass (seconds) while anything is going on, where CloudWatch-alarm scaling waits
+ * for alarm periods and evaluation windows (minutes) before each step — and an idle grid costs
+ * one short invocation a minute: a queue-attribute read per queue and a DescribeInstances per
+ * pool. The controller lives as long as the Lambda container, so its launch back-off and
+ * memory of the pool carry over between invocations; a fresh container rebuilds them from the
+ * instances.
+ *
+ * Configuration: TESSERA_FLEET (JSON, written by `infra/`: the `tessera:grid` tag value, the
+ * pass interval, and per agent pool its launch template, subnets with their zones, instance
+ * requirements, spot, maxAgents), plus the grid's queues as for every function.
+ */
+
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import {
+  DEFAULT_FLEET_POLICY,
+  defineGrid,
+  describePass,
+  FleetController,
+  type FleetPolicy,
+  type PoolPass,
+  parseInput,
+  queueUrlsOf,
+  SystemClock,
+} from "@tessera/core";
+import { createAwsClients, Ec2Fleet, LOCAL_CREDENTIALS, SqsBacklog } from "@tessera/core/aws";
+import type { Context, ScheduledEvent } from "aws-lambda";
+import { z } from "zod";
+import { withObservability } from "./middleware.ts";
+import { createObservability, type Observability } from "./observability.ts";
+
+const range = z
+  .tuple([z.number().int().positive(), z.number().int().positive()])
+  .refine(([min, max]) => min <= max, "min must not exceed max");
+
+/** TESSERA_FLEET, as `infra/` writes it. */
+export const FleetConfigSchema = z
+  .object({
+    /** The `tessera:grid` tag value of this grid's agent instances. */
+    grid: z.string().min(1),
+    /** Seconds between two passes within an invocation. */
+    everySeconds: z.number().int().min(1).max(60).default(10),
+    pools: z.record(
+      z.string(),
+      z
+        .object({
+          launchTemplateId: z.string().min(1),
+          subnets: z.array(z.object({ id: z.string().min(1), zone: z.string().min(1) }).strict()).min(1),
+          vcpu: range,
+          memoryGiB: range,
+          arch: z.enum(["arm64", "x86_64"]),
+          spot: z.boolean(),
+          maxAgents: z.number().int().min(1).max(10_000),
+          /** Overrides of the scaling policy (step, idleMs, billing, …). */
+          policy: z.record(z.string(), z.number()).optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type FleetConfig = z.output<typeof FleetConfigSchema>;
+
+/** Reads TESSERA_FLEET; a bad value is a ValidationError naming the field. */
+export function fleetConfigFromEnv(env: NodeJS.ProcessEnv = process.env): FleetConfig {
+  const raw = env.TESSERA_FLEET;
+  if (!raw) throw new Error("TESSERA_FLEET is not set: the scaler has no agent pool to drive");
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error("TESSERA_FLEET is not valid JSON");
+  }
+  return parseInput(FleetConfigSchema, json, "TESSERA_FLEET");
+}
+
+/** The scaling policy of a pool: the defaults, its size, and its overrides. */
+export function policyOf(pool: FleetConfig["pools"][string]): FleetPolicy {
+  // An agent runs one task per vCPU: the smallest instance allowed sets the pace.
+  return { ...DEFAULT_FLEET_POLICY, ...pool.policy, maxAgents: pool.maxAgents, concurrency: pool.vcpu[0] };
+}
+
+/** What the scaler drives: built once per container. */
+export interface Scaler {
+  controller: FleetController;
+  everyMs: number;
+}
+
+/** Builds the scaler from the environment (the grid's queues and TESSERA_FLEET). */
+export function scalerFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { ec2?: EC2Client } = {},
+): Scaler {
+  const config = fleetConfigFromEnv(env);
+  const grid = defineGrid({
+    prefix: env.TESSERA_PREFIX || "tessera",
+    pools: (env.TESSERA_POOLS || "default").split(",").map((p) => p.trim()),
+  });
+  for (const pool of Object.keys(config.pools))
+    if (!grid.pools.includes(pool)) throw new Error(`TESSERA_FLEET.pools.${pool}: not a pool of this grid`);
+  const base = env.TESSERA_QUEUE_URL_BASE;
+  if (!base) throw new Error("TESSERA_QUEUE_URL_BASE is not set: the scaler cannot read its queues");
+  const clients = createAwsClients({
+    region: env.AWS_REGION,
+    queueEndpoint: env.TESSERA_QUEUE_ENDPOINT || undefined,
+    // An emulator (local runs and tests) gets dummy credentials, never real ones.
+    ...(env.TESSERA_QUEUE_ENDPOINT ? { credentials: LOCAL_CREDENTIALS } : {}),
+  });
+  const ec2 = options.ec2 ?? new EC2Client({ region: env.AWS_REGION });
+  const fleet = new Ec2Fleet({ ec2, grid: config.grid, pools: config.pools });
+  return {
+    controller: new FleetController({
+      fleet,
+      backlog: new SqsBacklog(clients.sqs, grid, queueUrlsOf(grid, base)),
+      policies: Object.fromEntries(Object.entries(config.pools).map(([pool, p]) => [pool, policyOf(p)])),
+      clock: new SystemClock(),
+    }),
+    everyMs: config.everySeconds * 1000,
+  };
+}
+
+/** What one invocation did. */
+export interface ScalerReport {
+  passes: number;
+  launched: number;
+  stopped: number;
+  /** Passes in which a pool stayed short of its target (capacity, throttling, a fault). */
+  shortfalls: number;
+}
+
+/** Builds the scaler handler (the scaler is created on first use and kept per container). */
+export function createScalerHandler(
+  scaler: () => Scaler,
+  o: Observability = createObservability("tessera-scaler"),
+  /** Longest run of one invocation, ms (EventBridge starts the next a minute later). */
+  maxRunMs = 55_000,
+) {
+  const handle = async (_event: ScheduledEvent, context: Context): Promise<ScalerReport> => {
+    const { controller, everyMs } = scaler();
+    const budget = Math.min(maxRunMs, context.getRemainingTimeInMillis() - 5_000);
+    const passes = await controller.run({ everyMs, deadline: Date.now() + budget, untilIdle: true });
+    const all: PoolPass[] = passes.flat();
+    const report: ScalerReport = {
+      passes: passes.length,
+      launched: all.reduce((n, p) => n + p.launched.length, 0),
+      stopped: all.reduce((n, p) => n + p.stopped.length, 0),
+      shortfalls: all.filter((p) => p.errors.length > 0 || p.failed).length,
+    };
+    for (const p of all) {
+      if (p.failed || p.errors.length > 0) o.logger.warn(describePass(p), { pool: p.pool, errors: p.errors });
+      else if (p.launched.length > 0 || p.stopped.length > 0)
+        o.logger.info(describePass(p), { pool: p.pool });
+    }
+    o.metrics.addMetric("AgentsLaunched", MetricUnit.Count, report.launched);
+    o.metrics.addMetric("AgentsStopped", MetricUnit.Count, report.stopped);
+    o.metrics.addMetric("FleetShortfalls", MetricUnit.Count, report.shortfalls);
+    return report;
+  };
+  return withObservability(handle, o, (event) => event.id);
+}

@@ -1,0 +1,90 @@
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { EC2_TAGS, LOCAL_CREDENTIALS } from "@tessera/core/aws";
+import { type FakeEc2, startFakeEc2 } from "@tessera/core/testing";
+import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createObservability } from "../src/observability.ts";
+import { createScalerHandler, fleetConfigFromEnv, scalerFromEnv } from "../src/scaler.ts";
+import { lambdaContext } from "./harness.ts";
+
+const scheduled = { id: "evt-1" } as Parameters<ReturnType<typeof createScalerHandler>>[0];
+const fleet = (pools: Record<string, unknown>) => JSON.stringify({ grid: "g1", everySeconds: 1, pools });
+const batch = {
+  launchTemplateId: "lt-1",
+  subnets: [
+    { id: "subnet-a", zone: "us-east-1a" },
+    { id: "subnet-b", zone: "us-east-1b" },
+  ],
+  vcpu: [4, 8],
+  memoryGiB: [8, 32],
+  arch: "arm64",
+  spot: true,
+  maxAgents: 5,
+};
+
+describe("fleet scaler function (scheduled)", () => {
+  let grid: AwsTestGrid;
+  let ec2Fake: FakeEc2;
+  let ec2: EC2Client;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    const emulators = inject("emulators");
+    grid = await provisionTestGrid(emulators, { pools: ["default", "batch"] });
+    ec2Fake = await startFakeEc2({ subnets: { "subnet-a": "us-east-1a", "subnet-b": "us-east-1b" } });
+    ec2 = new EC2Client({ endpoint: ec2Fake.endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS });
+    const anyUrl = Object.values(grid.queueUrls)[0]!;
+    env = {
+      TESSERA_PREFIX: grid.grid.table.name.replace(/-tasks$/, ""),
+      TESSERA_POOLS: "default,batch",
+      TESSERA_QUEUE_URL_BASE: anyUrl.slice(0, anyUrl.lastIndexOf("/")),
+      TESSERA_QUEUE_ENDPOINT: emulators.queueEndpoint,
+      TESSERA_FLEET: fleet({ batch }),
+    };
+  });
+  afterAll(async () => {
+    ec2.destroy();
+    grid.close();
+    await ec2Fake.close();
+  });
+
+  it("returns after one pass when the grid is idle (no work, no agent): an idle grid costs one short call", async () => {
+    const scaler = scalerFromEnv(env, { ec2 });
+    const handler = createScalerHandler(() => scaler, createObservability("tessera-scaler-test"), 5_000);
+    const started = Date.now();
+    expect(await handler(scheduled, lambdaContext())).toEqual({
+      passes: 1,
+      launched: 0,
+      stopped: 0,
+      shortfalls: 0,
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(ec2Fake.requests.map((r) => r.action)).toEqual(["DescribeInstances"]);
+  });
+
+  it("launches agents for a pool's backlog and keeps passing while there is work", async () => {
+    await grid.ports.queue.send(
+      "batch-normal",
+      Array.from({ length: 12 }, (_, i) => ({ body: `t${i}` })),
+    );
+    const scaler = scalerFromEnv(env, { ec2 });
+    const handler = createScalerHandler(() => scaler, createObservability("tessera-scaler-test"), 1_500);
+    const report = await handler(scheduled, lambdaContext());
+    expect(report.launched).toBe(2); // 12 tickets / 4 per agent = 3 wanted; the first step is 2
+    expect(report.passes).toBeGreaterThanOrEqual(2); // went on passing within the invocation
+    const launched = [...ec2Fake.instances.values()];
+    expect(launched).toHaveLength(2);
+    for (const i of launched)
+      expect(i.tags).toMatchObject({ [EC2_TAGS.grid]: "g1", [EC2_TAGS.pool]: "batch" });
+  });
+
+  it("rejects a bad TESSERA_FLEET with the field named", () => {
+    expect(() => fleetConfigFromEnv({})).toThrow("TESSERA_FLEET is not set");
+    expect(() => fleetConfigFromEnv({ TESSERA_FLEET: "{" })).toThrow("TESSERA_FLEET is not valid JSON");
+    expect(() => fleetConfigFromEnv({ TESSERA_FLEET: fleet({ batch: { ...batch, vcpu: [8, 4] } }) })).toThrow(
+      /TESSERA_FLEET\.pools\.batch\.vcpu/,
+    );
+    expect(() => scalerFromEnv({ ...env, TESSERA_FLEET: fleet({ gpu: batch }) }, { ec2 })).toThrow(
+      "TESSERA_FLEET.pools.gpu: not a pool of this grid",
+    );
+  });
+});
