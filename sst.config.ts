@@ -33,6 +33,10 @@ export default $config({
     };
     const { api, worker, environment, region, auth } = functions(grid, arns, ticketQueues, served.lambda);
     const fleet = await agents(grid, served.agents, arns, ticketQueues, bucket, environment);
+    if (fleet) {
+      const { fleetScaler } = await import("./infra/fleet.ts");
+      fleetScaler(fleet, environment);
+    }
     const { dashboard } = monitoring(grid, { worker: worker && { name: worker.name } });
     if ($dev) {
       const { devCommands } = await import("./infra/dev.ts");

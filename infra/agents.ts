@@ -212,6 +212,7 @@ export async function agents(
   const settings = agentPoolSettings(pools);
   const prefix = grid.table.name.replace(/-tasks$/, "");
   const region = aws.getRegionOutput().name;
+  const account = aws.getCallerIdentityOutput().accountId;
   const queuesOf = (pool: string) => ticketQueues.filter((q) => q.pool === pool).map((q) => q.queue.arn);
 
   // Network: a public subnet in every Availability Zone; no NAT, so idle costs nothing.
@@ -267,6 +268,8 @@ export async function agents(
   const codeArn = $interpolate`${bucket.arn}/agent/code.zip`;
 
   const templates: Record<string, { launchTemplate: $util.Output<string>; settings: AgentPoolSettings }> = {};
+  const launchTemplateArns: $util.Output<string>[] = [];
+  const roleArns: $util.Output<string>[] = [];
   for (const pool of pools) {
     const s = settings[pool]!;
     const id = pool.replace(/[^A-Za-z0-9]/g, "");
@@ -275,8 +278,14 @@ export async function agents(
     });
     new aws.iam.RolePolicy(`Agent${id}Policy`, {
       role: role.id,
-      policy: aws.iam.getPolicyDocumentOutput({ statements: agentPermissions(arns, queuesOf(pool), codeArn) })
-        .json,
+      policy: aws.iam.getPolicyDocumentOutput({
+        statements: agentPermissions(arns, queuesOf(pool), {
+          bundle: codeArn,
+          grid: prefix,
+          region,
+          account,
+        }),
+      }).json,
     });
     const profile = new aws.iam.InstanceProfile(`Agent${id}Profile`, { role: role.name });
     const template = new aws.ec2.LaunchTemplate(`Agent${id}Template`, {
@@ -308,6 +317,8 @@ export async function agents(
       updateDefaultVersion: true,
     });
     templates[pool] = { launchTemplate: template.id, settings: s };
+    launchTemplateArns.push(template.arn);
+    roleArns.push(role.arn);
   }
 
   const oidc = process.env.TESSERA_EKS_OIDC_PROVIDER_ARN;
@@ -347,5 +358,14 @@ export async function agents(
     subnets: subnets.map((s) => s.id),
     securityGroup: securityGroup.id,
     eksRole: eksRole?.arn,
+    /** For the fleet scaler (infra/fleet.ts). */
+    scaling: {
+      prefix,
+      zones: subnets.map((s, i) => ({ id: s.id, zone: zones.names[i]!, arn: s.arn })),
+      securityGroupArn: securityGroup.arn,
+      launchTemplateArns,
+      roleArns,
+      agentQueues: pools.flatMap(queuesOf),
+    },
   };
 }

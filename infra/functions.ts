@@ -38,6 +38,16 @@ export const settings = {
     : undefined,
 };
 
+/** What every function shares: arm64, Node 24, the grid's environment, a Lambda-only role. */
+export function functionDefaults<E>(environment: E) {
+  return {
+    runtime: "nodejs24.x" as const,
+    architecture: "arm64" as const,
+    environment,
+    transform: lambdaOnlyTrust,
+  };
+}
+
 export function functions(
   grid: GridDefinition,
   arns: GridArns,
@@ -53,12 +63,7 @@ export function functions(
     TESSERA_QUEUE_URL_BASE: $interpolate`https://sqs.${region}.amazonaws.com/${account}`,
     NODE_OPTIONS: "--enable-source-maps",
   };
-  const common = {
-    runtime: "nodejs24.x" as const,
-    architecture: "arm64" as const,
-    environment,
-    transform: lambdaOnlyTrust,
-  };
+  const common = functionDefaults(environment);
 
   const api = new sst.aws.ApiGatewayV2("Api", {
     cors: {

@@ -7,6 +7,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: resource inputs are free-form records here
 import { beforeAll, describe, expect, it } from "vitest";
 import { defineGrid } from "../packages/core/src/resources.ts";
+import { FleetConfigSchema } from "../packages/functions/src/scaler.ts";
 import { declareStack, type Graph, type GraphResource } from "../scripts/sst-graph.ts";
 import { agentPoolSettings } from "./agents.ts";
 import { servedBy } from "./grid.ts";
@@ -20,7 +21,29 @@ const grid = defineGrid({ prefix: "tessera-graph", pools: ["default", "gpu"] });
  * - ec2:DescribeTags has no resource-level permissions (the EC2 forwarder reads the state-
  *   changed instance's tags; EventBridge events carry none).
  */
-const STAR_EXCEPTIONS = [{ role: "Ec2ForwarderRole", action: "ec2:DescribeTags" }];
+const STAR_EXCEPTIONS = [
+  { role: "Ec2ForwarderRole", action: "ec2:DescribeTags" },
+  { role: "ScalerHandlerRole", action: "ec2:DescribeInstances" },
+];
+
+/**
+ * `*` in an ARN's last part, allowed when the statement pins it: to this grid's tagged
+ * instances (aws:ResourceTag/tessera:grid), to tagging at launch (ec2:CreateAction), or for
+ * the resources a launch itself creates (their ids do not exist before it), AWS's public
+ * images and its public AMI parameters.
+ */
+function pinned(s: Statement & { Condition?: Record<string, Record<string, unknown>> }, resource: string) {
+  const conditions = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
+  if (conditions.includes("aws:ResourceTag/tessera:grid") || conditions.includes("ec2:CreateAction"))
+    return true;
+  const launch = list(s.Action).every((a) => a === "ec2:CreateFleet" || a === "ec2:RunInstances");
+  if (
+    launch &&
+    /^arn:aws:ec2:[^:]+:(\d+)?:(instance|volume|network-interface|fleet|image)\/\*$/.test(resource)
+  )
+    return true;
+  return resource.endsWith(":parameter/aws/service/ami-amazon-linux-latest/*");
+}
 /**
  * The one managed policy: AWSLambdaBasicExecutionRole, for a function's own logs (SST attaches
  * it; its statement is AWS's, on logs:CreateLogGroup/CreateLogStream/PutLogEvents).
@@ -155,6 +178,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
       "packages/functions/src/entries/api.handler",
       "packages/functions/src/entries/ec2-forwarder.handler",
       "packages/functions/src/entries/reaper.handler",
+      "packages/functions/src/entries/scaler.handler",
     ]);
     for (const fn of ofType(full, "aws:lambda/function:Function")) {
       expect(fn.inputs.runtime, fn.name).toBe("nodejs24.x");
@@ -231,16 +255,19 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
   it("grants no `*` action, and `*` resources only where AWS has nothing narrower", () => {
     for (const g of [full, plain]) {
       for (const role of ofType(g, "aws:iam/role:Role")) {
-        for (const pair of grants(g, role.name)) {
-          const [action, resource] = pair.split(" ") as [string, string];
-          expect(action, `${role.name}: ${pair}`).not.toContain("*");
-          if (resource.includes("*")) {
-            const allowed =
-              STAR_EXCEPTIONS.some((e) => e.role === role.name && e.action === action) ||
-              // The indexes of the grid's own table; the objects under the grid's own prefix.
-              resource === `${arnOf(g, "aws:dynamodb/table:Table", grid.table.name)}/index/*` ||
-              resource === `arn:aws:s3:::${grid.bucketName}/t/*`;
-            expect(allowed, `${role.name}: ${pair}`).toBe(true);
+        for (const statement of statementsOf(g, role.name)) {
+          for (const action of list(statement.Action)) {
+            expect(action, `${role.name}: ${action}`).not.toContain("*");
+            for (const resource of list(statement.Resource)) {
+              if (!resource.includes("*")) continue;
+              const allowed =
+                STAR_EXCEPTIONS.some((e) => e.role === role.name && e.action === action) ||
+                // The indexes of the grid's own table; the objects under the grid's own prefix.
+                resource === `${arnOf(g, "aws:dynamodb/table:Table", grid.table.name)}/index/*` ||
+                resource === `arn:aws:s3:::${grid.bucketName}/t/*` ||
+                (resource !== "*" && pinned(statement, resource));
+              expect(allowed, `${role.name}: ${action} ${resource}`).toBe(true);
+            }
           }
         }
         expect(role.inputs.managedPolicyArns ?? [], role.name).toSatisfy((arns: string[]) =>
@@ -260,6 +287,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
         .filter((q) => !pool || q.name.startsWith(`${pool}-`))
         .map((q) => queueArn(full, q.physicalName));
     const dlqs = grid.queues.map((q) => queueArn(full, q.deadLetterPhysicalName));
+    const ec2 = (type: string) => `arn:aws:ec2:us-east-1:123456789012:${type}`;
     const roleOf = (fn: string) =>
       full.resources.find(
         (r) =>
@@ -271,7 +299,27 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
       [roleOf(api)]: [...data, ...tickets(), objects, bucket],
       [roleOf("WorkerFunction")]: [...data, ...tickets("default"), objects, bucket],
       [roleOf("ReaperHandlerFunction")]: [...data, ...tickets(), ...dlqs, objects],
-      AgentgpuRole: [...data, ...tickets("gpu"), objects, bucket, `${bucket}/agent/code.zip`],
+      AgentgpuRole: [
+        ...data,
+        ...tickets("gpu"),
+        objects,
+        bucket,
+        `${bucket}/agent/code.zip`,
+        ec2("instance/*"),
+      ],
+      [roleOf("ScalerHandlerFunction")]: [
+        ...tickets("gpu"),
+        "*",
+        ...["fleet/*", "instance/*", "volume/*", "network-interface/*"].map(ec2),
+        "arn:aws:ec2:us-east-1::image/*",
+        one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").state.arn,
+        ...ofType(full, "aws:ec2/subnet:Subnet").map((x) => x.state.arn),
+        one(full, "aws:ec2/securityGroup:SecurityGroup", "AgentSecurityGroup").state.arn,
+        one(full, "aws:iam/role:Role", "AgentgpuRole").state.arn,
+        "arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/*",
+        "arn:aws:iam::123456789012:role/aws-service-role/ec2fleet.amazonaws.com/AWSServiceRoleForEC2Fleet",
+        "arn:aws:iam::123456789012:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot",
+      ],
       AgentEksRole: [...data, ...tickets("gpu"), objects, bucket],
       [roleOf("Ec2ForwarderFunction")]: ["*", CENTRAL_BUS],
     };
@@ -399,6 +447,58 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     });
     // Lambda-only grids need none of it.
     expect(ofType(plain, "aws:ec2/vpc:Vpc")).toEqual([]);
+  });
+
+  it("schedules one fleet scaler for the agent pools, configured as its function reads it", () => {
+    expect(one(full, "aws:cloudwatch/eventRule:EventRule", "ScalerRule").inputs.scheduleExpression).toBe(
+      "rate(1 minute)",
+    );
+    const fn = one(full, "aws:lambda/function:Function", "ScalerHandlerFunction");
+    expect(fn.inputs.reservedConcurrentExecutions).toBe(1); // never two scalers at once
+    expect(fn.inputs.timeout).toBeGreaterThan(55 + 10); // a run stops passing at 55 s
+    // The function's own schema accepts what the stack writes.
+    const config = FleetConfigSchema.parse(JSON.parse(fn.inputs.environment.variables.TESSERA_FLEET));
+    expect(config).toEqual({
+      grid: "tessera-graph",
+      everySeconds: 10,
+      pools: {
+        gpu: {
+          launchTemplateId: "AgentgpuTemplate-id",
+          subnets: ofType(full, "aws:ec2/subnet:Subnet").map((x) => ({
+            id: `${x.name}-id`,
+            zone: x.inputs.availabilityZone,
+          })),
+          vcpu: [4, 16],
+          memoryGiB: [16, 64],
+          arch: "arm64",
+          spot: true,
+          maxAgents: 4,
+        },
+      },
+    });
+    // Its dangerous grants are pinned: it terminates only this grid's instances, passes only
+    // the agents' roles and only to EC2, tags only at launch.
+    const scaler = statementsOf(full, "ScalerHandlerRole") as Array<Statement & { Condition?: any }>;
+    const holding = (action: string) => scaler.find((x) => list(x.Action).includes(action))!;
+    expect(holding("ec2:TerminateInstances").Condition).toEqual({
+      StringEquals: { "aws:ResourceTag/tessera:grid": "tessera-graph" },
+    });
+    expect(holding("iam:PassRole").Condition).toEqual({
+      StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" },
+    });
+    expect(holding("ec2:CreateTags").Condition).toEqual({
+      StringEquals: { "ec2:CreateAction": ["CreateFleet", "RunInstances"] },
+    });
+    // An agent tags only its status keys, only on the grid's instances.
+    const agent = (statementsOf(full, "AgentgpuRole") as Array<Statement & { Condition?: any }>).find((x) =>
+      list(x.Action).includes("ec2:CreateTags"),
+    )!;
+    expect(agent.Condition).toEqual({
+      StringEquals: { "aws:ResourceTag/tessera:grid": "tessera-graph" },
+      "ForAllValues:StringEquals": { "aws:TagKeys": ["tessera:agent", "tessera:busy", "tessera:idle-since"] },
+    });
+    // No agent pool, no scaler.
+    expect(plain.resources.some((r) => r.name.startsWith("Scaler"))).toBe(false);
   });
 
   it("declares nothing billed while idle: no NAT, no instances, no interface endpoints", () => {

@@ -13,7 +13,14 @@ export interface GridArns {
   deadLetterQueues: Input<string>[];
 }
 
-type Statement = { actions: string[]; resources: Input<string>[] };
+type Statement = {
+  actions: string[];
+  resources: Input<string>[];
+  conditions?: Array<{ test: string; variable: string; values: Input<string>[] }>;
+};
+
+/** Tag keys an agent keeps on its own instance (packages/agent/src/ec2-status.ts). */
+const AGENT_STATUS_TAGS = ["tessera:agent", "tessera:busy", "tessera:idle-since"];
 
 // `table/index/*`: the indexes of this one table (GSI access needs their ARNs; all three are used).
 const tableAndIndexes = (a: GridArns): Input<string>[] => [a.table, $interpolate`${a.table}/index/*`];
@@ -76,11 +83,106 @@ export function workerPermissions(a: GridArns, served: Input<string>[]): Stateme
  * re-times and acknowledges tickets; GetQueueAttributes lets KEDA read the queue depth with
  * the workload's identity. `bundle` is the agent's code object, read once at boot (EC2 only).
  */
-export function agentPermissions(a: GridArns, served: Input<string>[], bundle?: Input<string>): Statement[] {
-  // The same calls as the Lambda worker (the one dispatch core), plus the code object.
+export function agentPermissions(
+  a: GridArns,
+  served: Input<string>[],
+  ec2?: { bundle: Input<string>; grid: string; region: Input<string>; account: Input<string> },
+): Statement[] {
+  // The same calls as the Lambda worker (the one dispatch core), plus on EC2 the code object
+  // and its status tags: only those keys, only on the grid's instances.
   return [
     ...workerPermissions(a, served),
-    ...(bundle ? [{ actions: ["s3:GetObject"], resources: [bundle] }] : []),
+    ...(ec2
+      ? [
+          { actions: ["s3:GetObject"], resources: [ec2.bundle] },
+          {
+            actions: ["ec2:CreateTags"],
+            resources: [$interpolate`arn:aws:ec2:${ec2.region}:${ec2.account}:instance/*`],
+            conditions: [
+              { test: "StringEquals", variable: "aws:ResourceTag/tessera:grid", values: [ec2.grid] },
+              { test: "ForAllValues:StringEquals", variable: "aws:TagKeys", values: AGENT_STATUS_TAGS },
+            ],
+          },
+        ]
+      : []),
+  ];
+}
+
+/** What the fleet scaler launches into: the agent pools' templates, network and roles. */
+export interface FleetArns {
+  region: Input<string>;
+  account: Input<string>;
+  /** The `tessera:grid` tag value of the grid's instances. */
+  grid: string;
+  agentQueues: Input<string>[];
+  launchTemplates: Input<string>[];
+  subnets: Input<string>[];
+  securityGroup: Input<string>;
+  agentRoles: Input<string>[];
+}
+
+/**
+ * The fleet scaler: reads the agent pools' queue depths, launches through EC2 Fleet on the
+ * pools' own templates, subnets and security group (instances, volumes and network interfaces
+ * it creates, tagged only at launch), passes only the agents' roles and only to EC2, and
+ * terminates only instances tagged with this grid. DescribeInstances has no resource-level
+ * permissions (`*` is the only resource AWS accepts); it only reads.
+ */
+export function scalerPermissions(f: FleetArns): Statement[] {
+  const ec2 = (type: string) => $interpolate`arn:aws:ec2:${f.region}:${f.account}:${type}`;
+  const launched = ["instance/*", "volume/*", "network-interface/*"].map(ec2);
+  return [
+    { actions: ["sqs:GetQueueAttributes"], resources: f.agentQueues },
+    { actions: ["ec2:DescribeInstances"], resources: ["*"] },
+    {
+      actions: ["ec2:CreateFleet", "ec2:RunInstances"],
+      resources: [
+        ec2("fleet/*"),
+        ...f.launchTemplates,
+        ...f.subnets,
+        f.securityGroup,
+        ...launched,
+        // Amazon Linux images (public, no owner account in their ARN).
+        $interpolate`arn:aws:ec2:${f.region}::image/*`,
+      ],
+    },
+    {
+      actions: ["ec2:CreateTags"],
+      resources: [ec2("fleet/*"), ...launched],
+      conditions: [
+        { test: "StringEquals", variable: "ec2:CreateAction", values: ["CreateFleet", "RunInstances"] },
+      ],
+    },
+    {
+      actions: ["ec2:TerminateInstances"],
+      resources: [ec2("instance/*")],
+      conditions: [{ test: "StringEquals", variable: "aws:ResourceTag/tessera:grid", values: [f.grid] }],
+    },
+    {
+      actions: ["iam:PassRole"],
+      resources: f.agentRoles,
+      conditions: [{ test: "StringEquals", variable: "iam:PassedToService", values: ["ec2.amazonaws.com"] }],
+    },
+    // The templates name their image through SSM (resolve:ssm:/aws/service/ami-amazon-linux-latest/…).
+    {
+      actions: ["ssm:GetParameters"],
+      resources: [$interpolate`arn:aws:ssm:${f.region}::parameter/aws/service/ami-amazon-linux-latest/*`],
+    },
+    // EC2 Fleet and spot need their service-linked roles; created on first use, once per account.
+    {
+      actions: ["iam:CreateServiceLinkedRole"],
+      resources: [
+        $interpolate`arn:aws:iam::${f.account}:role/aws-service-role/ec2fleet.amazonaws.com/AWSServiceRoleForEC2Fleet`,
+        $interpolate`arn:aws:iam::${f.account}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`,
+      ],
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: "iam:AWSServiceName",
+          values: ["ec2fleet.amazonaws.com", "spot.amazonaws.com"],
+        },
+      ],
+    },
   ];
 }
 

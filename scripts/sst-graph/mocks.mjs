@@ -38,6 +38,12 @@ function physical(type, name, inputs) {
       return { arn: `arn:aws:iam::${ACCOUNT}:role/${physicalName}` };
     case "aws:iam/instanceProfile:InstanceProfile":
       return { arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${physicalName}` };
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:launch-template/lt-${name}` };
+    case "aws:ec2/subnet:Subnet":
+      return { arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-${name}` };
+    case "aws:ec2/securityGroup:SecurityGroup":
+      return { arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/sg-${name}` };
     case "aws:sns/topic:Topic":
       return { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:${physicalName}` };
     case "aws:apigatewayv2/api:Api":
@@ -66,7 +72,11 @@ function policyDocument(args) {
       : {}),
     ...(s.conditions
       ? {
-          Condition: Object.fromEntries(s.conditions.map((c) => [c.test, { [c.variable]: list(c.values) }])),
+          // Conditions under one operator are merged, as the provider renders them.
+          Condition: s.conditions.reduce((acc, c) => {
+            acc[c.test] = { ...acc[c.test], [c.variable]: list(c.values) };
+            return acc;
+          }, {}),
         }
       : {}),
   }));

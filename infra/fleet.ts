@@ -1,0 +1,58 @@
+/**
+ * The fleet scaler: a function EventBridge runs every minute that launches the agent pools'
+ * instances through EC2 Fleet when their queues fill and terminates idle ones (see
+ * packages/functions/src/scaler.ts for how it reacts within seconds while there is work, and
+ * costs one short invocation a minute when there is none). One invocation at a time (reserved
+ * concurrency 1): two scalers would launch twice for the same backlog.
+ */
+import type { agents as makeAgents } from "./agents.ts";
+import { functionDefaults } from "./functions.ts";
+import { scalerPermissions } from "./permissions.ts";
+
+type Fleet = NonNullable<Awaited<ReturnType<typeof makeAgents>>>;
+
+export function fleetScaler(fleet: Fleet, environment: Record<string, $util.Input<string>>) {
+  const region = aws.getRegionOutput().name;
+  const account = aws.getCallerIdentityOutput().accountId;
+  const s = fleet.scaling;
+  // TESSERA_FLEET, as packages/functions/src/scaler.ts reads it.
+  const config = $jsonStringify({
+    grid: s.prefix,
+    everySeconds: 10,
+    pools: Object.fromEntries(
+      Object.entries(fleet.pools).map(([pool, p]) => [
+        pool,
+        {
+          launchTemplateId: p.launchTemplate,
+          subnets: s.zones.map((z) => ({ id: z.id, zone: z.zone })),
+          vcpu: p.settings.vcpu,
+          memoryGiB: p.settings.memoryGiB,
+          arch: p.settings.arch,
+          spot: p.settings.spot,
+          maxAgents: p.settings.maxAgents,
+        },
+      ]),
+    ),
+  });
+  return new sst.aws.Cron("Scaler", {
+    schedule: "rate(1 minute)",
+    function: {
+      ...functionDefaults({ ...environment, TESSERA_FLEET: config }),
+      handler: "packages/functions/src/entries/scaler.handler",
+      memory: "256 MB",
+      // A run stops starting passes at 55 s; a launch or a stop in flight then finishes.
+      timeout: "90 seconds",
+      concurrency: { reserved: 1 },
+      permissions: scalerPermissions({
+        region,
+        account,
+        grid: s.prefix,
+        agentQueues: s.agentQueues,
+        launchTemplates: s.launchTemplateArns,
+        subnets: s.zones.map((z) => z.arn),
+        securityGroup: s.securityGroupArn,
+        agentRoles: s.roleArns,
+      }),
+    },
+  });
+}
