@@ -6,6 +6,7 @@
  * | session          | `T#{tenant}#S#{session}`            | `#SESSION`                  |
  * | chunk            | `T#{tenant}#S#{session}#G#{group}`  | `C#{start:12}`              |
  * | completion entry | `T#{tenant}#S#{session}#R#{group}`  | `{time:13}#{start:12}#{seq:3}` |
+ * | usage counters   | `T#{tenant}#S#{session}#U#{shard}`  | `#USAGE`                    |
  *
  * No partition key takes writes in proportion to a session's size: a group holds at most
  * GROUP_SIZE tasks, and the session record is written once per group, not per task.
@@ -63,6 +64,17 @@ export function completionPk(key: SessionKey, group: number): string {
 export function completionSk(committedAt: number, chunkStart: number, seq: number): string {
   return `${pad(committedAt, 13)}#${pad(chunkStart, 12)}#${pad(seq, 3)}`;
 }
+
+/** Shards of a session's usage counters: writers spread over them (no hot key). */
+export const USAGE_SHARDS = 16;
+
+/** Partition key of one shard of a session's usage counters. */
+export function usagePk(key: SessionKey, shard: number): string {
+  return `${sessionPk(key)}#U#${shard}`;
+}
+
+/** Sort key of a usage counters item. */
+export const USAGE_SK = "#USAGE";
 
 /** Blob key of a chunk's payloads. */
 export function payloadBlobKey(key: ChunkKey): string {

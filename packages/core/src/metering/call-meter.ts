@@ -169,6 +169,13 @@ export class CallMeter {
   }
 }
 
+/** What the middleware reports to: a CallMeter, or a SessionUsageRecorder. */
+export interface CallRecorder {
+  /** Unique per recorder: its middleware's name. */
+  readonly id: number;
+  record(call: MeteredCall): void;
+}
+
 interface MeterHandlerArgs {
   input: object;
 }
@@ -213,7 +220,7 @@ function hasReturnConsumedCapacity(input: object): boolean {
  * the same meter again (also through a DynamoDBDocumentClient, which shares its client's stack)
  * replaces the earlier middleware rather than counting twice.
  */
-export function attachCallMeter(client: MeterableClient, meter: CallMeter): () => void {
+export function attachCallMeter(client: MeterableClient, meter: CallRecorder): () => void {
   const name = `tesseraCallMeter${meter.id}`;
   const middleware: MeterMiddleware = (next, context) => async (args) => {
     const service = stripSuffix(context.clientName, "Client");

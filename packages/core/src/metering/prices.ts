@@ -38,6 +38,15 @@ export interface PriceTable {
     /** Each started chunk of this many request bytes is billed as one request. */
     readonly billedChunkBytes: number;
   };
+  readonly ec2: {
+    /** Linux on-demand, per instance-hour, by instance type (billed per second, 60 s minimum). */
+    readonly onDemandHourly: Readonly<Record<string, number>>;
+    /**
+     * Spot price as a fraction of on-demand: an estimate (spot prices move with each pool's
+     * supply and demand; the bill has the real ones).
+     */
+    readonly spotFraction: number;
+  };
 }
 
 const PER_MILLION = 1 / 1_000_000;
@@ -47,7 +56,8 @@ const PER_THOUSAND = 1 / 1_000;
  * AWS list prices, us-east-1, on-demand / standard tiers, in US dollars per billed unit.
  *
  * Source: the public AWS pricing pages for DynamoDB (on-demand capacity, after the
- * November 2024 price cut), SQS, S3 Standard, Lambda and API Gateway, as last known to the
+ * November 2024 price cut), SQS, S3 Standard, Lambda, API Gateway and EC2 (Linux on-demand;
+ * spot as an estimated fraction of it), as last known to the
  * author of this table. There was no internet access when it was written, so the figures were
  * NOT re-verified online: check them against the pricing pages before quoting a dollar figure
  * outside the benchmark. Free tiers are ignored on purpose, since the budget is about marginal
@@ -77,5 +87,29 @@ export const AWS_LIST_PRICES = {
   apiGateway: {
     httpRequest: 1 * PER_MILLION,
     billedChunkBytes: 512 * 1024,
+  },
+  ec2: {
+    // The types the default agent pools (arm64, 2-16 vCPUs) and x86 pools are likely to get.
+    onDemandHourly: {
+      "c6g.large": 0.068,
+      "c6g.xlarge": 0.136,
+      "c6g.2xlarge": 0.272,
+      "c7g.large": 0.0725,
+      "c7g.xlarge": 0.145,
+      "c7g.2xlarge": 0.29,
+      "c7g.4xlarge": 0.58,
+      "m6g.large": 0.077,
+      "m6g.xlarge": 0.154,
+      "m7g.large": 0.0816,
+      "m7g.xlarge": 0.1632,
+      "m7g.2xlarge": 0.3264,
+      "r7g.xlarge": 0.2142,
+      "c7i.large": 0.08925,
+      "c7i.xlarge": 0.1785,
+      "m7i.large": 0.1008,
+      "m7i.xlarge": 0.2016,
+      "m7a.xlarge": 0.23184,
+    },
+    spotFraction: 0.35,
   },
 } as const satisfies PriceTable;

@@ -36,6 +36,25 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       return { store, key, s: session(key) };
     };
 
+    it("adds usage counters per shard without losing any, sums them per session, and keeps sessions apart", async () => {
+      const { store, key } = await fresh();
+      expect(await store.getUsage(key)).toEqual({});
+      await Promise.all([
+        store.addUsage(key, 0, { "op|SQS|SendMessageBatch|calls": 1, "lambda|gbs": 0.25 }),
+        store.addUsage(key, 0, { "op|SQS|SendMessageBatch|calls": 2 }),
+        store.addUsage(key, 15, { "op|SQS|SendMessageBatch|calls": 0.5, "agent|c7g.xlarge|spot|s": 30 }),
+        store.addUsage({ ...key, sessionId: "other" }, 0, { "api|req": 7 }),
+        store.addUsage(key, 3, {}),
+      ]);
+      expect(await store.getUsage(key)).toEqual({
+        "op|SQS|SendMessageBatch|calls": 3.5,
+        "lambda|gbs": 0.25,
+        "agent|c7g.xlarge|spot|s": 30,
+      });
+      expect(await store.getUsage({ ...key, sessionId: "other" })).toEqual({ "api|req": 7 });
+      expect(await store.getUsage({ tenant: `${key.tenant}x`, sessionId: key.sessionId })).toEqual({});
+    });
+
     it("creates a session once and reads it back", async () => {
       const { store, key, s } = await fresh();
       expect(await store.createSession(s)).toBe("created");

@@ -83,4 +83,12 @@ export interface TaskStore {
   getCompletion(session: SessionKey, group: number, sortKey: string): Promise<CompletionEntry | undefined>;
   /** Stores a copy of an entry under a new sort key (a commit that landed late for readers). */
   putCompletion(entry: CompletionEntry): Promise<void>;
+
+  /**
+   * Adds usage counters to one shard of a session's (each writer keeps to its own shard, so no
+   * key takes every writer's adds). Counters are additive: adds never lose one another.
+   */
+  addUsage(session: SessionKey, shard: number, counters: Readonly<Record<string, number>>): Promise<void>;
+  /** A session's usage counters, summed over its shards ({} when none). */
+  getUsage(session: SessionKey): Promise<Record<string, number>>;
 }

@@ -20,6 +20,9 @@ import {
   SESSION_SK,
   sessionPk,
   tenantPk,
+  USAGE_SHARDS,
+  USAGE_SK,
+  usagePk,
 } from "../../engine/keys.ts";
 import { InvariantError } from "../../errors.ts";
 import type {
@@ -415,6 +418,38 @@ export class DynamoTaskStore implements TaskStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  async addUsage(
+    session: SessionKey,
+    shard: number,
+    counters: Readonly<Record<string, number>>,
+  ): Promise<void> {
+    const entries = Object.entries(counters).filter(([, v]) => v !== 0 && Number.isFinite(v));
+    if (entries.length === 0) return;
+    // ADD is commutative: concurrent writers never lose one another's counts.
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { pk: usagePk(session, shard), sk: USAGE_SK },
+        UpdateExpression: `ADD ${entries.map((_, i) => `#n${i} :v${i}`).join(", ")}`,
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#n${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v])),
+      }),
+    );
+  }
+
+  async getUsage(session: SessionKey): Promise<Record<string, number>> {
+    const keys = Array.from({ length: USAGE_SHARDS }, (_, shard) => ({
+      pk: usagePk(session, shard),
+      sk: USAGE_SK,
+    }));
+    const found = await this.#batchGet(keys);
+    const total: Record<string, number> = {};
+    for (const item of found.values())
+      for (const [k, v] of Object.entries(item))
+        if (k !== "pk" && k !== "sk" && typeof v === "number") total[k] = (total[k] ?? 0) + v;
+    return total;
   }
 
   async #queryAll(

@@ -1,4 +1,13 @@
-import { activePk, chunkPk, completionPk, groupOf, sessionPk, tenantSk } from "../../engine/keys.ts";
+import {
+  activePk,
+  chunkPk,
+  completionPk,
+  groupOf,
+  sessionPk,
+  tenantSk,
+  USAGE_SHARDS,
+  usagePk,
+} from "../../engine/keys.ts";
 import { InvariantError } from "../../errors.ts";
 import type {
   ChunkKey,
@@ -214,5 +223,27 @@ export class MemoryTaskStore implements TaskStore {
 
   async putCompletion(entry: CompletionEntry): Promise<void> {
     if (!this.#hasCompletion(entry)) this.#addCompletion(entry);
+  }
+
+  readonly #usage = new Map<string, Record<string, number>>();
+
+  async addUsage(
+    session: SessionKey,
+    shard: number,
+    counters: Readonly<Record<string, number>>,
+  ): Promise<void> {
+    const pk = usagePk(session, shard);
+    const item = this.#usage.get(pk) ?? {};
+    for (const [k, v] of Object.entries(counters))
+      if (v !== 0 && Number.isFinite(v)) item[k] = (item[k] ?? 0) + v;
+    this.#usage.set(pk, item);
+  }
+
+  async getUsage(session: SessionKey): Promise<Record<string, number>> {
+    const total: Record<string, number> = {};
+    for (let shard = 0; shard < USAGE_SHARDS; shard++)
+      for (const [k, v] of Object.entries(this.#usage.get(usagePk(session, shard)) ?? {}))
+        total[k] = (total[k] ?? 0) + v;
+    return total;
   }
 }
