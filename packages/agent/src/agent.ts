@@ -13,8 +13,10 @@ import {
   keys,
   PRIORITY_ORDER,
   runPollLoop,
+  type SessionUsage,
   type TaskRunner,
 } from "@tessera/core";
+import { AgentTime } from "@tessera/core/metering";
 
 /** Lifecycle of an agent. */
 export type AgentState = "starting" | "running" | "draining" | "stopped";
@@ -37,6 +39,15 @@ export interface AgentOptions {
   heartbeatEveryMs?: number;
   /** Lease owner id. @default `agent:{host}:{pid}:{random}` */
   owner?: string;
+  /**
+   * Per-session usage: the agent adds its instance time, apportioned by the tasks it runs, and
+   * writes it (with the requests its clients made) every `usageEveryMs` and when it stops.
+   */
+  usage?: SessionUsage | undefined;
+  /** What the agent runs on, to price its time. @default { type: "local", market: "local" } */
+  instance?: { type: string; market: string } | undefined;
+  /** @default 30000 */
+  usageEveryMs?: number;
 }
 
 /** Counters an agent reports on its health endpoint. */
@@ -59,7 +70,9 @@ export interface AgentStats {
 
 /** A running agent. */
 export class Agent {
-  readonly #options: Required<Omit<AgentOptions, "ports" | "runner">>;
+  readonly #options: Required<Omit<AgentOptions, "ports" | "runner" | "usage" | "instance">>;
+  readonly #usage: SessionUsage | undefined;
+  readonly #time: AgentTime;
   readonly #ports: GridPorts;
   readonly #dispatcher: Dispatcher;
   readonly #stop = new AbortController();
@@ -83,7 +96,13 @@ export class Agent {
       idleWaitSeconds: options.idleWaitSeconds ?? 10,
       heartbeatEveryMs: options.heartbeatEveryMs ?? 1_000,
       owner: options.owner ?? `agent:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      usageEveryMs: options.usageEveryMs ?? 30_000,
     };
+    this.#usage = options.usage;
+    this.#time = new AgentTime({
+      instanceType: options.instance?.type ?? "local",
+      market: options.instance?.market ?? "local",
+    });
     for (const pool of this.#options.pools) {
       if (!options.ports.grid.pools.includes(pool)) {
         throw new Error(`unknown pool "${pool}"; this grid has: ${options.ports.grid.pools.join(", ")}`);
@@ -94,9 +113,11 @@ export class Agent {
     const runner: TaskRunner = async (task) => {
       this.#running++;
       this.#idleSince = undefined;
+      const ended = this.#time.start(task);
       try {
         return await options.runner(task);
       } finally {
+        ended();
         if (--this.#running === 0) this.#idleSince = Date.now();
       }
     };
@@ -131,6 +152,13 @@ export class Agent {
       PRIORITY_ORDER.map((p) => keys.queueNameOf(pool, p)),
     );
     this.#state = "running";
+    const usage = this.#usage;
+    const flusher = usage
+      ? setInterval(() => {
+          usage.addAgentWindow(this.#time);
+          void usage.flush();
+        }, this.#options.usageEveryMs)
+      : undefined;
     this.#loop = runPollLoop(
       this.#ports,
       this.#dispatcher,
@@ -142,7 +170,12 @@ export class Agent {
         graceMs: () => Math.min(this.#options.graceMs, this.#stopGraceMs ?? Number.POSITIVE_INFINITY),
       },
       this.#stop.signal,
-    ).finally(() => {
+    ).finally(async () => {
+      clearInterval(flusher);
+      if (usage) {
+        usage.addAgentWindow(this.#time, true);
+        await usage.flush();
+      }
       this.#state = "stopped";
     });
     return this.#loop;

@@ -12,7 +12,7 @@ import { collectTasks, runtimeFromEnv, taskRunner } from "@tessera/functions";
 import { Command, InvalidArgumentError } from "commander";
 import { Agent } from "./agent.ts";
 import { commandRunner } from "./command-runner.ts";
-import { reportEc2Status } from "./ec2-status.ts";
+import { instanceKind, reportEc2Status } from "./ec2-status.ts";
 import { startHealthServer } from "./health.ts";
 import { drainOnSpotNotice } from "./spot-watch.ts";
 
@@ -95,11 +95,24 @@ async function main(): Promise<void> {
     });
   }
 
+  // On EC2, the agent's time is priced by its instance type and market (spot or on-demand).
+  let instance: { type: string; market: string } | undefined;
+  if (opts.ec2Status) {
+    try {
+      instance = await instanceKind(process.env.TESSERA_IMDS_ENDPOINT);
+    } catch (error) {
+      fail(
+        `--ec2-status: cannot read this instance's type from the metadata service (${(error as Error).message})`,
+      );
+    }
+  }
   let agent: Agent;
   try {
-    const { ports } = runtimeFromEnv();
+    const { ports, usage } = runtimeFromEnv();
     agent = new Agent({
       ports,
+      usage,
+      instance,
       runner,
       pools: opts.pools
         .split(",")

@@ -22,6 +22,22 @@ export interface Ec2StatusOptions {
   onError?: (error: Error) => void;
 }
 
+/** This instance's type and market (`spot` or `on-demand`), to price the agent's time. */
+export async function instanceKind(
+  imdsEndpoint = "http://169.254.169.254",
+): Promise<{ type: string; market: string }> {
+  const imds = new MetadataService({
+    endpoint: imdsEndpoint,
+    httpOptions: { timeout: 1_000 },
+    ec2MetadataV1Disabled: true,
+  });
+  const [type, lifecycle] = await Promise.all([
+    imds.request("latest/meta-data/instance-type", {}),
+    imds.request("latest/meta-data/instance-life-cycle", {}),
+  ]);
+  return { type: type.trim(), market: lifecycle.trim() === "spot" ? "spot" : "on-demand" };
+}
+
 /** What the tags say, and whether a change is worth a write. */
 export function statusTags(stats: AgentStats): { key: string; tags: Record<string, string> } {
   const busy = Math.max(stats.runningTasks, stats.heldLeases);

@@ -2,7 +2,7 @@
  * A stand-in for the EC2 instance metadata service on 127.0.0.1, strict like an instance whose
  * launch template requires IMDSv2: PUT /latest/api/token gives a token, every GET without a
  * valid one is 401. `spotNotice` is what spot/instance-action says (404 while undefined);
- * `instanceId` what instance-id says.
+ * `instanceId` what instance-id says; the instance is a c7g.xlarge on spot.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -33,8 +33,13 @@ export async function startFakeImds(): Promise<FakeImds> {
       if (state.spotNotice === undefined) return void res.writeHead(404).end("Not Found");
       return void res.writeHead(200, { "content-type": "text/plain" }).end(state.spotNotice);
     }
-    if (req.method === "GET" && req.url === "/latest/meta-data/instance-id")
-      return void res.writeHead(200, { "content-type": "text/plain" }).end(state.instanceId);
+    const text: Record<string, string> = {
+      "/latest/meta-data/instance-id": state.instanceId,
+      "/latest/meta-data/instance-type": "c7g.xlarge",
+      "/latest/meta-data/instance-life-cycle": "spot",
+    };
+    if (req.method === "GET" && req.url && text[req.url] !== undefined)
+      return void res.writeHead(200, { "content-type": "text/plain" }).end(text[req.url]);
     res.writeHead(404).end("Not Found");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

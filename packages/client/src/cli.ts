@@ -12,7 +12,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { TesseraError } from "./errors.ts";
 import { profileFromOutputs, resolveConnection, saveProfile, UsageError } from "./profile.ts";
 import { Tessera } from "./tessera.ts";
-import type { SessionStatus } from "./types.ts";
+import type { SessionCost, SessionStatus } from "./types.ts";
 
 interface Globals {
   endpoint?: string;
@@ -140,6 +140,38 @@ function describeCounts(s: SessionStatus): string {
   return `${c.total} tasks: ${c.succeeded} succeeded, ${c.failed} failed, ${c.cancelled} cancelled, ${c.running} running, ${c.queued} queued`;
 }
 
+/** `$0.000123 for 1,234 AWS requests, 5.6 Lambda GB-s, 0 agent-s`. */
+function describeCost(c: SessionCost): string {
+  const parts = [`${c.requests.toLocaleString("en", { maximumFractionDigits: 0 })} AWS requests`];
+  if (c.lambdaGbSeconds > 0) parts.push(`${c.lambdaGbSeconds.toFixed(1)} Lambda GB-s`);
+  if (c.agentSeconds > 0) parts.push(`${c.agentSeconds.toFixed(0)} agent-s`);
+  return `${dollars(c.dollars)} for ${parts.join(", ")}`;
+}
+
+function dollars(n: number): string {
+  return n >= 0.01 ? `$${n.toFixed(2)}` : `$${n.toPrecision(3)}`;
+}
+
+/** The cost breakdown as a table. */
+function formatCost(sessionId: string, c: SessionCost): string {
+  const rows = c.lines.map((l) => [
+    l.service,
+    l.item,
+    `${l.quantity.toLocaleString("en", { maximumFractionDigits: 2 })} ${l.unit}`,
+    l.priced ? dollars(l.dollars) : "no price",
+  ]);
+  const header = ["service", "item", "quantity", "cost"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ");
+  return [
+    `${sessionId}: ${describeCost(c)}`,
+    line(header),
+    ...rows.map(line),
+    `prices: ${c.prices.region}, taken ${c.prices.takenOn} (${c.prices.source}); requests the client made directly (presigned uploads and downloads) are not included`,
+  ].join("\n");
+}
+
 program
   .command("status")
   .description("a session's state and task counts")
@@ -148,10 +180,25 @@ program
     const { tessera, json } = await client();
     const status = await tessera.session(sessionId).status();
     if (json) out(status);
-    else
+    else {
       console.log(
         `${sessionId} (${status.state}, ${Math.round(status.progress * 100)}%): ${describeCounts(status)}`,
       );
+      if (status.cost)
+        console.log(`cost so far: ${describeCost(status.cost)} (\`tessera cost ${sessionId}\` itemizes)`);
+    }
+  });
+
+program
+  .command("cost")
+  .description("what a session cost so far, line by line, at list price")
+  .argument("<session>")
+  .action(async (sessionId: string) => {
+    const { tessera, json } = await client();
+    const { cost } = await tessera.session(sessionId).status();
+    if (!cost) throw new UsageError("this grid does not report costs (it is older than this CLI)");
+    if (json) return out(cost);
+    console.log(formatCost(sessionId, cost));
   });
 
 program

@@ -42,6 +42,28 @@ export interface SessionStatus extends SessionInfo {
   progress: number;
   /** Not open, and every task finished. */
   settled: boolean;
+  /** What the session cost so far, at list price (absent from grids older than this SDK). */
+  cost?: SessionCost;
+}
+
+/** A session's cost at list price: AWS requests, Lambda and agent time. */
+export interface SessionCost {
+  dollars: number;
+  currency: "USD";
+  /** AWS requests the session caused. */
+  requests: number;
+  lambdaGbSeconds: number;
+  agentSeconds: number;
+  lines: Array<{
+    service: string;
+    item: string;
+    quantity: number;
+    unit: "requests" | "invocations" | "GB-seconds" | "instance-seconds";
+    dollars: number;
+    priced: boolean;
+  }>;
+  /** The price table: region, when its prices were taken, where from. */
+  prices: { region: string; takenOn: string; source: string };
 }
 
 export interface TaskError {

@@ -78,6 +78,19 @@ describe("tessera CLI", () => {
       state: "CLOSED",
       counts: { total: 30, succeeded: 30 },
     });
+    const human = await tessera(["status", "cli-1"]);
+    expect(human.stdout).toMatch(/^cost so far: \$[\d.e-]+ for [\d,]+ AWS requests, [\d.]+ Lambda GB-s/m);
+    const cost = await tessera(["cost", "cli-1"]);
+    expect(cost.code, cost.stderr).toBe(0);
+    const table = cost.stdout.trim().split("\n");
+    expect(table[1]).toMatch(/^service\s+item\s+quantity\s+cost$/);
+    expect(table.some((l) => /^DynamoDB\s+\w+\s+[\d.,]+ requests\s+\$/.test(l))).toBe(true);
+    expect(table.some((l) => /^Lambda\s+duration \(arm64\)\s+[\d.,]+ GB-seconds/.test(l))).toBe(true);
+    expect(table.at(-1)).toMatch(/^prices: us-east-1, taken \d{4}-\d{2} /);
+    const costJson = JSON.parse((await tessera(["cost", "cli-1", "--json"])).stdout);
+    expect(costJson).toMatchObject({ currency: "USD", prices: { region: "us-east-1" } });
+    expect(costJson.dollars).toBeGreaterThan(0);
+
     const again = await tessera(["submit", "cli-1", "-", "--handler", "echo"], { stdin: lines });
     expect(again.code).toBe(3); // closed: nothing is added
     expect(again.stderr.trim()).toBe("tessera: session cli-1 is CLOSED and accepts no tasks");

@@ -17,6 +17,7 @@ export type { ResultsPage, ResultsPageOptions } from "./dispatch/results-page.ts
 export { readResultsPage } from "./dispatch/results-page.ts";
 export type { ResultsReaderOptions } from "./dispatch/results-reader.ts";
 export { ResultsReader } from "./dispatch/results-reader.ts";
+export { SessionUsage } from "./dispatch/session-usage.ts";
 export type { CancelReport, CreatedSession } from "./dispatch/sessions.ts";
 export { cancelSession, closeSession, createSession, getSession } from "./dispatch/sessions.ts";
 export type { SubmitReport } from "./dispatch/submitter.ts";

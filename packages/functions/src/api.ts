@@ -4,6 +4,7 @@
  * routes' schemas are the whole surface; `GET /openapi.json` serves the generated document.
  */
 import httpRouter from "@middy/http-router";
+import { counterName } from "@tessera/core/metering";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { EdgeErrorCode } from "./errors.ts";
 import { resolveTenant } from "./http/auth.ts";
@@ -13,7 +14,7 @@ import { parseRequest, type Route } from "./http/route.ts";
 import { API_ROUTES } from "./http/routes.ts";
 import { withObservability } from "./middleware.ts";
 import { createObservability, type Observability } from "./observability.ts";
-import type { GridRuntime } from "./runtime.ts";
+import { functionMemoryGb, type GridRuntime } from "./runtime.ts";
 
 type Result = APIGatewayProxyStructuredResultV2;
 
@@ -30,8 +31,10 @@ export function createApiHandler(
   const document = openApiDocument(API_ROUTES);
 
   const serve = async (route: Route, event: APIGatewayProxyEventV2): Promise<Result> => {
+    const started = Date.now();
     const rt = runtime();
     const tenant = route.authenticated === false ? "" : resolveTenant(event, rt.auth);
+    const sessionId = event.pathParameters?.sessionId;
     const input = parseRequest(route, event);
     const body = await route.handle({
       ...input,
@@ -40,6 +43,20 @@ export function createApiHandler(
       requestId: event.requestContext.requestId,
       metrics: o.metrics,
     });
+    // A served request's cost to its session: API Gateway, the invocation and its duration (the
+    // calls it made were attributed by the middleware); written every few seconds at most. A
+    // rejected request writes nothing.
+    if (rt.usage && tenant && sessionId) {
+      rt.usage.add(
+        { tenant, sessionId },
+        {
+          [counterName.apiRequests]: 1,
+          [counterName.lambdaInvocations]: 1,
+          [counterName.lambdaGbSeconds]: ((Date.now() - started) / 1_000) * functionMemoryGb(1024),
+        },
+      );
+      await rt.usage.flushIfDue(2_000);
+    }
     return json(route.status, body);
   };
 

@@ -6,7 +6,7 @@ export type { Observability } from "./observability.ts";
 export { createObservability, METRICS_NAMESPACE } from "./observability.ts";
 export { createReaperHandler } from "./reaper.ts";
 export type { GridRuntime } from "./runtime.ts";
-export { lazyRuntime, runtimeFromEnv } from "./runtime.ts";
+export { functionMemoryGb, lazyRuntime, runtimeFromEnv, sessionUsageFor } from "./runtime.ts";
 export type { FleetConfig, Scaler, ScalerReport } from "./scaler.ts";
 export {
   createScalerHandler,

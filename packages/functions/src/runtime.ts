@@ -5,14 +5,37 @@
  */
 
 import type { Tracer } from "@aws-lambda-powertools/tracer";
-import { defineGrid, type GridPorts, queueUrlsOf } from "@tessera/core";
+import { defineGrid, type GridPorts, queueUrlsOf, SessionUsage } from "@tessera/core";
 import { awsGridPorts, createAwsClients, LOCAL_CREDENTIALS } from "@tessera/core/aws";
+import { attachCallMeter, type MeterableClient } from "@tessera/core/metering";
 import type { AuthConfig } from "./http/auth.ts";
 
 /** The grid a handler serves. */
 export interface GridRuntime {
   ports: GridPorts;
   auth: AuthConfig;
+  /** Per-session usage (requests, Lambda time) for cost reports; absent when switched off. */
+  usage?: SessionUsage | undefined;
+}
+
+/** Memory of this function in GB: Lambda says; elsewhere (the local grid) the deployed size. */
+export function functionMemoryGb(deployedMb = 1769, env: NodeJS.ProcessEnv = process.env): number {
+  return Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE || deployedMb) / 1024;
+}
+
+/**
+ * Per-session usage over a grid's clients: their counting middleware attributes every call to
+ * its session. Off with TESSERA_SESSION_USAGE=off.
+ */
+export function sessionUsageFor(
+  clients: { dynamo: MeterableClient; sqs: MeterableClient; s3: MeterableClient },
+  ports: GridPorts,
+  env: NodeJS.ProcessEnv = process.env,
+): SessionUsage | undefined {
+  if (env.TESSERA_SESSION_USAGE === "off") return undefined;
+  const usage = new SessionUsage(ports.store);
+  for (const client of [clients.dynamo, clients.sqs, clients.s3]) attachCallMeter(client, usage.recorder);
+  return usage;
 }
 
 /**
@@ -54,13 +77,15 @@ export function runtimeFromEnv(
     options.tracer.captureAWSv3Client(clients.sqs);
     options.tracer.captureAWSv3Client(clients.s3);
   }
+  const ports = awsGridPorts(clients, grid, queueUrlsOf(grid, base), {
+    timing: {
+      ...msFromEnv(env, "TESSERA_TICKET_GRACE_MS", "ticketGraceMs"),
+      ...msFromEnv(env, "TESSERA_LEASE_GRACE_MS", "leaseGraceMs"),
+    },
+  });
   return {
-    ports: awsGridPorts(clients, grid, queueUrlsOf(grid, base), {
-      timing: {
-        ...msFromEnv(env, "TESSERA_TICKET_GRACE_MS", "ticketGraceMs"),
-        ...msFromEnv(env, "TESSERA_LEASE_GRACE_MS", "leaseGraceMs"),
-      },
-    }),
+    ports,
+    usage: sessionUsageFor(clients, ports, env),
     auth: {
       jwtTenantClaim: env.TESSERA_JWT_TENANT_CLAIM || "tenant",
       tokens: local && env.TESSERA_TOKENS ? parseTokens(env.TESSERA_TOKENS) : undefined,

@@ -17,14 +17,16 @@ import {
   type BatchOutcome,
   Dispatcher,
   type DispatcherHooks,
+  decodeTicket,
   logicalQueueOf,
   processBatch,
   type TaskRun,
 } from "@tessera/core";
+import { counterName } from "@tessera/core/metering";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { withObservability } from "./middleware.ts";
 import { createObservability, type Observability } from "./observability.ts";
-import type { GridRuntime } from "./runtime.ts";
+import { functionMemoryGb, type GridRuntime } from "./runtime.ts";
 import { type TaskDefinition, taskRunner } from "./task-definition.ts";
 
 /** Settings of the worker function. */
@@ -45,6 +47,25 @@ export interface WorkerOptions {
 /** A record the core did not acknowledge: the event source must keep it. */
 class TicketKeptError extends Error {
   override name = "TicketKeptError";
+}
+
+/**
+ * This invocation's cost to the sessions of its tickets, split by their task counts: one
+ * invocation and its GB-seconds. Written with the requests the invocation made.
+ */
+async function recordInvocation(rt: GridRuntime, event: SQSEvent, seconds: number): Promise<void> {
+  if (!rt.usage) return;
+  const tickets = event.Records.map((r) => decodeTicket(r.body)).filter((t) => t !== undefined);
+  const total = tickets.reduce((n, t) => n + t.count, 0);
+  const gb = functionMemoryGb();
+  for (const t of tickets) {
+    const share = t.count / total;
+    rt.usage.add(t, {
+      [counterName.lambdaInvocations]: share,
+      [counterName.lambdaGbSeconds]: share * seconds * gb,
+    });
+  }
+  await rt.usage.flush();
 }
 
 /** Builds the worker handler over a runtime (created on first use, kept per container). */
@@ -101,6 +122,7 @@ export function createWorkerHandler(
       ackMode: "report",
       hooks,
     });
+    const invokedAt = Date.now();
     const remaining = context.getRemainingTimeInMillis();
     const reserve = options.reserveMs ?? Math.max(3_000, remaining / 10);
     const deadline = rt.ports.clock.now() + Math.max(0, remaining - reserve);
@@ -129,7 +151,7 @@ export function createWorkerHandler(
     }
 
     // The Batch utility shapes the partial-failure response from each record's fate.
-    return processPartialResponse(
+    const response = await processPartialResponse(
       event,
       async (record: SQSRecord) => {
         const outcome = await outcomes.get(record.eventSourceARN);
@@ -140,6 +162,8 @@ export function createWorkerHandler(
       new BatchProcessor(EventType.SQS),
       { context, throwOnFullBatchFailure: false },
     );
+    await recordInvocation(rt, event, (Date.now() - invokedAt) / 1_000);
+    return response;
   };
 
   return withObservability(handle, o, (event) => event.Records[0]?.messageId);

@@ -19,7 +19,7 @@ import { inject } from "vitest";
 import { createApiHandler } from "../src/api.ts";
 import { createObservability } from "../src/observability.ts";
 import { createReaperHandler } from "../src/reaper.ts";
-import type { GridRuntime } from "../src/runtime.ts";
+import { type GridRuntime, sessionUsageFor } from "../src/runtime.ts";
 import { sqsEventOf } from "../src/sqs-event.ts";
 import type { TaskDefinition } from "../src/task-definition.ts";
 import { createWorkerHandler, type WorkerOptions } from "../src/worker.ts";
@@ -137,6 +137,8 @@ export async function harness(
   const runtime: GridRuntime = {
     ports: grid.ports,
     auth: { jwtTenantClaim: "tenant", tokens: new Map(Object.entries(TOKENS).map(([t, tok]) => [tok, t])) },
+    // As in production: the clients' counting middleware attributes calls to sessions.
+    usage: sessionUsageFor(grid.clients, grid.ports),
   };
   const api = createApiHandler(() => runtime, createObservability("test-api"));
   const workerObservability = createObservability("test-worker");

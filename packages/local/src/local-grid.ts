@@ -47,6 +47,7 @@ import {
   createObservability,
   createWorkerHandler,
   type GridRuntime,
+  sessionUsageFor,
   taskRunner,
 } from "@tessera/functions";
 import type { LocalConfig } from "./config.ts";
@@ -226,7 +227,11 @@ export async function startLocalGrid(
     const timing = { ticketGraceMs: config.reaper.ticketGraceMs, leaseGraceMs: config.reaper.leaseGraceMs };
     const ports = awsGridPorts(clients, grid, queueUrls, { timing });
     const { tokens, token, tenant } = localToken(config);
-    const runtime: GridRuntime = { ports, auth: { jwtTenantClaim: "tenant", tokens } };
+    const runtime: GridRuntime = {
+      ports,
+      auth: { jwtTenantClaim: "tenant", tokens },
+      usage: sessionUsageFor(clients, ports),
+    };
     const anyUrl = Object.values(queueUrls)[0]!;
     const env: Record<string, string> = {
       TESSERA_PREFIX: config.prefix,
@@ -313,6 +318,7 @@ export async function startLocalGrid(
             ports,
             runner: taskRunner(tasks),
             pools: workerPools,
+            usage: runtime.usage,
             concurrency: config.agents.concurrency,
             graceMs: 10_000,
           }),

@@ -55,10 +55,38 @@ export const TaskCountsSchema = z
   })
   .meta({ id: "TaskCounts" });
 
+export const SessionCostSchema = z
+  .object({
+    dollars: z.number().meta({ description: "Total at list price, US dollars" }),
+    currency: z.literal("USD"),
+    requests: z.number().meta({ description: "AWS requests the session caused (API requests included)" }),
+    lambdaGbSeconds: z.number(),
+    agentSeconds: z.number().meta({ description: "Agent instance-seconds apportioned to this session" }),
+    lines: z.array(
+      z.object({
+        service: z.string(),
+        item: z.string().meta({ description: "Operation, or `{instanceType} {market}` for EC2" }),
+        quantity: z.number(),
+        unit: z.enum(["requests", "invocations", "GB-seconds", "instance-seconds"]),
+        dollars: z.number(),
+        priced: z.boolean().meta({ description: "False when the price table has no price for it" }),
+      }),
+    ),
+    prices: z
+      .object({ region: z.string(), takenOn: z.string(), source: z.string() })
+      .meta({ description: "The price table the dollars come from" }),
+  })
+  .meta({
+    id: "SessionCost",
+    description:
+      "What the session cost so far: requests attributed by the grid's counting middleware, Lambda and agent time apportioned by its tasks; written every few seconds, so the latest requests may be missing",
+  });
+
 export const SessionDetailSchema = SessionSchema.extend({
   counts: TaskCountsSchema,
   progress: z.number().min(0).max(1).meta({ description: "Share of tasks finished" }),
   settled: z.boolean().meta({ description: "Not open, and every task finished: nothing will change" }),
+  cost: SessionCostSchema,
 }).meta({ id: "SessionDetail" });
 
 export const CreateSessionResponse = z
