@@ -31,7 +31,13 @@ export default $config({
       ticketQueues: ticketQueues.map((q) => q.queue.arn),
       deadLetterQueues: ticketQueues.map((q) => q.dlq.arn),
     };
-    const { api, worker, environment, region, auth } = functions(grid, arns, ticketQueues, served.lambda);
+    const { api, worker, environment, region, auth } = functions(
+      grid,
+      arns,
+      ticketQueues,
+      served.lambda,
+      served.agents,
+    );
     const fleet = await agents(grid, served.agents, arns, ticketQueues, bucket, environment);
     if (fleet) {
       const { fleetScaler } = await import("./infra/fleet.ts");

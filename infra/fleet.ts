@@ -7,6 +7,7 @@
  */
 import type { agents as makeAgents } from "./agents.ts";
 import { functionDefaults } from "./functions.ts";
+import { scalerFunctionName } from "./grid.ts";
 import { scalerPermissions } from "./permissions.ts";
 
 type Fleet = NonNullable<Awaited<ReturnType<typeof makeAgents>>>;
@@ -34,10 +35,21 @@ export function fleetScaler(fleet: Fleet, environment: Record<string, $util.Inpu
       ]),
     ),
   });
+  const defaults = functionDefaults({ ...environment, TESSERA_FLEET: config });
   return new sst.aws.Cron("Scaler", {
     schedule: "rate(1 minute)",
     function: {
-      ...functionDefaults({ ...environment, TESSERA_FLEET: config }),
+      ...defaults,
+      name: scalerFunctionName(s.prefix),
+      // A wake that finds the scaler busy is dropped after a minute, not queued for hours: the
+      // running scaler sees the same queues.
+      retries: 0,
+      transform: {
+        ...defaults.transform,
+        eventInvokeConfig: (args: aws.lambda.FunctionEventInvokeConfigArgs) => {
+          args.maximumEventAgeInSeconds = 60;
+        },
+      },
       handler: "packages/functions/src/entries/scaler.handler",
       memory: "256 MB",
       // A run stops starting passes at 55 s; a launch or a stop in flight then finishes.

@@ -4,6 +4,7 @@
  * a concurrency cap per pool), and the reaper on a schedule. arm64, Node 24.
  */
 import type { GridDefinition } from "../packages/core/src/resources.ts";
+import { scalerFunctionName } from "./grid.ts";
 import {
   apiPermissions,
   type GridArns,
@@ -54,6 +55,8 @@ export function functions(
   ticketQueues: ReturnType<typeof makeQueues>["ticketQueues"],
   /** Pools the Lambda worker consumes (see servedBy in grid.ts). */
   lambdaPools: string[],
+  /** Pools agents serve: a submit to one wakes the fleet scaler. */
+  agentPools: string[] = [],
 ) {
   const region = aws.getRegionOutput().name;
   const account = aws.getCallerIdentityOutput().accountId;
@@ -82,13 +85,28 @@ export function functions(
     throw new Error(
       "TESSERA_JWT_AUDIENCES: give the audiences (comma-separated) the API's tokens must carry",
     );
+  const prefix = grid.table.name.replace(/-tasks$/, "");
+  const scaler =
+    agentPools.length === 0
+      ? undefined
+      : {
+          name: scalerFunctionName(prefix),
+          arn: $interpolate`arn:aws:lambda:${region}:${account}:function:${scalerFunctionName(prefix)}`,
+        };
   const apiFunction = {
     ...common,
-    environment: { ...environment, ...(jwt ? { TESSERA_JWT_TENANT_CLAIM: jwt.tenantClaim } : {}) },
+    environment: {
+      ...environment,
+      ...(jwt ? { TESSERA_JWT_TENANT_CLAIM: jwt.tenantClaim } : {}),
+      ...(scaler ? { TESSERA_SCALER_FUNCTION: scaler.name, TESSERA_AGENT_POOLS: agentPools.join(",") } : {}),
+    },
     handler: "packages/functions/src/entries/api.handler",
     memory: "1024 MB" as const,
     timeout: "29 seconds" as const,
-    permissions: apiPermissions(arns),
+    permissions: [
+      ...apiPermissions(arns),
+      ...(scaler ? [{ actions: ["lambda:InvokeFunction"], resources: [scaler.arn] }] : []),
+    ],
   };
   // One function serves every route; each route is authenticated, by IAM (SigV4) or a JWT.
   const auth = jwt

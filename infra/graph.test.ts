@@ -71,6 +71,7 @@ const IDLE_FREE = new Set([
   "aws:lambda/function:Function",
   "aws:lambda/permission:Permission",
   "aws:lambda/eventSourceMapping:EventSourceMapping",
+  "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
   "aws:iam/role:Role",
   "aws:iam/rolePolicy:RolePolicy",
   "aws:iam/instanceProfile:InstanceProfile",
@@ -288,6 +289,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
         .map((q) => queueArn(full, q.physicalName));
     const dlqs = grid.queues.map((q) => queueArn(full, q.deadLetterPhysicalName));
     const ec2 = (type: string) => `arn:aws:ec2:us-east-1:123456789012:${type}`;
+    const scalerArn = "arn:aws:lambda:us-east-1:123456789012:function:tessera-graph-fleet-scaler";
     const roleOf = (fn: string) =>
       full.resources.find(
         (r) =>
@@ -296,7 +298,8 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
       )!.name;
     const api = ofType(full, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!.name;
     const expected: Record<string, string[]> = {
-      [roleOf(api)]: [...data, ...tickets(), objects, bucket],
+      // …and it wakes the fleet scaler on a submit to an agent pool.
+      [roleOf(api)]: [...data, ...tickets(), objects, bucket, scalerArn],
       [roleOf("WorkerFunction")]: [...data, ...tickets("default"), objects, bucket],
       [roleOf("ReaperHandlerFunction")]: [...data, ...tickets(), ...dlqs, objects],
       AgentgpuRole: [
@@ -455,6 +458,23 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     );
     const fn = one(full, "aws:lambda/function:Function", "ScalerHandlerFunction");
     expect(fn.inputs.reservedConcurrentExecutions).toBe(1); // never two scalers at once
+    // The API wakes it by this name on a submit to an agent pool; a wake is not retried.
+    expect(fn.inputs.name).toBe("tessera-graph-fleet-scaler");
+    const apiFn = ofType(full, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!;
+    expect(apiFn.inputs.environment.variables).toMatchObject({
+      TESSERA_SCALER_FUNCTION: "tessera-graph-fleet-scaler",
+      TESSERA_AGENT_POOLS: "gpu",
+    });
+    expect(
+      one(
+        full,
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        "ScalerHandlerEventInvokeConfig",
+      ).inputs,
+    ).toMatchObject({
+      maximumRetryAttempts: 0,
+      maximumEventAgeInSeconds: 60,
+    });
     expect(fn.inputs.timeout).toBeGreaterThan(55 + 10); // a run stops passing at 55 s
     // The function's own schema accepts what the stack writes.
     const config = FleetConfigSchema.parse(JSON.parse(fn.inputs.environment.variables.TESSERA_FLEET));

@@ -28,3 +28,11 @@ export function servedBy(grid: GridDefinition): { lambda: string[]; agents: stri
   }
   return { lambda: grid.pools.filter((p) => !agents.includes(p)), agents };
 }
+
+/**
+ * The fleet scaler function's name: fixed, so the API (declared before it) can wake it on a
+ * submit to an agent pool (packages/functions/src/scaler-kick.ts).
+ */
+export function scalerFunctionName(prefix: string): string {
+  return `${prefix}-fleet-scaler`;
+}

@@ -9,6 +9,7 @@ import { defineGrid, type GridPorts, queueUrlsOf, SessionUsage } from "@tessera/
 import { awsGridPorts, createAwsClients, LOCAL_CREDENTIALS } from "@tessera/core/aws";
 import { attachCallMeter, type MeterableClient } from "@tessera/core/metering";
 import type { AuthConfig } from "./http/auth.ts";
+import { scalerKickFromEnv } from "./scaler-kick.ts";
 
 /** The grid a handler serves. */
 export interface GridRuntime {
@@ -16,6 +17,8 @@ export interface GridRuntime {
   auth: AuthConfig;
   /** Per-session usage (requests, Lambda time) for cost reports; absent when switched off. */
   usage?: SessionUsage | undefined;
+  /** Told when tickets were sent to a pool: wakes the fleet scaler for agent pools. */
+  onAgentWork?: ((pool: string) => Promise<void>) | undefined;
 }
 
 /** Memory of this function in GB: Lambda says; elsewhere (the local grid) the deployed size. */
@@ -50,6 +53,9 @@ export function sessionUsageFor(
  *   30 s; the local grid shortens them).
  * - `TESSERA_JWT_TENANT_CLAIM` (default `tenant`), `TESSERA_TOKENS` (JSON object token → tenant,
  *   local mode only): see AuthConfig.
+ * - `TESSERA_SCALER_FUNCTION` and `TESSERA_AGENT_POOLS`: submits to those pools wake the fleet
+ *   scaler (see scaler-kick.ts).
+ * - `TESSERA_SESSION_USAGE=off`: no per-session usage (cost reports).
  */
 export function runtimeFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -86,6 +92,7 @@ export function runtimeFromEnv(
   return {
     ports,
     usage: sessionUsageFor(clients, ports, env),
+    onAgentWork: scalerKickFromEnv(env),
     auth: {
       jwtTenantClaim: env.TESSERA_JWT_TENANT_CLAIM || "tenant",
       tokens: local && env.TESSERA_TOKENS ? parseTokens(env.TESSERA_TOKENS) : undefined,

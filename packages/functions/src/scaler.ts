@@ -1,13 +1,13 @@
 /**
  * The fleet scaler (scheduled): drives the agent pools' EC2 fleets from their queues.
  *
- * EventBridge invokes it every minute; each invocation runs the fleet controller for up to
- * 55 s, a pass every `everySeconds` (10 s by default), and returns at once when a pass finds
- * no work and no agent in any pool. So it reacts to a new backlog within a minute at worst and
- * within one pass (seconds) while anything is going on, where CloudWatch-alarm scaling waits
- * for alarm periods and evaluation windows (minutes) before each step — and an idle grid costs
- * one short invocation a minute: a queue-attribute read per queue and a DescribeInstances per
- * pool. The controller lives as long as the Lambda container, so its launch back-off and
+ * EventBridge invokes it every minute, and a submit to an agent pool invokes it at once
+ * (scaler-kick.ts); each invocation runs the fleet controller for up to 55 s, a pass every
+ * `everySeconds` (10 s by default), and returns at once when a pass finds no work and no agent
+ * in any pool. So the first agents are launched about a second after work arrives, and later
+ * steps follow within one pass (seconds), where CloudWatch-alarm scaling waits for alarm
+ * periods and evaluation windows (minutes) before each step. An idle grid costs one short
+ * invocation a minute: a queue-attribute read per queue and a DescribeInstances per pool. The controller lives as long as the Lambda container, so its launch back-off and
  * memory of the pool carry over between invocations; a fresh container rebuilds them from the
  * instances.
  *
@@ -140,7 +140,7 @@ export function createScalerHandler(
   /** Longest run of one invocation, ms (EventBridge starts the next a minute later). */
   maxRunMs = 55_000,
 ) {
-  const handle = async (_event: ScheduledEvent, context: Context): Promise<ScalerReport> => {
+  const handle = async (_event: ScalerEvent, context: Context): Promise<ScalerReport> => {
     const { controller, everyMs } = scaler();
     const budget = Math.min(maxRunMs, context.getRemainingTimeInMillis() - 5_000);
     const passes = await controller.run({ everyMs, deadline: Date.now() + budget, untilIdle: true });
@@ -161,5 +161,8 @@ export function createScalerHandler(
     o.metrics.addMetric("FleetShortfalls", MetricUnit.Count, report.shortfalls);
     return report;
   };
-  return withObservability(handle, o, (event) => event.id);
+  return withObservability(handle, o, (event) => ("id" in event ? event.id : undefined));
 }
+
+/** The schedule's event, or a wake from a submit to an agent pool (see scaler-kick.ts). */
+export type ScalerEvent = ScheduledEvent | { source: "tessera.submit"; pool: string };

@@ -390,6 +390,10 @@ export async function startLocalGrid(
             log(`fleet ${describePass(p)}`);
         },
       });
+      // A submit to a fleet pool wakes the scaler, as on AWS.
+      runtime.onAgentWork = async (pool) => {
+        if (fleetPools.has(pool)) controller.wake();
+      };
       const stopFleet = new AbortController();
       const scaling = controller.run({ everyMs: config.fleet.everySeconds * 1000, signal: stopFleet.signal });
       stops.push(async () => {

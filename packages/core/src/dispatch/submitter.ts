@@ -24,6 +24,8 @@ export interface SubmitReport {
   chunks: number;
   /** Tickets sent (created chunks plus existing ones not yet claimed). */
   tickets: number;
+  /** The session's pool (its queues got the tickets). */
+  pool: string;
 }
 
 /** Upload concurrency of payload blobs. */
@@ -193,5 +195,6 @@ export async function submitTasks(ports: GridPorts, key: SessionKey, input: unkn
     createdSpans,
     chunks: planned.length,
     tickets: tickets.length,
+    pool: session.config.pool,
   };
 }

@@ -103,6 +103,31 @@ describe("fleet controller", () => {
     expect(calls.launch).toEqual([2]);
   });
 
+  it("passes at once when woken instead of waiting out its interval", async () => {
+    const clock = new FakeClock(0);
+    const { fleet } = fleetOf([], noCapacity);
+    let passes = 0;
+    const c = new FleetController({
+      fleet,
+      backlog: backlogOf({}),
+      policies: { default: policy },
+      clock,
+      onPass: () => passes++,
+    });
+    const stop = new AbortController();
+    const run = c.run({ everyMs: 60_000, signal: stop.signal });
+    const settle = () => new Promise((r) => setImmediate(r));
+    await settle();
+    expect(passes).toBe(1);
+    c.wake(); // no time passes on the clock
+    await settle();
+    await settle();
+    expect(passes).toBe(2);
+    stop.abort();
+    await run;
+    expect(passes).toBe(2);
+  });
+
   it("stops idle agents and runs until the grid is idle", async () => {
     const clock = new FakeClock(1_000_000);
     const agents: FleetAgent[] = [{ id: "old", state: "running", launchedAt: 0, busy: 0, idleSince: 0 }];

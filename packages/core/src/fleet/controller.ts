@@ -63,10 +63,16 @@ interface PoolState {
 export class FleetController {
   readonly #o: FleetControllerOptions;
   readonly #state = new Map<string, PoolState>();
+  #wake = new AbortController();
 
   constructor(options: FleetControllerOptions) {
     this.#o = options;
     for (const pool of Object.keys(options.policies)) this.#state.set(pool, { shortfalls: 0 });
+  }
+
+  /** Cuts the wait of a running `run` short: the next pass starts now (work just arrived). */
+  wake(): void {
+    this.#wake.abort();
   }
 
   /** One pass over every pool (in parallel). */
@@ -89,11 +95,15 @@ export class FleetController {
       if (options.untilIdle && idle) break;
       const next = this.#o.clock.now() + options.everyMs;
       if (options.deadline !== undefined && next >= options.deadline) break;
+      if (options.signal?.aborted) break;
+      const woken = this.#wake.signal;
+      const either = options.signal ? AbortSignal.any([options.signal, woken]) : woken;
       try {
-        await this.#o.clock.sleep(options.everyMs, options.signal);
+        await this.#o.clock.sleep(options.everyMs, either);
       } catch {
-        break; // aborted
+        if (options.signal?.aborted) break; // stopped; otherwise woken: pass now
       }
+      if (woken.aborted) this.#wake = new AbortController();
     }
     return passes;
   }

@@ -19,8 +19,14 @@ export const submitTasksRoute = defineRoute({
   response: SubmitTasksResponse,
   errors: [404, 409, 413, 415],
   async handle({ runtime, tenant, params, body, metrics }) {
-    const report = await submitTasks(runtime.ports, { tenant, sessionId: params.sessionId }, body);
+    const { pool, ...report } = await submitTasks(
+      runtime.ports,
+      { tenant, sessionId: params.sessionId },
+      body,
+    );
     metrics.addMetric("TasksSubmitted", MetricUnit.Count, report.created);
+    // Work for agents: the fleet scaler starts at once instead of at its next scheduled pass.
+    if (report.tickets > 0) await runtime.onAgentWork?.(pool);
     return report;
   },
 });
