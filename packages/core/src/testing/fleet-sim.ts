@@ -63,6 +63,8 @@ export interface FleetSimOptions {
   maxMs?: number;
   /** First cooling period of a failed capacity pool, ms. @default 60_000 */
   coolMs?: number;
+  /** A session's arrival wakes the scaler (false: it waits for its next pass). @default true */
+  wakeOnSubmit?: boolean;
 }
 
 /** One provider request as the fake cloud saw it. */
@@ -365,6 +367,8 @@ export async function simulateFleet(options: FleetSimOptions): Promise<FleetSimR
     while (ai < arrivals.length && arrivals[ai]!.at <= now) {
       for (const t of arrivals[ai]!.tasks) queue.push(t);
       ai++;
+      // A submit to an agent pool wakes the scaler (as the API does on AWS).
+      if (o.wakeOnSubmit ?? true) nextTick = now;
     }
     for (const i of cloud.instances) {
       if (i.state === "terminated") continue;
