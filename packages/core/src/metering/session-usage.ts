@@ -271,35 +271,21 @@ export function priceSessionUsage(
     });
   }
   const api = counters[counterName.apiRequests] ?? 0;
-  if (api > 0)
-    lines.push({
-      service: "APIGateway",
-      item: "HTTP API requests",
-      quantity: api,
-      unit: "requests",
-      dollars: api * prices.apiGateway.httpRequest,
-      priced: true,
-    });
-  const invocations = counters[counterName.lambdaInvocations] ?? 0;
   const gbs = counters[counterName.lambdaGbSeconds] ?? 0;
-  if (invocations > 0)
-    lines.push({
-      service: "Lambda",
-      item: "invocations",
-      quantity: invocations,
-      unit: "invocations",
-      dollars: invocations * prices.lambda.request,
-      priced: true,
-    });
-  if (gbs > 0)
-    lines.push({
-      service: "Lambda",
-      item: "duration (arm64)",
-      quantity: gbs,
-      unit: "GB-seconds",
-      dollars: gbs * prices.lambda.arm64GbSecond,
-      priced: true,
-    });
+  // Compute and API lines: [service, item, counter, unit, price per unit].
+  const compute: Array<[string, string, number, SessionCostLine["unit"], number]> = [
+    ["APIGateway", "HTTP API requests", api, "requests", prices.apiGateway.httpRequest],
+    [
+      "Lambda",
+      "invocations",
+      counters[counterName.lambdaInvocations] ?? 0,
+      "invocations",
+      prices.lambda.request,
+    ],
+    ["Lambda", "duration (arm64)", gbs, "GB-seconds", prices.lambda.arm64GbSecond],
+  ];
+  for (const [service, item, quantity, unit, price] of compute)
+    if (quantity > 0) lines.push({ service, item, quantity, unit, dollars: quantity * price, priced: true });
   let agentSeconds = 0;
   for (const [name, seconds] of Object.entries(counters)) {
     const parts = name.split("|");
