@@ -147,6 +147,7 @@ export function createWorkerHandler(
         receipt: r.receiptHandle,
         receiveCount: Number(r.attributes.ApproximateReceiveCount ?? 1),
       }));
+      rt.usage?.recorder.noteReceived(tickets);
       outcomes.set(arn, processBatch(rt.ports, dispatcher, queue, tickets, { deadline }));
     }
 

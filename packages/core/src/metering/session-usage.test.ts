@@ -80,6 +80,30 @@ describe("session usage: attribution by the counting middleware", () => {
     expect(calls("b", "ChangeMessageVisibility")).toBe(1);
   });
 
+  it("gives the acknowledgements of tickets a Lambda event delivered to their sessions", () => {
+    const r = new SessionUsageRecorder();
+    r.noteReceived([{ body: ticket(B, 0), receipt: "evt-1" }]);
+    r.record({
+      service: "SQS",
+      operation: "ChangeMessageVisibilityBatch",
+      input: { Entries: [{ ReceiptHandle: "evt-1" }] },
+    });
+    expect(usageOf(r).b).toEqual(
+      expect.objectContaining({ [counterName.calls("SQS", "ChangeMessageVisibilityBatch")]: 1 }),
+    );
+  });
+
+  it("does not bill the writes of usage counters to their session (a flush would never end)", () => {
+    const r = new SessionUsageRecorder();
+    r.record({
+      service: "DynamoDB",
+      operation: "UpdateItem",
+      input: { Key: { pk: { S: pk(A, "#U#3") }, sk: { S: "#USAGE" } } },
+    });
+    expect(r.drain()).toEqual([]);
+    expect(r.unattributedCalls).toBe(1);
+  });
+
   it("counts calls that name no session as the grid's own", () => {
     const r = new SessionUsageRecorder();
     r.record({ service: "SQS", operation: "ReceiveMessage", input: {}, output: {} }); // empty long poll

@@ -7,7 +7,8 @@
  * ticket's body (its tenant and session), or the receipt handle of a ticket it received
  * earlier. A call that touches several sessions (a batched receive, a heartbeat batch) is
  * split by the items of each. Calls that belong to no session (an empty long poll, the reaper's
- * index scans, the scaler's queue reads) are the grid's own and counted apart.
+ * index scans, the scaler's queue reads, the writes of these counters themselves) are the
+ * grid's own and counted apart.
  *
  * Compute is added by the code that knows it: a Lambda invocation's GB-seconds split over the
  * sessions of the tickets it ran, an API request to its session, an agent's instance-seconds
@@ -146,6 +147,17 @@ export class SessionUsageRecorder {
     return out;
   }
 
+  /**
+   * Notes tickets received other than through a metered ReceiveMessage (a Lambda event source
+   * delivers them in the event), so their acknowledgements find their session.
+   */
+  noteReceived(tickets: Iterable<{ body: string; receipt: string }>): void {
+    for (const t of tickets) {
+      const m = TICKET.exec(t.body);
+      if (m) this.#receipts.set(t.receipt, `${m[1]}/${m[2]}`);
+    }
+  }
+
   /** Puts drained counters back (a flush that failed is tried again with the next one). */
   restore(drained: ReturnType<SessionUsageRecorder["drain"]>): void {
     for (const { session, counters } of drained) this.add(session, counters);
@@ -176,9 +188,15 @@ export class SessionUsageRecorder {
     };
     if (service === "DynamoDB") {
       // Keys, items and expression values; `T#…#S#…` strings only ever name this grid's sessions.
+      // The usage counters' own items (`…#U#{shard}`) are left out: a flush billed to its session
+      // would have the next flush write again, forever.
+      let usageItem = false;
       visitStrings(input, (s) => {
-        if (s.startsWith("T#")) count(match(PK, s));
+        if (!s.startsWith("T#")) return;
+        if (s.includes("#U#")) usageItem = true;
+        else count(match(PK, s));
       });
+      if (usageItem) shares.clear();
     } else if (service === "S3") {
       if (typeof input.Key === "string") count(match(BLOB, input.Key));
     } else if (service === "SQS") {
