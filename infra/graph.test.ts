@@ -39,7 +39,9 @@ function pinned(s: Statement & { Condition?: Record<string, Record<string, unkno
   const launch = list(s.Action).every((a) => a === "ec2:CreateFleet" || a === "ec2:RunInstances");
   if (
     launch &&
-    /^arn:aws:ec2:[^:]+:(\d+)?:(instance|volume|network-interface|fleet|image)\/\*$/.test(resource)
+    /^arn:aws:ec2:[^:]+:(\d+)?:(instance|volume|network-interface|fleet|image|spot-instances-request)\/\*$/.test(
+      resource,
+    )
   )
     return true;
   return resource.endsWith(":parameter/aws/service/ami-amazon-linux-latest/*");
@@ -313,7 +315,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
       [roleOf("ScalerHandlerFunction")]: [
         ...tickets("gpu"),
         "*",
-        ...["fleet/*", "instance/*", "volume/*", "network-interface/*"].map(ec2),
+        ...["fleet/*", "instance/*", "volume/*", "network-interface/*", "spot-instances-request/*"].map(ec2),
         "arn:aws:ec2:us-east-1::image/*",
         one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").state.arn,
         ...ofType(full, "aws:ec2/subnet:Subnet").map((x) => x.state.arn),
@@ -515,7 +517,9 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     )!;
     expect(agent.Condition).toEqual({
       StringEquals: { "aws:ResourceTag/tessera:grid": "tessera-graph" },
-      "ForAllValues:StringEquals": { "aws:TagKeys": ["tessera:agent", "tessera:busy", "tessera:idle-since"] },
+      "ForAllValues:StringEquals": {
+        "aws:TagKeys": ["tessera:agent", "tessera:busy", "tessera:idle-since", "tessera:slots"],
+      },
     });
     // No agent pool, no scaler.
     expect(plain.resources.some((r) => r.name.startsWith("Scaler"))).toBe(false);

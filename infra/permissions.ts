@@ -20,7 +20,7 @@ type Statement = {
 };
 
 /** Tag keys an agent keeps on its own instance (packages/agent/src/ec2-status.ts). */
-const AGENT_STATUS_TAGS = ["tessera:agent", "tessera:busy", "tessera:idle-since"];
+const AGENT_STATUS_TAGS = ["tessera:agent", "tessera:busy", "tessera:idle-since", "tessera:slots"];
 
 // `table/index/*`: the indexes of this one table (GSI access needs their ARNs; all three are used).
 const tableAndIndexes = (a: GridArns): Input<string>[] => [a.table, $interpolate`${a.table}/index/*`];
@@ -142,6 +142,8 @@ export function scalerPermissions(f: FleetArns): Statement[] {
         ...f.subnets,
         f.securityGroup,
         ...launched,
+        // Spot launches create spot instance requests.
+        ec2("spot-instances-request/*"),
         // Amazon Linux images (public, no owner account in their ARN).
         $interpolate`arn:aws:ec2:${f.region}::image/*`,
       ],

@@ -1,7 +1,8 @@
 /**
  * The agent's status on its own EC2 instance, as tags the fleet scaler reads with the
  * DescribeInstances call it makes anyway: `tessera:agent` (`running`, then `draining`),
- * `tessera:busy` (tasks held) and `tessera:idle-since`. Written only when the agent goes from
+ * `tessera:busy` (tasks held), `tessera:idle-since` and `tessera:slots` (tasks it runs at once:
+ * the instance the attributes picked decides it). Written only when the agent goes from
  * idle to busy or back, or starts draining, at most once per poll: a handful of free EC2 calls
  * per agent and session, no table item and no extra read for the scaler.
  */
@@ -41,11 +42,13 @@ export async function instanceKind(
 /** What the tags say, and whether a change is worth a write. */
 export function statusTags(stats: AgentStats): { key: string; tags: Record<string, string> } {
   const busy = Math.max(stats.runningTasks, stats.heldLeases);
-  const state = stats.state === "running" ? "running" : "draining";
+  // Starting is about to run: only a stop makes it draining.
+  const state = stats.state === "running" || stats.state === "starting" ? "running" : "draining";
   const tags = {
     [EC2_TAGS.agent]: state,
     [EC2_TAGS.busy]: String(busy),
     [EC2_TAGS.idleSince]: busy === 0 ? (stats.idleSince ?? stats.startedAt) : "",
+    [EC2_TAGS.slots]: String(stats.concurrency),
   };
   // Busy counts change all the time; only idle ↔ busy and the state are worth a call.
   return { key: `${state}:${busy > 0 ? "busy" : "idle"}`, tags };

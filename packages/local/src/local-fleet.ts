@@ -165,6 +165,7 @@ export class LocalFleet implements FleetPort {
         state: string;
         runningTasks: number;
         heldLeases: number;
+        concurrency: number;
         idleSince?: string;
       };
       if (m.state !== "running") return { ...base, state: "stopping", busy: 0 };
@@ -174,6 +175,7 @@ export class LocalFleet implements FleetPort {
         state: "running",
         busy,
         idleSince: busy === 0 && m.idleSince ? Date.parse(m.idleSince) : undefined,
+        slots: m.concurrency,
       };
     } catch {
       return { ...base, state: "launching", busy: 0 }; // not answering yet

@@ -232,6 +232,8 @@ export async function startLocalGrid(
       auth: { jwtTenantClaim: "tenant", tokens },
       usage: sessionUsageFor(clients, ports),
     };
+    // Stopped after the workers, agents and API (stops run in reverse): their last counters land.
+    stops.push(() => runtime.usage?.flush());
     const anyUrl = Object.values(queueUrls)[0]!;
     const env: Record<string, string> = {
       TESSERA_PREFIX: config.prefix,

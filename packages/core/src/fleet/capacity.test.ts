@@ -111,14 +111,43 @@ describe("capacity launcher", () => {
     expect(again.errors[0]).toMatchObject({ code: "NoCapacityPoolLeft", market: "spot", retryable: true });
   });
 
-  it("reports a setup error as not retryable, without cooling anything", async () => {
-    const { api } = provider(() => awsError("UnauthorizedOperation"));
+  it("reports a setup error as not retryable, without cooling anything, and still tries the other market", async () => {
+    const { api, requests } = provider((r) =>
+      r.market === "spot" ? awsError("UnauthorizedOperation") : { instances: instances(1), errors: [] },
+    );
     const launcher = new CapacityLauncher({ api, zones: ["a"], spot: true, now: () => 0 });
     const report = await launcher.launch(1);
     expect(report.errors).toEqual([
       expect.objectContaining({ code: "UnauthorizedOperation", retryable: false, market: "spot" }),
     ]);
+    expect(report.launched).toHaveLength(1); // on-demand was not blocked by spot's setup error
+    expect(requests.map((r) => r.market)).toEqual(["spot", "on-demand"]);
     expect(launcher.cooling()).toEqual([]);
+  });
+
+  it("treats a service fault like throttling: no market is cooled for it", async () => {
+    const { api, requests } = provider(() => awsError("ServiceUnavailable"));
+    const launcher = new CapacityLauncher({ api, zones: ["a", "b"], spot: true, now: () => 0 });
+    expect((await launcher.launch(1)).errors[0]).toMatchObject({
+      code: "ServiceUnavailable",
+      retryable: true,
+    });
+    expect(requests).toHaveLength(1);
+    expect(launcher.cooling()).toEqual([]);
+  });
+
+  it("starts strikes over when a pool fails again long after its cooling ended", async () => {
+    let now = 0;
+    const { api, requests } = provider(() => ({ instances: [], errors: [short("a", "c7g.xlarge")] }));
+    const launcher = new CapacityLauncher({ api, zones: ["a"], spot: false, now: () => now, coolMs: 60_000 });
+    await launcher.launch(1); // strike 1: cooled until 60 s
+    now = 61_000;
+    await launcher.launch(1); // strike 2: cooled until 181 s
+    now = 2_000_000; // long after that cooling ended
+    await launcher.launch(1); // strike 1 again: cooled for 60 s, not 240 s
+    now = 2_061_000;
+    await launcher.launch(1);
+    expect(requests.at(-1)!.excludedTypes).toEqual({ a: [] });
   });
 
   it("reads AWS SDK error codes", () => {

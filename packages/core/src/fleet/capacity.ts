@@ -59,7 +59,14 @@ export const RETRYABLE_LAUNCH_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /** Whole-request errors after which no other market is tried in the same round. */
-const REQUEST_LEVEL = new Set(["RequestLimitExceeded", "Throttling", "InternalError", "InternalFailure"]);
+const REQUEST_LEVEL = new Set([
+  "RequestLimitExceeded",
+  "Throttling",
+  "InternalError",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "Unavailable",
+]);
 
 export interface CapacityLauncherOptions {
   api: CapacityApi;
@@ -125,7 +132,9 @@ export class CapacityLauncher {
         errors.push({ code, message: (error as Error).message, retryable, market });
         // Capacity for the whole request in this market: cool every zone tried.
         if (!REQUEST_LEVEL.has(code) && retryable) for (const z of zones) this.#cool(market, z, "*");
-        if (REQUEST_LEVEL.has(code) || !retryable) break;
+        // Throttling or a fault: no other market this round. A setup error in one market (spot
+        // not permitted, say) still leaves the other to try.
+        if (REQUEST_LEVEL.has(code)) break;
         continue;
       }
       for (const i of response.instances) {
@@ -165,14 +174,19 @@ export class CapacityLauncher {
 
   #cool(market: Market, zone: string, type: string): void {
     const key = this.#key(market, zone, type);
-    const strikes = (this.#cooling.get(key)?.strikes ?? 0) + 1;
+    const before = this.#cooling.get(key);
+    // Strikes add up only while failures follow one another; long after a cooling ended, start over.
+    const recent = before !== undefined && this.#o.now() - before.until < this.#o.maxCoolMs;
+    const strikes = (recent ? before.strikes : 0) + 1;
     const ms = Math.min(this.#o.maxCoolMs, this.#o.coolMs * 2 ** (strikes - 1));
     this.#cooling.set(key, { until: this.#o.now() + ms, strikes });
   }
 
   #nextTry(market: Market): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const [k, c] of this.#cooling) if (k.startsWith(`${market}|`)) next = Math.min(next, c.until);
+    const now = this.#o.now();
+    for (const [k, c] of this.#cooling)
+      if (k.startsWith(`${market}|`) && c.until > now) next = Math.min(next, c.until);
     return Number.isFinite(next) ? next : this.#o.now();
   }
 }

@@ -55,6 +55,36 @@ describe("fleet controller", () => {
     expect(third!.retryAt).toBe(12_000 + 22_500); // doubled: 30 s ceiling
   });
 
+  it("counts agents it launched as launching until the provider lists them, and sizes by their slots", async () => {
+    const clock = new FakeClock(0);
+    const listed: FleetAgent[] = [];
+    let batch = 0;
+    const { fleet, calls } = fleetOf(listed, (n) => {
+      batch++;
+      return { launched: Array.from({ length: n }, (_, i) => `i${batch}-${i}`), errors: [] };
+    });
+    const c = new FleetController({
+      fleet,
+      backlog: backlogOf({ queued: 8 }),
+      policies: { default: { ...policy, step: 1, growth: 0 } },
+      clock,
+    });
+    const [first] = await c.tick();
+    expect(first!.launched).toEqual(["i1-0"]);
+    clock.advance(30_000); // the list still lags: the launched one counts, so one more (target 2)
+    const [second] = await c.tick();
+    expect(second!.agents).toBe(1);
+    expect(second!.launched).toEqual(["i2-0"]);
+    expect(calls.launch).toEqual([1, 1]);
+    // Listed at last, saying they run 8 tasks at once: 8 queued need one agent, not two.
+    listed.push({ id: "i1-0", state: "running", launchedAt: 0, busy: 0, slots: 8 });
+    listed.push({ id: "i2-0", state: "running", launchedAt: 30_000, busy: 0, slots: 8 });
+    clock.advance(30_000);
+    const [third] = await c.tick();
+    expect(third!.agents).toBe(2);
+    expect(third!.decision.target).toBe(1);
+  });
+
   it("does not crash when reading the pool fails; the next pass works", async () => {
     const clock = new FakeClock(0);
     let broken = true;

@@ -53,6 +53,8 @@ export interface FleetControllerOptions {
 }
 
 interface PoolState {
+  /** Agents launched lately, by id: counted as launching until the provider lists them. */
+  launched: Map<string, number>;
   lastLaunchAt?: number | undefined;
   lastWorkAt?: number | undefined;
   shortfalls: number;
@@ -67,7 +69,8 @@ export class FleetController {
 
   constructor(options: FleetControllerOptions) {
     this.#o = options;
-    for (const pool of Object.keys(options.policies)) this.#state.set(pool, { shortfalls: 0 });
+    for (const pool of Object.keys(options.policies))
+      this.#state.set(pool, { shortfalls: 0, launched: new Map() });
   }
 
   /** Cuts the wait of a running `run` short: the next pass starts now (work just arrived). */
@@ -86,6 +89,9 @@ export class FleetController {
    */
   async run(options: { everyMs: number; signal?: AbortSignal; deadline?: number; untilIdle?: boolean }) {
     const passes: PoolPass[][] = [];
+    const combine = () =>
+      options.signal ? AbortSignal.any([options.signal, this.#wake.signal]) : this.#wake.signal;
+    let either = combine();
     for (;;) {
       const pass = await this.tick();
       passes.push(pass);
@@ -96,14 +102,15 @@ export class FleetController {
       const next = this.#o.clock.now() + options.everyMs;
       if (options.deadline !== undefined && next >= options.deadline) break;
       if (options.signal?.aborted) break;
-      const woken = this.#wake.signal;
-      const either = options.signal ? AbortSignal.any([options.signal, woken]) : woken;
       try {
         await this.#o.clock.sleep(options.everyMs, either);
       } catch {
         if (options.signal?.aborted) break; // stopped; otherwise woken: pass now
       }
-      if (woken.aborted) this.#wake = new AbortController();
+      if (this.#wake.signal.aborted) {
+        this.#wake = new AbortController();
+        either = combine();
+      }
     }
     return passes;
   }
@@ -121,13 +128,33 @@ export class FleetController {
       return pass;
     }
     const now = this.#o.clock.now();
+    // Instances launched lately that the provider does not list yet (its reads lag its writes).
+    const listed = new Set(agents.map((a) => a.id));
+    agents = [...agents]; // the port's list is not ours to change
+    for (const [id, at] of state.launched) {
+      if (listed.has(id) || now - at > LISTING_LAG_MS) state.launched.delete(id);
+      else agents.push({ id, state: "launching", launchedAt: at, busy: 0 });
+    }
     // Tickets of running tasks may already be settled: the agents' own counts are a floor.
     const busy = agents.reduce((n, a) => n + a.busy, 0);
     if (busy > backlog.inFlight) backlog = { ...backlog, inFlight: busy };
     if (backlog.queued + backlog.inFlight > 0 || agents.some((a) => a.busy > 0)) state.lastWorkAt = now;
     const lastWorkAt = backlog.lastWorkAt ?? state.lastWorkAt ?? latest(agents.map((a) => a.idleSince));
     const lastLaunchAt = state.lastLaunchAt ?? latest(agents.map((a) => a.launchedAt));
-    const decision = decideFleet(policy, { ...backlog, lastWorkAt }, agents, now, lastLaunchAt);
+    // Tasks per agent: what the running agents say they run (the instance type the attributes
+    // picked decides it), else the policy's.
+    const slots = agents.map((a) => a.slots).filter((n): n is number => n !== undefined && n > 0);
+    const concurrency =
+      slots.length > 0
+        ? Math.max(1, Math.round(slots.reduce((a, b) => a + b, 0) / slots.length))
+        : policy.concurrency;
+    const decision = decideFleet(
+      { ...policy, concurrency },
+      { ...backlog, lastWorkAt },
+      agents,
+      now,
+      lastLaunchAt,
+    );
 
     const pass: PoolPass = {
       pool,
@@ -147,6 +174,7 @@ export class FleetController {
         pass.errors = [{ code: "LaunchFailed", message: (error as Error).message, retryable: true }];
       }
       if (pass.launched.length > 0) state.lastLaunchAt = now;
+      for (const id of pass.launched) state.launched.set(id, now);
       if (pass.launched.length < decision.launch) {
         state.shortfalls++;
         const ceiling = Math.min(
@@ -174,6 +202,9 @@ export class FleetController {
     return pass;
   }
 }
+
+/** How long a launched agent is assumed to exist before the provider lists it. */
+const LISTING_LAG_MS = 120_000;
 
 function latest(times: Array<number | undefined>): number | undefined {
   let out: number | undefined;

@@ -51,6 +51,12 @@ describe("fleet decision", () => {
     expect(decideFleet({ ...big, growth: 0 }, work, six, 100 * S, 0).launch).toBe(2); // fixed steps
   });
 
+  it("does not launch again while launches just made may not be listed yet", () => {
+    // 5 s after launching 2, the provider lists none of them: no second batch yet.
+    expect(decideFleet(policy, backlog({ queued: 40 }), [], 25 * S, 20 * S).launch).toBe(0);
+    expect(decideFleet(policy, backlog({ queued: 40 }), [], 40 * S, 20 * S).launch).toBe(2);
+  });
+
   it("never goes above the pool's maximum", () => {
     const nine = Array.from({ length: 9 }, (_, i) => agent(`a${i}`, { busy: 4 }));
     const d = decideFleet(

@@ -87,6 +87,8 @@ export interface FleetAgent {
   busy: number;
   /** When it last became idle; undefined while busy or never busy. */
   idleSince?: number | undefined;
+  /** Tasks it runs at once, when it says (the instance picked by attributes sets it). */
+  slots?: number | undefined;
 }
 
 /** The decision for one pool. */
@@ -145,8 +147,10 @@ export function decideFleet(
   let reason = "steady";
   if (target > live.length) {
     const first = live.length === 0;
+    // Even with no agent in sight, launches just made wait for the interval: the provider may
+    // not list new instances at once, and launching again would double them.
     const waited = lastLaunchAt === undefined || now - lastLaunchAt >= policy.stepIntervalMs;
-    if (first || waited) {
+    if (waited) {
       const batch = Math.max(policy.step, Math.floor(live.length * policy.growth));
       // Draining agents count against the maximum until they are gone (a quota, a budget).
       launch = Math.max(0, Math.min(batch, target - live.length, policy.maxAgents - agents.length));

@@ -10,8 +10,9 @@
  *   out of the next requests (`CapacityLauncher`): other types by `ExcludedInstanceTypes`,
  *   other zones by dropping the subnet.
  * - List: DescribeInstances on the grid and pool tags. Whether an agent is busy comes from the
- *   tags it keeps on its own instance (`tessera:agent`, `tessera:busy`, `tessera:idle-since`;
- *   see packages/agent/src/ec2-status.ts): a running instance without them is still booting.
+ *   tags it keeps on its own instance (`tessera:agent`, `tessera:busy`, `tessera:idle-since`,
+ *   `tessera:slots`; see packages/agent/src/ec2-status.ts): a running instance without them is
+ *   still booting.
  * - Stop: TerminateInstances. The OS shutdown stops the agent's systemd unit with SIGTERM, so
  *   it drains (the scaler only stops idle agents, so there is rarely anything to drain).
  */
@@ -42,6 +43,8 @@ export const EC2_TAGS = {
   busy: "tessera:busy",
   /** ISO time it last became idle; empty while busy. */
   idleSince: "tessera:idle-since",
+  /** Tasks it runs at once. */
+  slots: "tessera:slots",
 } as const;
 
 /** One agent pool on EC2 (from the stack's outputs). */
@@ -236,5 +239,6 @@ function toAgent(instance: Instance): FleetAgent | undefined {
     state: "running",
     busy,
     idleSince: busy === 0 && !Number.isNaN(idleSince) ? idleSince : undefined,
+    slots: Number(tags.get(EC2_TAGS.slots)) || undefined,
   };
 }
