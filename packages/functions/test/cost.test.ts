@@ -59,6 +59,7 @@ describe("per-session cost (GET /sessions/{id})", () => {
     const usage = h.runtime.usage!;
     await usage.flush();
     const callsSoFar = meter.operations().reduce((n, o) => n + o.calls, 0);
+    const unattributed = usage.recorder.unattributedCalls; // before the reads below
     const pending = usage.recorder
       .drain()
       .reduce(
@@ -71,7 +72,7 @@ describe("per-session cost (GET /sessions/{id})", () => {
         0,
       );
     const attributed = (await stored("big")) + (await stored("small")) + pending;
-    expect(attributed + usage.recorder.unattributedCalls).toBeCloseTo(callsSoFar, 6);
+    expect(attributed + unattributed).toBeCloseTo(callsSoFar, 6);
   });
 
   it("writes nothing for a rejected request", async () => {
