@@ -51,7 +51,8 @@ async function main(): Promise<void> {
       `  fleet sample: ${config.sample.fleetTasks} sleep tasks on pool "${fleetPool}" (agents start on demand)`,
     );
     const report = await runSample(grid.apiUrl, grid.token, config.sample.fleetTasks, {
-      progress: process.stdout.isTTY,
+      // No bar: the fleet's own lines (agents launched, stopped) are the progress to watch.
+      progress: false,
       pool: fleetPool,
       handler: "sleep",
       input: (i) => ({ ms: 500 + ((i * 7919) % 1500) }),
