@@ -518,7 +518,13 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     expect(agent.Condition).toEqual({
       StringEquals: { "aws:ResourceTag/tessera:grid": "tessera-graph" },
       "ForAllValues:StringEquals": {
-        "aws:TagKeys": ["tessera:agent", "tessera:busy", "tessera:idle-since", "tessera:slots"],
+        "aws:TagKeys": [
+          "tessera:agent",
+          "tessera:busy",
+          "tessera:idle-since",
+          "tessera:slots",
+          "tessera:draining-since",
+        ],
       },
     });
     // No agent pool, no scaler.

@@ -20,7 +20,13 @@ type Statement = {
 };
 
 /** Tag keys an agent keeps on its own instance (packages/agent/src/ec2-status.ts). */
-const AGENT_STATUS_TAGS = ["tessera:agent", "tessera:busy", "tessera:idle-since", "tessera:slots"];
+const AGENT_STATUS_TAGS = [
+  "tessera:agent",
+  "tessera:busy",
+  "tessera:idle-since",
+  "tessera:slots",
+  "tessera:draining-since",
+];
 
 // `table/index/*`: the indexes of this one table (GSI access needs their ARNs; all three are used).
 const tableAndIndexes = (a: GridArns): Input<string>[] => [a.table, $interpolate`${a.table}/index/*`];

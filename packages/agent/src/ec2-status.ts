@@ -39,8 +39,11 @@ export async function instanceKind(
   return { type: type.trim(), market: lifecycle.trim() === "spot" ? "spot" : "on-demand" };
 }
 
-/** What the tags say, and whether a change is worth a write. */
-export function statusTags(stats: AgentStats): { key: string; tags: Record<string, string> } {
+/** What the tags say, and whether a change is worth a write. `now` stamps a drain's start. */
+export function statusTags(
+  stats: AgentStats,
+  now = Date.now(),
+): { key: string; tags: Record<string, string> } {
   const busy = Math.max(stats.runningTasks, stats.heldLeases);
   // Starting is about to run: only a stop makes it draining.
   const state = stats.state === "running" || stats.state === "starting" ? "running" : "draining";
@@ -49,9 +52,12 @@ export function statusTags(stats: AgentStats): { key: string; tags: Record<strin
     [EC2_TAGS.busy]: String(busy),
     [EC2_TAGS.idleSince]: busy === 0 ? (stats.idleSince ?? stats.startedAt) : "",
     [EC2_TAGS.slots]: String(stats.concurrency),
+    // Written once: the key does not change while draining.
+    ...(state === "draining" ? { [EC2_TAGS.drainingSince]: new Date(now).toISOString() } : {}),
   };
-  // Busy counts change all the time; only idle ↔ busy and the state are worth a call.
-  return { key: `${state}:${busy > 0 ? "busy" : "idle"}`, tags };
+  // Busy counts change all the time; only idle ↔ busy and the state are worth a call (and a
+  // drain is written once, with when it began).
+  return { key: state === "draining" ? "draining" : `${state}:${busy > 0 ? "busy" : "idle"}`, tags };
 }
 
 /** Keeps the tags current until the returned function is called (which writes a last time). */

@@ -69,7 +69,9 @@ describe("agent status on its EC2 instance", () => {
       expect(tagWrites()).toBe(writes);
       now = stats({ state: "draining", runningTasks: 2, heldLeases: 2 });
       await end();
-      expect(await fleet.list("batch")).toMatchObject([{ id, state: "stopping" }]);
+      const [drained] = await fleet.list("batch");
+      expect(drained).toMatchObject({ id, state: "stopping" });
+      expect(Date.now() - drained!.drainingSince!).toBeLessThan(10_000);
     } finally {
       ec2.destroy();
       await imds.close();

@@ -165,6 +165,10 @@ describe("fleet decision", () => {
     expect(d.stop).toEqual(["stuck"]);
     expect(d.launch).toBe(1);
     expect(d.reason).toContain("1 that never came up");
+    // Nor one that began to drain 15 minutes ago and is still there (its instance did not stop).
+    const lingering = [agent("gone", { state: "stopping", drainingSince: 0 })];
+    expect(decideFleet(policy, backlog({}), lingering, 900 * S).stop).toEqual(["gone"]);
+    expect(decideFleet(policy, backlog({}), lingering, 800 * S).stop).toEqual([]);
     // Fourteen minutes is still booting.
     expect(decideFleet(policy, backlog({ queued: 4, inFlight: 4 }), agents, 840 * S, 0).stop).toEqual([]);
   });

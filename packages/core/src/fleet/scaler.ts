@@ -48,6 +48,11 @@ export interface FleetPolicy {
   bootMs: number;
   /** An agent still not taking work this long after launch is broken and stopped, ms. @default 900_000 */
   launchTimeoutMs: number;
+  /**
+   * An agent still there this long after it began to drain (its process stopped, its instance
+   * did not) is stopped by the scaler, ms. Longer than any drain's grace. @default 900_000
+   */
+  drainTimeoutMs: number;
 }
 
 export const DEFAULT_FLEET_POLICY: Omit<FleetPolicy, "maxAgents" | "concurrency"> = {
@@ -61,6 +66,7 @@ export const DEFAULT_FLEET_POLICY: Omit<FleetPolicy, "maxAgents" | "concurrency"
   stopLeadMs: 0,
   bootMs: 90_000,
   launchTimeoutMs: 900_000,
+  drainTimeoutMs: 900_000,
 };
 
 /** What the queue and the task records say about a pool's work. */
@@ -89,6 +95,8 @@ export interface FleetAgent {
   idleSince?: number | undefined;
   /** Tasks it runs at once, when it says (the instance picked by attributes sets it). */
   slots?: number | undefined;
+  /** When it began to drain, when it says (a stopping agent). */
+  drainingSince?: number | undefined;
 }
 
 /** The decision for one pool. */
@@ -140,7 +148,13 @@ export function decideFleet(
   lastLaunchAt?: number,
 ): FleetDecision {
   // An agent that never came up (a bad image, a setup that failed) is stopped, not waited on.
-  const stuck = agents.filter((a) => a.state === "launching" && now - a.launchedAt >= policy.launchTimeoutMs);
+  const stuck = agents.filter(
+    (a) =>
+      (a.state === "launching" && now - a.launchedAt >= policy.launchTimeoutMs) ||
+      (a.state === "stopping" &&
+        a.drainingSince !== undefined &&
+        now - a.drainingSince >= policy.drainTimeoutMs),
+  );
   const live = agents.filter((a) => a.state !== "stopping" && !stuck.includes(a));
   const target = targetAgents(policy, backlog, live.length);
   let launch = 0;
@@ -191,6 +205,6 @@ export function decideFleet(
     if (stop.length > stopped && launch === 0)
       reason = `stopping ${stop.length - stopped} idle (${surplus} more than needed)`;
   }
-  if (stuck.length > 0) reason = `${reason}; stopping ${stuck.length} that never came up`;
+  if (stuck.length > 0) reason = `${reason}; stopping ${stuck.length} that never came up or never went away`;
   return { launch, stop, target, reason };
 }

@@ -45,6 +45,8 @@ export const EC2_TAGS = {
   idleSince: "tessera:idle-since",
   /** Tasks it runs at once. */
   slots: "tessera:slots",
+  /** ISO time it began to drain. */
+  drainingSince: "tessera:draining-since",
 } as const;
 
 /** One agent pool on EC2 (from the stack's outputs). */
@@ -231,7 +233,10 @@ function toAgent(instance: Instance): FleetAgent | undefined {
   if (ec2State === "stopping" || ec2State === "shutting-down") return { ...base, state: "stopping", busy: 0 };
   const agentState = tags.get(EC2_TAGS.agent);
   if (ec2State !== "running" || agentState === undefined) return { ...base, state: "launching", busy: 0 };
-  if (agentState !== "running") return { ...base, state: "stopping", busy: 0 };
+  if (agentState !== "running") {
+    const since = Date.parse(tags.get(EC2_TAGS.drainingSince) ?? "");
+    return { ...base, state: "stopping", busy: 0, drainingSince: Number.isNaN(since) ? undefined : since };
+  }
   const busy = Number(tags.get(EC2_TAGS.busy) ?? 0) || 0;
   const idleSince = Date.parse(tags.get(EC2_TAGS.idleSince) ?? "");
   return {
