@@ -40,7 +40,17 @@ export interface CapacityApi {
   request(request: CapacityRequest): Promise<CapacityResponse>;
 }
 
-/** Provider error codes that pass with time: capacity, throttling and transient faults. */
+/** Throttling and transient faults: whole-request errors after which no other market is tried. */
+const REQUEST_LEVEL: ReadonlySet<string> = new Set([
+  "RequestLimitExceeded",
+  "Throttling",
+  "InternalError",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "Unavailable",
+]);
+
+/** Provider error codes that pass with time: capacity shortages, throttling and transient faults. */
 export const RETRYABLE_LAUNCH_ERRORS: ReadonlySet<string> = new Set([
   "InsufficientInstanceCapacity",
   "InsufficientCapacity",
@@ -50,22 +60,7 @@ export const RETRYABLE_LAUNCH_ERRORS: ReadonlySet<string> = new Set([
   "SpotMaxPriceTooLow",
   "MaxSpotInstanceCountExceeded",
   "InsufficientCapacityOnOutpost",
-  "RequestLimitExceeded",
-  "Throttling",
-  "InternalError",
-  "InternalFailure",
-  "ServiceUnavailable",
-  "Unavailable",
-]);
-
-/** Whole-request errors after which no other market is tried in the same round. */
-const REQUEST_LEVEL = new Set([
-  "RequestLimitExceeded",
-  "Throttling",
-  "InternalError",
-  "InternalFailure",
-  "ServiceUnavailable",
-  "Unavailable",
+  ...REQUEST_LEVEL,
 ]);
 
 export interface CapacityLauncherOptions {
