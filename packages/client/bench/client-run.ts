@@ -34,7 +34,7 @@ const sampler = setInterval(() => {
 }, 100);
 for await (const r of session.results({ minPollMs: 20, maxPollMs: 500 })) {
   received++;
-  if (r.status !== "SUCCEEDED") failed++;
+  if (r.error) failed++;
   if (received >= tasks) break;
 }
 const summary = await submitting;

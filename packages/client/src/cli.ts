@@ -211,7 +211,8 @@ program
     process.once("SIGINT", () => process.exit(130));
     const stream = tessera.session(sessionId).results({ cursor: o.cursor });
     for await (const r of stream) {
-      out(r.status === "SUCCEEDED" ? { taskId: r.taskId, status: r.status, output: r.output } : r);
+      // A result without output (failed, cancelled, or its download lost) is a line with its error.
+      out(r.error ? r : { taskId: r.taskId, status: r.status, output: r.output });
     }
   });
 

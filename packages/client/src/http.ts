@@ -145,9 +145,17 @@ export class HttpClient {
     });
   }
 
-  /** Fetches a presigned URL (large payloads and results), with the same timeout and retries. */
+  /**
+   * Fetches a presigned URL (large payloads and results), with the same timeout and retries:
+   * throttling, 5xx and network errors are retried, a 4xx is not. Every failure is a
+   * TesseraError (HTTP_<status>, NETWORK or TIMEOUT) whose message shows no part of the link
+   * (it carries a signature); an abort rejects with the signal's reason.
+   */
   async raw(method: "GET" | "PUT", url: string, body?: string, signal?: AbortSignal): Promise<string> {
+    const what = `${method} of a presigned link`;
     for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      let failure: TesseraError;
       try {
         const timeout = AbortSignal.timeout(this.#options.timeoutMs * 4);
         const response = await this.#options.fetch(url, {
@@ -157,16 +165,22 @@ export class HttpClient {
         });
         const text = await response.text();
         if (response.ok) return text;
-        if (response.status < 500 || attempt >= this.#options.maxRetries) {
-          throw new TesseraError(`${method} of a presigned link failed: HTTP ${response.status}`, {
-            status: response.status,
-            code: `HTTP_${response.status}`,
-          });
-        }
+        failure = new TesseraError(`${what} failed: HTTP ${response.status}`, {
+          status: response.status,
+          code: `HTTP_${response.status}`,
+        });
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        if (error instanceof TesseraError || attempt >= this.#options.maxRetries) throw error;
+        const timedOut = (error as Error).name === "TimeoutError";
+        failure = new TesseraError(
+          timedOut
+            ? `${what}: no answer within ${this.#options.timeoutMs * 4} ms`
+            : `${what}: cannot reach ${URL.parse(url)?.host ?? "its host"} (${(error as Error).message})`,
+          { status: 0, code: timedOut ? "TIMEOUT" : "NETWORK" },
+          { cause: error },
+        );
       }
+      if (!failure.retryable || attempt >= this.#options.maxRetries) throw failure;
       await sleep(Math.random() * Math.min(10_000, this.#options.retryBaseMs * 2 ** attempt), signal);
     }
   }

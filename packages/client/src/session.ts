@@ -4,26 +4,18 @@
  */
 import { TesseraError } from "./errors.ts";
 import { type HttpClient, sleep } from "./http.ts";
-import { IndexSet } from "./index-set.ts";
+import { ResultStream, type ResultsOptions } from "./result-stream.ts";
 import type {
   CancelSessionResponse,
-  ResultsPage,
   SessionInfo,
   SessionStatus,
   SubmitResponse,
-  TaskError,
   TaskInfo,
   UploadsResponse,
-  WireResult,
 } from "./types.ts";
 
 /** Payloads above this size (serialized) go to S3 through an upload link, not in the request. */
 export const INLINE_PAYLOAD_BYTES = 256 * 1024;
-
-/** One finished task. */
-export type TaskResult<Output> =
-  | { taskId: string; index: number; status: "SUCCEEDED"; attempt: number; output: Output }
-  | { taskId: string; index: number; status: "FAILED" | "CANCELLED"; attempt: number; error: TaskError };
 
 /** Options of {@link Session.submit}. */
 export interface SubmitOptions {
@@ -54,19 +46,6 @@ export interface SubmitSummary {
   existing: number;
 }
 
-/** Options of {@link Session.results}. */
-export interface ResultsOptions {
-  signal?: AbortSignal;
-  /** First wait when nothing is new; doubles up to `maxPollMs`. @default 100 */
-  minPollMs?: number;
-  /** @default 5000 */
-  maxPollMs?: number;
-  /** Results per page. @default 1000 */
-  pageSize?: number;
-  /** Resume after this cursor (from {@link ResultStream.cursor}). */
-  cursor?: string;
-}
-
 /** Options of {@link Session.wait}. */
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -81,8 +60,6 @@ export interface WaitOptions {
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 /** `{"index":123456789012,"payload":}` and a comma. */
 const TASK_OVERHEAD_BYTES = 40;
-/** Least time between session status reads of a results stream with nothing new. */
-const STATUS_CHECK_MS = 2_000;
 
 /** A handle on one session. Methods call the API; the handle itself holds no state of it. */
 export class Session<Input = unknown, Output = unknown> {
@@ -237,128 +214,34 @@ export class Session<Input = unknown, Output = unknown> {
 
   /**
    * Streams the results as tasks finish: each task once, following the cursor, with polls
-   * backing off while nothing is new. Ends once the session is closed (or cancelled) and every
-   * result was delivered; for an open session it goes on until `signal` aborts or the loop
+   * backing off while nothing is new. Ends when the API reports the session settled (closed or
+   * cancelled, and every result delivered; it says so once no submit in flight at the close can
+   * still land a task); for an open session it goes on until `signal` aborts or the loop
    * breaks. Outputs are parsed from JSON (the raw text when it is not JSON); large ones are
-   * fetched from their download links.
+   * fetched from their download links, and one whose download fails for good comes as a result
+   * with `error.code` RESULT_UNAVAILABLE (the stream goes on). `stream.cursor` resumes exactly
+   * after the last result handed out.
    */
   results(options: ResultsOptions = {}): ResultStream<Output> {
     return new ResultStream<Output>(this.#http, this.#path, options);
   }
 
   /**
-   * Resolves when the session is closed (or cancelled) and every task is finished (succeeded,
-   * failed or cancelled), with the final status; `onProgress` sees each poll. Close the session
-   * once submitted (`submit(…, { close: true })`), or this waits for the close.
+   * Resolves with the final status when the API reports the session settled: closed (or
+   * cancelled) and every task finished (succeeded, failed or cancelled), with no submit still
+   * landing; `onProgress` sees each poll. Close the session once submitted
+   * (`submit(…, { close: true })`), or this waits for the close.
    */
   async wait(options: WaitOptions = {}): Promise<SessionStatus> {
     let delay = options.minPollMs ?? 500;
     for (;;) {
       const status = await this.status({ signal: options.signal });
       options.onProgress?.(status);
-      const c = status.counts;
-      const finished = c.succeeded + c.failed + c.cancelled;
-      // An open session may still get tasks (a submit in progress): only a closed or cancelled
-      // one is finished when its tasks are.
-      if (status.settled || (status.state !== "OPEN" && finished === c.total)) return status;
+      // Not "closed and every counted task finished": a submit in flight at the close may
+      // still land tasks, and only the API knows when none can.
+      if (status.settled) return status;
       await sleep(delay, options.signal);
       delay = Math.min(options.maxPollMs ?? 5_000, delay * 1.5);
     }
-  }
-}
-
-/** The results of a session as an async iterable; `cursor` is where it stands. */
-export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
-  readonly #http: HttpClient;
-  readonly #path: string;
-  readonly #options: ResultsOptions;
-  readonly #delivered = new IndexSet();
-  #cursor: string | undefined;
-  #checkedAt = 0;
-
-  constructor(http: HttpClient, path: string, options: ResultsOptions) {
-    this.#http = http;
-    this.#path = path;
-    this.#options = options;
-    this.#cursor = options.cursor;
-  }
-
-  /** Resume point: pass as `cursor` to continue in another stream. */
-  get cursor(): string | undefined {
-    return this.#cursor;
-  }
-
-  /** Results delivered so far. */
-  get delivered(): number {
-    return this.#delivered.size;
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<TaskResult<Output>> {
-    const { signal } = this.#options;
-    const minPoll = this.#options.minPollMs ?? 100;
-    let delay = minPoll;
-    for (;;) {
-      // POST: the cursor of a large session in progress does not fit a URL.
-      const page = await this.#http.request<ResultsPage>("POST", `${this.#path}/results`, {
-        body: { ...(this.#cursor ? { cursor: this.#cursor } : {}), limit: this.#options.pageSize ?? 1_000 },
-        signal,
-      });
-      let fresh = 0;
-      for (const wire of page.results) {
-        const index = Number(wire.taskId);
-        if (this.#delivered.has(index)) continue; // the API may repeat one in rare cases
-        const result = await this.#toResult(wire, index);
-        // Marked only once it could be built (a failed download is not a delivered result).
-        this.#delivered.add(index);
-        fresh++;
-        yield result;
-      }
-      this.#cursor = page.cursor;
-      if (page.settled) return;
-      if (fresh > 0 || page.results.length > 0) {
-        delay = minPoll;
-        continue;
-      }
-      // The API reports `settled` only a minute after a close (a submit may still be landing);
-      // a closed session whose every task was delivered is done for this reader now.
-      if (Date.now() - this.#checkedAt >= STATUS_CHECK_MS) {
-        this.#checkedAt = Date.now();
-        const status = await this.#http.request<SessionStatus>("GET", this.#path, { signal });
-        if (status.state !== "OPEN" && this.#delivered.size >= status.counts.total) return;
-      }
-      await sleep(delay, signal);
-      delay = Math.min(this.#options.maxPollMs ?? 5_000, delay * 2);
-    }
-  }
-
-  async #toResult(wire: WireResult, index: number): Promise<TaskResult<Output>> {
-    if (wire.status !== "SUCCEEDED") {
-      return {
-        taskId: wire.taskId,
-        index,
-        status: wire.status,
-        attempt: wire.attempt,
-        error: wire.error ?? { code: "UNKNOWN", message: "no error recorded" },
-      };
-    }
-    let text = wire.result;
-    if (text === undefined && wire.resultUrl)
-      text = await this.#http.raw("GET", wire.resultUrl, undefined, this.#options.signal);
-    return {
-      taskId: wire.taskId,
-      index,
-      status: "SUCCEEDED",
-      attempt: wire.attempt,
-      output: parseOutput<Output>(text),
-    };
-  }
-}
-
-function parseOutput<Output>(text: string | undefined): Output {
-  if (text === undefined) return undefined as Output;
-  try {
-    return JSON.parse(text) as Output;
-  } catch {
-    return text as Output;
   }
 }

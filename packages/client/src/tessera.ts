@@ -21,7 +21,7 @@ export interface CreateSessionOptions {
  * const tessera = new Tessera({ endpoint: "http://127.0.0.1:8787", token });
  * const session = await tessera.createSession<{ x: number }, { y: number }>({ sessionId: "squares" });
  * await session.submit([{ x: 1 }, { x: 2 }], { handler: "square", close: true });
- * for await (const r of session.results()) console.log(r.taskId, r.status === "SUCCEEDED" && r.output.y);
+ * for await (const r of session.results()) console.log(r.taskId, r.error ? r.error.message : r.output.y);
  */
 export class Tessera {
   readonly #http: HttpClient;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { type LocalGrid, loadConfig, startLocalGrid } from "@tessera/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TesseraError } from "../src/errors.ts";
-import type { TaskResult } from "../src/session.ts";
+import type { TaskResult } from "../src/result-stream.ts";
 import { Tessera } from "../src/tessera.ts";
 
 const repo = new URL("../../../", import.meta.url).pathname;
