@@ -1,6 +1,7 @@
 /**
  * The HTTP API's bodies as the SDK sees them. Kept by hand so the SDK loads nothing of the
- * server; a type test checks them against the API's own schemas.
+ * server; a type test (packages/functions/test/client-types.test.ts, checked by the type-check
+ * step) checks them against the API's own schemas.
  */
 
 export type SessionState = "OPEN" | "CLOSED" | "CANCELLED";
