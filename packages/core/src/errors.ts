@@ -60,6 +60,21 @@ export class NotFoundError extends GridError {
   }
 }
 
+/**
+ * A task index was already submitted with other work (another payload, upload or handler): a
+ * resubmit is accepted only when it is the same work. Nothing of the batch was stored.
+ */
+export class TaskConflictError extends GridError {
+  override name = "TaskConflictError";
+  readonly field: string;
+  readonly index: number;
+  constructor(field: string, index: number, message: string) {
+    super(ErrorCode.CONFLICT, `${field}: ${message}`);
+    this.field = field;
+    this.index = index;
+  }
+}
+
 /** The session no longer accepts tasks (cancelled or closed). */
 export class SessionNotOpenError extends GridError {
   override name = "SessionNotOpenError";

@@ -8,6 +8,7 @@ export {
 export type { DispatcherHooks, DispatcherOptions, TaskContext, TaskRunner } from "./dispatch/dispatcher.ts";
 export { Dispatcher } from "./dispatch/dispatcher.ts";
 export type { GridPorts } from "./dispatch/grid-ports.ts";
+export { listSessionGroups, sessionGroups } from "./dispatch/groups.ts";
 export type { HeldLease, TaskRun } from "./dispatch/held-lease.ts";
 export type { SessionProgress } from "./dispatch/progress.ts";
 export { getSessionProgress } from "./dispatch/progress.ts";
@@ -19,7 +20,15 @@ export type { ResultsReaderOptions } from "./dispatch/results-reader.ts";
 export { ResultsReader } from "./dispatch/results-reader.ts";
 export { SessionUsage } from "./dispatch/session-usage.ts";
 export type { CancelReport, CreatedSession } from "./dispatch/sessions.ts";
-export { cancelSession, closeSession, createSession, getSession } from "./dispatch/sessions.ts";
+export {
+  CLOSE_GRACE_MS,
+  cancelSession,
+  closeSession,
+  createSession,
+  getSession,
+  isSessionSealed,
+  sealSession,
+} from "./dispatch/sessions.ts";
 export type { SubmitReport } from "./dispatch/submitter.ts";
 export { submitTasks } from "./dispatch/submitter.ts";
 export { cancelTask, getTask } from "./dispatch/tasks.ts";
@@ -59,6 +68,7 @@ export {
   isGridError,
   NotFoundError,
   SessionNotOpenError,
+  TaskConflictError,
   TooLargeError,
   TransientError,
   ValidationError,
@@ -86,13 +96,14 @@ export type {
   ChunkPayload,
   ChunkRecord,
   CompletionEntry,
+  GroupRecord,
   SessionKey,
   SessionRecord,
   TaskError,
   TaskOutcome,
 } from "./model/records.ts";
 export type { ResultsCursor } from "./model/results-cursor.ts";
-export { CURSOR_MAX_AGE_MS, decodeCursor, encodeCursor } from "./model/results-cursor.ts";
+export { CURSOR_MAX_AGE_MS, DeliveredSet, decodeCursor, encodeCursor } from "./model/results-cursor.ts";
 export {
   CreateSessionInput,
   IdSchema,
@@ -115,9 +126,10 @@ export { decodeTicket, encodeTicket } from "./model/ticket.ts";
 export type { BlobStore } from "./ports/blob-store.ts";
 export type { Clock } from "./ports/clock.ts";
 export type {
-  ChunkSpan,
   ChunkWrite,
   CompletionPage,
+  GroupPage,
+  InsertResult,
   SessionPage,
   TaskStore,
   WriteResult,

@@ -3,6 +3,7 @@ import { requestCancel } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { ChunkKey, SessionRecord } from "../model/records.ts";
 import type { GridPorts } from "./grid-ports.ts";
+import { sessionGroups } from "./groups.ts";
 
 /** Tally of a cancel walk. */
 export interface CancelWalk {
@@ -51,7 +52,7 @@ export async function cancelChunksOfSession(
 ): Promise<CancelWalk> {
   const tally: CancelWalk = { cancelledQueued: 0, abortRequested: 0, complete: true };
   let budget = maxChunks;
-  for (let group = 0; group < session.groups; group++) {
+  for await (const group of sessionGroups(ports, session)) {
     // A group holds at most GROUP_SIZE chunks, so one listing covers it.
     const keys = await ports.store.listDueChunks(session, group, Number.POSITIVE_INFINITY, Limits.GROUP_SIZE);
     for (const key of keys) {

@@ -133,7 +133,9 @@ export class Dispatcher {
     }
     this.#leases.set(lease.id, lease);
     this.#safeHook(() => this.#hooks.onClaim?.(lease));
-    const done = this.#runLease(lease, claim.ticket.payloads, claim.runnable).finally(() => {
+    // Inline payloads are used only if they are the stored chunk's own work (same digest).
+    const inline = claim.ticket.digest === claim.chunk.digest ? claim.ticket.payloads : undefined;
+    const done = this.#runLease(lease, inline, claim.runnable).finally(() => {
       this.#leases.delete(lease.id);
       this.#done.delete(lease.id);
     });

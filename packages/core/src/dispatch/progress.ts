@@ -2,7 +2,8 @@ import { countChunk, finishedCount, type TaskCounts, zeroCounts } from "../engin
 import type { SessionKey, SessionRecord } from "../model/records.ts";
 import { mapLimit } from "../util.ts";
 import type { GridPorts } from "./grid-ports.ts";
-import { getSession } from "./sessions.ts";
+import { listSessionGroups } from "./groups.ts";
+import { getSession, isSessionSealed } from "./sessions.ts";
 
 /** Group reads in flight at once. */
 const GROUP_CONCURRENCY = 8;
@@ -13,7 +14,7 @@ export interface SessionProgress {
   counts: TaskCounts;
   /** Share of tasks finished, 0..1 (1 for a session without tasks). */
   fraction: number;
-  /** True when no task can change any more: the session is not open and every task is terminal. */
+  /** True when no task can change any more: the session is sealed and every task is terminal. */
   settled: boolean;
 }
 
@@ -25,7 +26,7 @@ export interface SessionProgress {
 export async function getSessionProgress(ports: GridPorts, key: SessionKey): Promise<SessionProgress> {
   const session = await getSession(ports, key);
   const now = ports.clock.now();
-  const groups = Array.from({ length: session.groups }, (_, g) => g);
+  const groups = await listSessionGroups(ports, key);
   const perGroup = await mapLimit(groups, GROUP_CONCURRENCY, async (g) => {
     const counts = zeroCounts();
     for (const chunk of await ports.store.listChunks(key, g)) countChunk(counts, chunk, now);
@@ -40,6 +41,6 @@ export async function getSessionProgress(ports: GridPorts, key: SessionKey): Pro
     session,
     counts,
     fraction: counts.total === 0 ? 1 : finished / counts.total,
-    settled: session.state !== "OPEN" && finished === counts.total,
+    settled: isSessionSealed(session, now) && finished === counts.total,
   };
 }

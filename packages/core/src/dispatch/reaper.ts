@@ -10,6 +10,8 @@ import type { ChunkWrite } from "../ports/task-store.ts";
 import type { OutgoingTicket } from "../ports/ticket-queue.ts";
 import { cancelChunksOfSession } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
+import { sessionGroups } from "./groups.ts";
+import { sealSession } from "./sessions.ts";
 import { ticketFor } from "./submitter.ts";
 
 /** What one reaper pass did. */
@@ -72,7 +74,7 @@ async function reapGroup(
 }
 
 async function hasPendingChunks(ports: GridPorts, session: SessionRecord): Promise<boolean> {
-  for (let group = 0; group < session.groups; group++) {
+  for await (const group of sessionGroups(ports, session)) {
     if ((await ports.store.listDueChunks(session, group, Number.POSITIVE_INFINITY, 1)).length > 0)
       return true;
   }
@@ -86,9 +88,11 @@ async function reapSession(ports: GridPorts, key: SessionKey, report: ReapReport
     return;
   }
   report.sessions++;
+  // A close or cancel that died before sealing the session's groups is finished here.
+  if (session.state !== SessionState.OPEN && !session.sealed) await sealSession(ports, session);
   if (session.state === SessionState.CANCELLED)
     await cancelChunksOfSession(ports, session, Number.POSITIVE_INFINITY);
-  for (let group = 0; group < session.groups; group++) await reapGroup(ports, session, group, report);
+  for await (const group of sessionGroups(ports, session)) await reapGroup(ports, session, group, report);
   // A submit that read the session as OPEN may still be writing chunks (and the due index lags),
   // so a session leaves the active index only well after it stopped accepting tasks.
   const quiet = ports.clock.now() - session.updatedAt > ports.timing.ticketGraceMs;

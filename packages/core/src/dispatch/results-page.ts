@@ -1,18 +1,17 @@
 import { byteLength } from "../engine/chunking.ts";
-import { pad } from "../engine/keys.ts";
-import type { SessionKey, TaskOutcome } from "../model/records.ts";
+import { groupStart, pad } from "../engine/keys.ts";
+import type { CompletionEntry, SessionKey, TaskOutcome } from "../model/records.ts";
 import {
   decodeCursor,
   encodeCursor,
-  entryNumber,
   type GroupPosition,
-  MAX_SEEN_PER_GROUP,
+  newGroupPosition,
   startCursor,
 } from "../model/results-cursor.ts";
-import { isTerminalSlot, SessionState } from "../model/status.ts";
-import { LATE_COMMIT_MS } from "./commit.ts";
+import { isTerminalSlot } from "../model/status.ts";
 import type { GridPorts } from "./grid-ports.ts";
-import { getSession } from "./sessions.ts";
+import { sessionGroups } from "./groups.ts";
+import { getSession, isSessionSealed } from "./sessions.ts";
 import { resolveResults } from "./tasks.ts";
 
 /** Options of {@link readResultsPage}. */
@@ -27,8 +26,17 @@ export interface ResultsPageOptions {
    * @default 3 MiB
    */
   maxBytes?: number;
-  /** Re-read window for commits that landed after later-stamped ones. @default 5000 */
+  /**
+   * Re-read window below the newest commit time read, for commits that landed after
+   * later-stamped ones (write latency, small clock differences). @default 5000
+   */
   overlapMs?: number;
+  /**
+   * A group in progress has its whole completion partition re-read this often, so a commit
+   * stamped further back than the overlap window (a writer whose clock is behind) is delivered
+   * all the same. @default 30000
+   */
+  fullReadMs?: number;
 }
 
 /** One page of a session's results. */
@@ -36,81 +44,8 @@ export interface ResultsPage {
   outcomes: TaskOutcome[];
   /** Pass back to continue after this page. */
   cursor: string;
-  /** True when no more results can come: the session is not open and every task was delivered. */
+  /** True when no more results can come: the session is sealed and every task was delivered. */
   settled: boolean;
-}
-
-/**
- * Reads the outcomes completed since a cursor. Stateless on the server: the cursor carries the
- * reader's position per key group, so the work of a call follows the new results (plus the
- * overlap window), and groups already fully delivered are not read again. Outcomes are
- * delivered once, except when more than MAX_SEEN_PER_GROUP entries of one group land within
- * the overlap window, where an outcome may come twice: readers that must not see duplicates
- * drop repeated task indexes (the SDK does).
- */
-export async function readResultsPage(
-  ports: GridPorts,
-  key: SessionKey,
-  options: ResultsPageOptions = {},
-): Promise<ResultsPage> {
-  const session = await getSession(ports, key);
-  const now = ports.clock.now();
-  const cursor = options.cursor
-    ? decodeCursor(options.cursor, key.sessionId, now)
-    : startCursor(key.sessionId, now);
-  const limit = options.limit ?? 1_000;
-  const maxBytes = options.maxBytes ?? 3 * 1024 * 1024;
-  const overlapMs = options.overlapMs ?? 5_000;
-  const closed = session.state !== SessionState.OPEN;
-  const page: Page = { outcomes: [], bytes: 0, full: false, limit, maxBytes };
-
-  for (let group = 0; group < session.groups && !page.full; group++) {
-    if (cursor.done.has(group)) continue;
-    const position = cursor.groups.get(group) ?? { horizon: -1, seen: new Set<number>() };
-    const candidate =
-      closed && (await isGroupSettled(ports, key, group, position, session.updatedAt, now, overlapMs));
-    const fresh = await readGroup(ports, key, group, position, overlapMs, page);
-    if (candidate && fresh === 0 && !page.full) {
-      cursor.groups.delete(group);
-      cursor.done.add(group);
-    } else {
-      cursor.groups.set(group, position);
-    }
-  }
-  return {
-    outcomes: page.outcomes,
-    cursor: encodeCursor(cursor, now),
-    settled: closed && cursor.done.size >= session.groups,
-  };
-}
-
-/**
- * A submit that read the session as OPEN may still be inserting chunks this long after a close
- * (the API's integration timeout is 30 s).
- */
-export const CLOSE_GRACE_MS = 60_000;
-
-/**
- * True when every chunk of a group is terminal for good, so that, once its completion entries
- * are read, the group can be marked delivered. Checked before the read: a chunk turns terminal
- * in the same write that stores its completion entry, so what this saw settled, the read finds.
- * The session must have been closed for CLOSE_GRACE_MS (no insert in flight), the group's last
- * commit must be older than any late landing, and the eventually consistent `due` index only
- * filters: the decision is a strongly consistent read of the chunks.
- */
-async function isGroupSettled(
-  ports: GridPorts,
-  key: SessionKey,
-  group: number,
-  position: GroupPosition,
-  closedAt: number,
-  now: number,
-  overlapMs: number,
-): Promise<boolean> {
-  if (now - closedAt < CLOSE_GRACE_MS || position.horizon > now - overlapMs - LATE_COMMIT_MS) return false;
-  if ((await ports.store.listDueChunks(key, group, Number.POSITIVE_INFINITY, 1)).length > 0) return false;
-  const chunks = await ports.store.listChunks(key, group);
-  return chunks.every((c) => [...c.slots].every(isTerminalSlot));
 }
 
 interface Page {
@@ -122,52 +57,145 @@ interface Page {
 }
 
 /**
- * Reads a group's entries after its position into `page`; returns how many were new. The read
- * starts `overlapMs` below the horizon, so every entry of the new window is met again: the seen
- * set is rebuilt from what the read met (an early stop keeps the old ids too).
+ * Reads the outcomes completed since a cursor. Stateless on the server: the cursor carries the
+ * reader's position per key group, so the work of a call follows the new results (plus the
+ * overlap window and, once per `fullReadMs` per group in progress, a full re-read), and groups
+ * already fully delivered are not read again. Groups come from the session's group directory:
+ * only groups that hold tasks are visited.
+ *
+ * Exactly once: every outcome is delivered once per cursor chain, whatever the clocks of the
+ * writers. A task is delivered only by its group's delivered set; positions never pass the
+ * reader's own clock (a writer whose clock is ahead cannot push the window past later commits);
+ * and a commit stamped before the window (a writer whose clock is behind) is met by the periodic
+ * full re-read, and at the latest by the full read that precedes marking its group done.
+ */
+export async function readResultsPage(
+  ports: GridPorts,
+  key: SessionKey,
+  options: ResultsPageOptions = {},
+): Promise<ResultsPage> {
+  const session = await getSession(ports, key);
+  const now = ports.clock.now();
+  const cursor = options.cursor
+    ? decodeCursor(options.cursor, key.sessionId, now)
+    : startCursor(key.sessionId, now);
+  const overlapMs = options.overlapMs ?? 5_000;
+  const fullReadMs = options.fullReadMs ?? 30_000;
+  const sealed = isSessionSealed(session, now);
+  const page: Page = {
+    outcomes: [],
+    bytes: 0,
+    full: false,
+    limit: options.limit ?? 1_000,
+    maxBytes: options.maxBytes ?? 3 * 1024 * 1024,
+  };
+
+  let everyGroupDone = true;
+  for await (const group of sessionGroups(ports, key)) {
+    if (cursor.done.has(group)) continue;
+    if (page.full) {
+      everyGroupDone = false;
+      break;
+    }
+    const position = cursor.groups.get(group) ?? newGroupPosition();
+    const done = await readGroup(ports, key, group, position, { now, overlapMs, fullReadMs, sealed }, page);
+    if (done) {
+      cursor.groups.delete(group);
+      cursor.done.add(group);
+    } else {
+      cursor.groups.set(group, position);
+      everyGroupDone = false;
+    }
+  }
+  return {
+    outcomes: page.outcomes,
+    cursor: encodeCursor(cursor, now),
+    settled: sealed && everyGroupDone,
+  };
+}
+
+interface ReadContext {
+  now: number;
+  overlapMs: number;
+  fullReadMs: number;
+  sealed: boolean;
+}
+
+/**
+ * Reads a group's new entries into the page and says whether the group is now fully delivered.
+ * A sealed session's group is done once every one of its tasks was delivered; when some are
+ * still missing although the group's chunks are all terminal (checked strongly consistent,
+ * before the read: a chunk turns terminal in the write that stores its entry), its whole
+ * partition is read, which delivers the rest.
  */
 async function readGroup(
   ports: GridPorts,
   key: SessionKey,
   group: number,
   position: GroupPosition,
-  overlapMs: number,
+  ctx: ReadContext,
   page: Page,
-): Promise<number> {
-  let fresh = 0;
-  const met = new Map<number, number>();
-  let stopped = false;
-  let after = position.horizon < 0 ? undefined : pad(Math.max(0, position.horizon - overlapMs), 13);
-  read: for (;;) {
+): Promise<boolean> {
+  const due = position.horizon < 0 || ctx.now - position.fullReadAt >= ctx.fullReadMs;
+  const from = due ? undefined : pad(Math.max(0, position.horizon - ctx.overlapMs), 13);
+  if (!(await readPartition(ports, key, group, position, from, ctx, page))) return false;
+  if (!ctx.sealed) return false;
+  const lock = await ports.store.getGroup(key, group);
+  if (!lock || position.delivered.size >= lock.tasks) return true;
+  // Some tasks are not delivered: either not finished, or stamped before the window.
+  if ((await ports.store.listDueChunks(key, group, Number.POSITIVE_INFINITY, 1)).length > 0) return false;
+  const chunks = await ports.store.listChunks(key, group);
+  if (!chunks.every((c) => [...c.slots].every(isTerminalSlot))) return false;
+  return readPartition(ports, key, group, position, undefined, ctx, page);
+}
+
+/**
+ * Reads a group's entries after `from` (all of them when undefined), adding the outcomes of
+ * tasks not yet delivered to the page. Returns false when the page filled up before the end.
+ */
+async function readPartition(
+  ports: GridPorts,
+  key: SessionKey,
+  group: number,
+  position: GroupPosition,
+  from: string | undefined,
+  ctx: ReadContext,
+  page: Page,
+): Promise<boolean> {
+  const base = groupStart(group);
+  let after = from;
+  for (;;) {
     const read = await ports.store.readCompletions(key, group, after, 200);
     for (const entry of read.entries) {
-      const at = Number(entry.sortKey.slice(0, 13));
-      const id = entryNumber(entry.chunkStart, Number(entry.sortKey.slice(-3)));
-      if (position.seen.has(id) || met.has(id)) {
-        met.set(id, Math.max(met.get(id) ?? at, at));
-        continue;
+      const fresh = entry.outcomes.filter((o) => !position.delivered.has(o.index - base));
+      if (fresh.length > 0) {
+        if (page.outcomes.length >= page.limit || (page.bytes >= page.maxBytes && page.outcomes.length > 0)) {
+          page.full = true;
+          return false;
+        }
+        await deliver(ports, entry, position, base, page);
       }
-      if (page.outcomes.length >= page.limit || (page.bytes >= page.maxBytes && page.outcomes.length > 0)) {
-        page.full = true;
-        stopped = true;
-        break read;
-      }
-      const outcomes = await resolveResults(ports, entry);
-      for (const o of outcomes) page.bytes += byteLength(o.result ?? "") + byteLength(o.error?.message ?? "");
-      page.outcomes.push(...outcomes);
-      // Kept at least until the horizon passes the time it was delivered by the overlap: a
-      // re-published copy of a late commit arrives within that window and is skipped.
-      met.set(id, Math.max(at, position.horizon));
-      position.horizon = Math.max(position.horizon, at);
-      fresh++;
+      // Never past the reader's own clock: a writer whose clock is ahead must not move the
+      // window beyond commits that correct clocks stamp later.
+      position.horizon = Math.max(position.horizon, Math.min(Number(entry.sortKey.slice(0, 13)), ctx.now));
     }
     if (!read.next) break;
     after = read.next;
   }
-  const floor = position.horizon - overlapMs;
-  const window = [...met].filter(([, at]) => at >= floor).sort((a, b) => b[1] - a[1]);
-  const seen = new Set(window.slice(0, MAX_SEEN_PER_GROUP).map(([id]) => id));
-  if (stopped) for (const id of position.seen) seen.add(id);
-  position.seen = seen;
-  return fresh;
+  if (from === undefined) position.fullReadAt = ctx.now;
+  return true;
+}
+
+async function deliver(
+  ports: GridPorts,
+  entry: CompletionEntry,
+  position: GroupPosition,
+  base: number,
+  page: Page,
+): Promise<void> {
+  for (const o of await resolveResults(ports, entry)) {
+    if (!position.delivered.add(o.index - base)) continue;
+    page.bytes += byteLength(o.result ?? "") + byteLength(o.error?.message ?? "");
+    page.outcomes.push(o);
+  }
 }

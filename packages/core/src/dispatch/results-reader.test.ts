@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../adapters/memory/clocks.ts";
 import { attachCompletion } from "../engine/completions.ts";
 import { completionSk } from "../engine/keys.ts";
 import type { ChunkRecord } from "../model/records.ts";
@@ -11,7 +12,8 @@ const key = { tenant: "acme", sessionId: "res" };
 const T = 1_700_000_000_000;
 
 async function setup() {
-  const grid = memoryGrid();
+  const clock = new FakeClock(T);
+  const grid = memoryGrid({ clock });
   await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { chunkMaxTasks: 1 } });
   await submitTasks(grid, key, { tasks: Array.from({ length: 5 }, (_, i) => ({ index: i })) });
   /** Commits task `index` as if a worker's clock read `at`. */
@@ -27,7 +29,7 @@ async function setup() {
     await grid.store.writeChunks([{ chunk: next, expectedVersion: chunk.version, completion: entry }]);
     return entry;
   };
-  return { grid, commit };
+  return { grid, clock, commit };
 }
 
 describe("results reader", () => {
@@ -53,8 +55,9 @@ describe("results reader", () => {
   });
 
   it("finds a commit older than the window once it is re-published, and still delivers it once", async () => {
-    const { grid, commit } = await setup();
+    const { grid, clock, commit } = await setup();
     const reader = new ResultsReader(grid, key, { overlapMs: 5_000 });
+    clock.advance(60_000);
     await commit(0, T + 60_000);
     await reader.poll();
     const late = await commit(1, T + 1_000);
@@ -64,6 +67,7 @@ describe("results reader", () => {
     expect((await reader.poll()).map((o) => o.index)).toEqual([1]);
     await grid.store.putCompletion({ ...late, sortKey: completionSk(T + 61_500, 1, seq) });
     expect(await reader.poll()).toEqual([]);
+    clock.advance(140_000);
     await commit(2, T + 200_000); // the horizon moves far past both copies
     expect((await reader.poll()).map((o) => o.index)).toEqual([2]);
     await grid.store.putCompletion({ ...late, sortKey: completionSk(T + 200_500, 1, seq) });

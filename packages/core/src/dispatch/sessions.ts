@@ -5,8 +5,10 @@ import { DEFAULT_SESSION_CONFIG, type SessionConfig } from "../model/limits.ts";
 import type { SessionKey, SessionRecord } from "../model/records.ts";
 import { CreateSessionInput, parseInput } from "../model/schemas.ts";
 import { SessionState } from "../model/status.ts";
+import { mapLimit } from "../util.ts";
 import { cancelChunksOfSession } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
+import { listSessionGroups } from "./groups.ts";
 
 /** Result of creating a session: `created` is false when it already existed (an idempotent retry). */
 export interface CreatedSession {
@@ -62,9 +64,46 @@ async function leaveOpen(ports: GridPorts, key: SessionKey, state: SessionState)
   }
 }
 
+/** Seals written at once. */
+const SEAL_CONCURRENCY = 16;
+
+/**
+ * A submit that read the session as OPEN may still be inserting this long after it left OPEN
+ * (the API's integration timeout is 30 s). Readers rely on it only when a close or cancel died
+ * before it sealed the session's groups.
+ */
+export const CLOSE_GRACE_MS = 60_000;
+
+/**
+ * Seals every group of a session that left OPEN, then marks the session sealed: from then on no
+ * insert can land (a group is created only while the session is OPEN, and inserts into a sealed
+ * group are refused), so readers may call it settled as soon as its tasks are terminal.
+ * Idempotent; the reaper finishes it when a close or cancel died half-way.
+ */
+export async function sealSession(ports: GridPorts, session: SessionRecord): Promise<SessionRecord> {
+  if (session.sealed || session.state === SessionState.OPEN) return session;
+  const groups = await listSessionGroups(ports, session);
+  await mapLimit(groups, SEAL_CONCURRENCY, (g) => ports.store.sealGroup(session, g));
+  for (let current = session; ; current = await getSession(ports, session)) {
+    if (current.sealed) return current;
+    // The close time (`updatedAt`) is kept: sealing is not a change of state.
+    const next = { ...current, sealed: true, version: current.version + 1 };
+    if ((await ports.store.writeSession(next, current.version)) === "ok") return next;
+  }
+}
+
+/**
+ * True when no task can be added to the session any more: it left OPEN and its groups are
+ * sealed (or, after a close that died before sealing, long enough ago that no submit is left).
+ */
+export function isSessionSealed(session: SessionRecord, now: number): boolean {
+  if (session.state === SessionState.OPEN) return false;
+  return session.sealed || now - session.updatedAt >= CLOSE_GRACE_MS;
+}
+
 /** Closes a session: it accepts no more tasks, and its existing tasks finish. */
-export function closeSession(ports: GridPorts, key: SessionKey): Promise<SessionRecord> {
-  return leaveOpen(ports, key, SessionState.CLOSED);
+export async function closeSession(ports: GridPorts, key: SessionKey): Promise<SessionRecord> {
+  return sealSession(ports, await leaveOpen(ports, key, SessionState.CLOSED));
 }
 
 /** Report of a session cancel. */
@@ -88,7 +127,7 @@ export async function cancelSession(
   key: SessionKey,
   options: { maxChunks?: number } = {},
 ): Promise<CancelReport> {
-  const session = await leaveOpen(ports, key, SessionState.CANCELLED);
+  const session = await sealSession(ports, await leaveOpen(ports, key, SessionState.CANCELLED));
   const walk = await cancelChunksOfSession(ports, session, options.maxChunks ?? Number.POSITIVE_INFINITY);
   return { session, ...walk };
 }

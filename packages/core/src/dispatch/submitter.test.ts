@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ErrorCode, isGridError } from "../errors.ts";
 import { Limits } from "../model/limits.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
-import { closeSession, createSession, getSession } from "./sessions.ts";
+import { closeSession, createSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 import { getTask } from "./tasks.ts";
 
@@ -36,7 +36,7 @@ describe("submit", () => {
     expect(error.field).toBe(field);
     expect(grid.queue.depth(QUEUE)).toBe(0);
     expect(grid.blobs.size).toBe(0);
-    expect((await getSession(grid, key)).groups).toBe(0);
+    expect(await grid.store.listGroups(key, undefined, 10)).toEqual({ groups: [] });
   });
 
   it("rejects a payload over the size limit as too large", async () => {
@@ -49,18 +49,30 @@ describe("submit", () => {
     expect(grid.queue.depth(QUEUE)).toBe(0);
   });
 
-  it("rejects indexes that overlap a different stored batch, before writing anything", async () => {
+  it("refuses indexes stored with other work (409 naming the first one), before writing anything", async () => {
     const grid = memoryGrid();
     await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { chunkMaxTasks: 8 } });
-    await submitTasks(grid, key, { tasks: Array.from({ length: 8 }, (_, i) => ({ index: i })) });
+    const first = Array.from({ length: 8 }, (_, i) => ({ index: i, payload: `a${i}` }));
+    await submitTasks(grid, key, { tasks: first });
     const depth = grid.queue.depth(QUEUE);
     const error = await rejection(
-      submitTasks(grid, key, { tasks: [{ index: 20 }, { index: 4 }, { index: 5 }] }),
+      submitTasks(grid, key, {
+        tasks: [{ index: 20 }, { index: 5, payload: "b5" }, { index: 4, payload: "a4" }],
+      }),
     );
-    expect(error).toMatchObject({ code: ErrorCode.VALIDATION, field: "tasks" });
-    expect(error.message).toMatch(/4\.\.5 overlap tasks 0\.\.7/);
+    expect(error).toMatchObject({ code: ErrorCode.CONFLICT, field: "tasks[1]" });
+    expect(error.message).toMatch(/task 5 was already submitted with another payload/);
     expect(grid.queue.depth(QUEUE)).toBe(depth);
     await expect(getTask(grid, key, 20)).rejects.toMatchObject({ code: ErrorCode.NOT_FOUND });
+    // Another handler is other work too; the same work in other batch bounds is accepted.
+    const other = await rejection(submitTasks(grid, key, { handler: "render", tasks: first.slice(0, 2) }));
+    expect(other).toMatchObject({ code: ErrorCode.CONFLICT, field: "tasks[0]" });
+    expect(
+      await submitTasks(grid, key, { tasks: [...first.slice(3, 6), { index: 8, payload: "n" }] }),
+    ).toMatchObject({
+      created: 1,
+      existing: 3,
+    });
   });
 
   it("re-sends the tickets of an earlier try whose tickets never went out", async () => {
@@ -89,11 +101,13 @@ describe("submit", () => {
     expect(closed.code).toBe(ErrorCode.SESSION_NOT_OPEN);
   });
 
-  it("raises the session's group count before writing into a new group", async () => {
+  it("lists only the groups that hold tasks in the session's directory", async () => {
     const grid = memoryGrid();
     await createSession(grid, key.tenant, { sessionId: key.sessionId });
-    await submitTasks(grid, key, { tasks: [{ index: 2 * Limits.GROUP_SIZE + 5 }] });
-    expect((await getSession(grid, key)).groups).toBe(3);
+    await submitTasks(grid, key, {
+      tasks: [{ index: 2 * Limits.GROUP_SIZE + 5 }, { index: 999_999_999_999 }],
+    });
+    expect((await grid.store.listGroups(key, undefined, 10)).groups).toEqual([2, 244_140_624]);
     expect((await getTask(grid, key, 2 * Limits.GROUP_SIZE + 5)).status).toBe("QUEUED");
   });
 });

@@ -17,6 +17,7 @@ function chunk(slots: string, patch: Partial<ChunkRecord> = {}): ChunkRecord {
     "render",
     T0,
     DEFAULT_REAPER_TIMING,
+    "dg",
   );
   return { ...base, slots, ...patch };
 }

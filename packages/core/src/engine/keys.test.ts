@@ -80,8 +80,8 @@ describe("key layout", () => {
     },
     {
       name: "payload blob",
-      actual: () => payloadBlobKey({ ...key, start: 64 }),
-      text: "t/acme/s/s1/p/000000000064.json",
+      actual: () => payloadBlobKey({ ...key, start: 64 }, "AbC-_9"),
+      text: "t/acme/s/s1/p/000000000064-AbC-_9.json",
     },
     {
       name: "results blob",

@@ -55,6 +55,19 @@ export function chunkSk(start: number): string {
   return `C#${pad(start, 12)}`;
 }
 
+/** Sort key of a group's lock item, in the group's chunk partition (sorts before every chunk). */
+export const GROUP_SK = "#GROUP";
+
+/** Partition key of a session's group directory: one entry per group, written when it is created. */
+export function directoryPk(key: SessionKey): string {
+  return `${sessionPk(key)}#D`;
+}
+
+/** Sort key of a group in the directory. */
+export function directorySk(group: number): string {
+  return pad(group, 9);
+}
+
 /** Partition key of the completion entries of a group. */
 export function completionPk(key: SessionKey, group: number): string {
   return `${sessionPk(key)}#R#${group}`;
@@ -76,9 +89,12 @@ export function usagePk(key: SessionKey, shard: number): string {
 /** Sort key of a usage counters item. */
 export const USAGE_SK = "#USAGE";
 
-/** Blob key of a chunk's payloads. */
-export function payloadBlobKey(key: ChunkKey): string {
-  return `t/${key.tenant}/s/${key.sessionId}/p/${pad(key.start, 12)}.json`;
+/**
+ * Blob key of a chunk's payloads. It names the chunk's digest: two different batches racing for
+ * the same indexes write different objects, so the loser can never overwrite the winner's.
+ */
+export function payloadBlobKey(key: ChunkKey, digest: string): string {
+  return `t/${key.tenant}/s/${key.sessionId}/p/${pad(key.start, 12)}-${digest}.json`;
 }
 
 /** Blob key of a payload uploaded directly by a client (an upload id of the session). */

@@ -11,6 +11,7 @@ const base = newChunkRecord(
   undefined,
   NOW,
   DEFAULT_REAPER_TIMING,
+  "dg",
 );
 
 describe("countChunk", () => {

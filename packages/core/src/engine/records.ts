@@ -18,7 +18,7 @@ export function newSessionRecord(
     state: SessionState.OPEN,
     config,
     tags,
-    groups: 0,
+    sealed: false,
     createdAt: now,
     updatedAt: now,
   };
@@ -31,6 +31,7 @@ export function newChunkRecord(
   handler: string | undefined,
   now: number,
   timing: ReaperTiming,
+  digest: string,
 ): ChunkRecord {
   const key = { tenant: session.tenant, sessionId: session.sessionId, start: planned.start };
   const count = planned.payloads.length;
@@ -52,7 +53,8 @@ export function newChunkRecord(
     pool: c.pool,
     priority: c.priority,
     handler,
-    payloadKey: planned.ref === undefined ? payloadBlobKey(key) : uploadBlobKey(key, planned.ref),
+    digest,
+    payloadKey: planned.ref === undefined ? payloadBlobKey(key, digest) : uploadBlobKey(key, planned.ref),
     payloadRef: planned.ref,
     payloadBytes: planned.bytes,
     commits: [],

@@ -32,6 +32,7 @@ function chunk(slots: string, patch: Partial<ChunkRecord> = {}): ChunkRecord {
     undefined,
     T0,
     timing,
+    "dg",
   );
   return { ...base, slots, version: 7, ...patch };
 }

@@ -15,11 +15,10 @@ export interface SessionRecord extends SessionKey {
   config: SessionConfig;
   tags: Record<string, string>;
   /**
-   * Number of key groups that may hold chunks (highest group + 1). Raised before a submit
-   * writes into a new group, so readers and the reaper never miss one; written once per
-   * group (4096 tasks), never per task.
+   * True once, after the session left OPEN, every key group was sealed: no submit can insert a
+   * task any more, so readers may call the session settled as soon as its tasks are terminal.
    */
-  groups: number;
+  sealed: boolean;
   createdAt: number;
   updatedAt: number;
 }
@@ -66,7 +65,13 @@ export interface ChunkRecord extends ChunkKey {
   priority: "high" | "normal" | "low";
   /** Name of the task handler, when the submitter gave one. */
   handler?: string | undefined;
-  /** Blob key of the chunk's payloads. */
+  /**
+   * Digest of the work the chunk was submitted with (handler and every payload or upload id):
+   * a resubmit is the same work only if it has the same digest, and a ticket's inline payloads
+   * are used only if they carry it.
+   */
+  digest: string;
+  /** Blob key of the chunk's payloads (content-addressed: it names the digest). */
   payloadKey: string;
   /**
    * Upload id when the chunk is one task whose payload was uploaded directly: `payloadKey` is
@@ -79,6 +84,21 @@ export interface ChunkRecord extends ChunkKey {
   commits: string[];
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * A key group of a session: the lock that makes submits into it atomic (every insert is
+ * conditional on its version) and the seal that closes it. Listed in the session's group
+ * directory from the write that created it, so readers walk only groups that hold chunks.
+ */
+export interface GroupRecord extends SessionKey {
+  group: number;
+  /** Bumped by every insert and by the seal. */
+  version: number;
+  /** Tasks stored in the group. */
+  tasks: number;
+  /** Set once the session left OPEN: no insert lands any more. */
+  sealed: boolean;
 }
 
 /** Outcome of one task as recorded in a completion entry. */

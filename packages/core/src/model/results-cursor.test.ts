@@ -2,39 +2,68 @@ import { describe, expect, it } from "vitest";
 import { Limits } from "./limits.ts";
 import {
   CURSOR_MAX_AGE_MS,
+  DeliveredSet,
   decodeCursor,
   encodeCursor,
-  entryNumber,
+  newGroupPosition,
   type ResultsCursor,
 } from "./results-cursor.ts";
 
 const NOW = 1_700_000_000_000;
 
-function busyCursor(groups: number, entriesPerGroup: number): ResultsCursor {
+/** `groups` groups in progress, each with `delivered` tasks delivered (every `stride`-th one). */
+function busyCursor(groups: number, delivered: number, stride = 1): ResultsCursor {
   const cursor: ResultsCursor = { sessionId: "s", issuedAt: NOW, groups: new Map(), done: new Set() };
   for (let g = 0; g < groups; g++) {
-    const seen = new Set<number>();
-    for (let e = 0; e < entriesPerGroup; e++)
-      seen.add(entryNumber(g * Limits.GROUP_SIZE + e * 64, e % 7 === 0 ? 1 : 0));
-    cursor.groups.set(g + 100, { horizon: NOW - g, seen });
+    const position = { ...newGroupPosition(), horizon: NOW - g, fullReadAt: NOW - 1_000 - g };
+    for (let i = 0; i < delivered; i++) position.delivered.add((i * stride) % Limits.GROUP_SIZE);
+    cursor.groups.set(g + 100, position);
   }
   for (let g = 0; g < 100; g++) cursor.done.add(g);
   return cursor;
 }
 
 describe("results cursor", () => {
-  it("round-trips positions, seen entries and done groups", () => {
-    const cursor = busyCursor(3, 50);
-    cursor.groups.set(400, { horizon: -1, seen: new Set() });
-    expect(decodeCursor(encodeCursor(cursor, NOW), "s", NOW)).toEqual(cursor);
+  it("round-trips positions, delivered sets and done groups", () => {
+    const cursor = busyCursor(3, 500, 3);
+    cursor.groups.set(400, newGroupPosition());
+    cursor.groups.set(244_000_000, { ...newGroupPosition(), horizon: NOW + 60_000 });
+    const dense = busyCursor(1, 2_000, 2).groups.get(100)!; // alternating bits: stored as a bitmap
+    cursor.groups.set(401, dense);
+    const back = decodeCursor(encodeCursor(cursor, NOW), "s", NOW);
+    expect([...back.groups.keys()].sort((a, b) => a - b)).toEqual(
+      [...cursor.groups.keys()].sort((a, b) => a - b),
+    );
+    for (const [g, p] of cursor.groups) {
+      const q = back.groups.get(g)!;
+      expect([q.horizon, q.fullReadAt, q.delivered.size]).toEqual([
+        p.horizon,
+        p.fullReadAt,
+        p.delivered.size,
+      ]);
+      expect(q.delivered.runs()).toEqual(p.delivered.runs());
+    }
+    expect(back.done).toEqual(cursor.done);
   });
 
-  it("stays small enough for a query string when many groups complete at once", () => {
-    // 8 groups finishing within the overlap window, 64 commits each, and 100 groups done.
-    const token = encodeCursor(busyCursor(8, 64), NOW);
-    expect(token.length).toBeLessThan(1_200);
-    // A million-task session still running everywhere: 245 groups in progress, 4 recent entries each.
-    expect(encodeCursor(busyCursor(245, 4), NOW).length).toBeLessThan(4_000);
+  it("stays small: a group delivered in order costs a few bytes, a scattered one at most its bitmap", () => {
+    // A million-task session running everywhere: 245 groups in progress, delivered in order.
+    expect(encodeCursor(busyCursor(245, 1_000), NOW).length).toBeLessThan(4_000);
+    // The worst case for one group: every other task delivered.
+    const worst = encodeCursor(busyCursor(1, 2_048, 2), NOW);
+    expect(Buffer.from(worst, "base64url").length).toBeLessThan(Limits.GROUP_SIZE / 8 + 160);
+  });
+
+  it("counts and lists delivered offsets as runs", () => {
+    const set = new DeliveredSet();
+    for (const o of [0, 1, 2, 7, 4095]) expect(set.add(o)).toBe(true);
+    expect(set.add(1)).toBe(false);
+    expect(set.size).toBe(5);
+    expect(set.runs()).toEqual([
+      [0, 3],
+      [7, 1],
+      [4095, 1],
+    ]);
   });
 
   it("rejects tampered, foreign and expired cursors with a clear field", () => {

@@ -1,24 +1,63 @@
 /**
  * The results cursor: where a reader of a session's completion entries stands, carried by the
- * client between calls so the server keeps no reader state. Per key group it holds the newest
- * commit time read and the ids of the entries read within the overlap window (re-read to catch
- * commits that landed after a later-stamped one, and skipped by id); groups whose every task
- * was delivered are marked done and never read again.
+ * client between calls so the server keeps no reader state. Per key group in progress it holds
+ * the newest commit time read (capped at the reader's clock), when the group's whole completion
+ * partition was last re-read, and the set of the group's tasks already delivered (a task is
+ * delivered once, whatever copies of its entry a read meets); groups whose every task was
+ * delivered are marked done and never read again.
  *
- * It travels in a query string, so it is compact binary: an entry id is a number (the chunk's
- * offset in its group, plus its commit sequence times the group size), and every number is a
- * delta, varint-encoded: about one byte per recent entry and five per group in progress.
+ * It is compact binary: every number is a varint delta, and a delivered set is stored as runs
+ * (or as a 512-byte bitmap when that is smaller), so a group delivered in order costs a few bytes.
  */
 import { fnv1a } from "../engine/keys.ts";
 import { CursorExpiredError, ValidationError } from "../errors.ts";
 import { Limits } from "./limits.ts";
 
+/** The tasks of one group already delivered, as a bitmap over their offsets in the group. */
+export class DeliveredSet {
+  readonly bits = new Uint8Array(Limits.GROUP_SIZE / 8);
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  has(offset: number): boolean {
+    return (this.bits[offset >> 3]! & (1 << (offset & 7))) !== 0;
+  }
+
+  /** Adds an offset; false when it was there already. */
+  add(offset: number): boolean {
+    if (this.has(offset)) return false;
+    this.bits[offset >> 3]! |= 1 << (offset & 7);
+    this.#size++;
+    return true;
+  }
+
+  /** Maximal runs [start, length) of delivered offsets, in order. */
+  runs(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    let start = -1;
+    for (let i = 0; i <= Limits.GROUP_SIZE; i++) {
+      const on = i < Limits.GROUP_SIZE && this.has(i);
+      if (on && start < 0) start = i;
+      if (!on && start >= 0) {
+        out.push([start, i - start]);
+        start = -1;
+      }
+    }
+    return out;
+  }
+}
+
 /** Position of a reader in one key group. */
 export interface GroupPosition {
-  /** Newest commit time read (from entry sort keys); -1 before the first entry. */
+  /** Newest commit time read (from entry sort keys), capped at the reader's clock; -1 before any. */
   horizon: number;
-  /** Ids (see {@link entryNumber}) of entries read within the overlap window below `horizon`. */
-  seen: Set<number>;
+  /** When the group's whole completion partition was last read; -1 never. */
+  fullReadAt: number;
+  /** Tasks of the group delivered so far. */
+  delivered: DeliveredSet;
 }
 
 /** A reader's position in a session. */
@@ -32,17 +71,15 @@ export interface ResultsCursor {
 
 /** How long a cursor may be resumed after it was issued. */
 export const CURSOR_MAX_AGE_MS = 7 * 24 * 60 * 60_000;
-/** Most entry ids kept per group; beyond it the oldest may be delivered again (at-least-once). */
-export const MAX_SEEN_PER_GROUP = 512;
-
-/** The id of a completion entry within its group: stable across re-publication. */
-export function entryNumber(chunkStart: number, seq: number): number {
-  return seq * Limits.GROUP_SIZE + (chunkStart % Limits.GROUP_SIZE);
-}
 
 /** A cursor at the start of a session. */
 export function startCursor(sessionId: string, now: number): ResultsCursor {
   return { sessionId, issuedAt: now, groups: new Map(), done: new Set() };
+}
+
+/** A group position before its first read. */
+export function newGroupPosition(): GroupPosition {
+  return { horizon: -1, fullReadAt: -1, delivered: new DeliveredSet() };
 }
 
 /** Appends unsigned varints (7 bits a byte, LEB128). */
@@ -55,6 +92,10 @@ class Writer {
       v = Math.floor(v / 128);
       this.bytes.push(v > 0 ? low | 0x80 : low);
     } while (v > 0);
+  }
+  /** A time relative to `base`: 0 for none, else zig-zag of the difference, plus one. */
+  time(value: number, base: number): void {
+    this.uint(value < 0 ? 0 : 1 + (base - value >= 0 ? 2 * (base - value) : 2 * (value - base) - 1));
   }
 }
 
@@ -78,15 +119,69 @@ class Reader {
       scale *= 128;
     }
   }
+  byte(): number {
+    const b = this.#bytes[this.#at++];
+    if (b === undefined) throw new Error("truncated cursor");
+    return b;
+  }
+  time(base: number): number {
+    const h = this.uint();
+    if (h === 0) return -1;
+    const delta = (h - 1) % 2 === 0 ? (h - 1) / 2 : -(h / 2);
+    return base - delta;
+  }
 }
 
-const VERSION = 3;
+const VERSION = 4;
+/** Delivered-set encodings. */
+const RUNS = 0;
+const BITMAP = 1;
+
+function writeDelivered(w: Writer, set: DeliveredSet): void {
+  const runs = set.runs();
+  // Each run costs at least two bytes; past that the raw bitmap is never larger.
+  if (runs.length * 2 + 2 > set.bits.length) {
+    w.uint(BITMAP);
+    for (const b of set.bits) w.bytes.push(b);
+    return;
+  }
+  w.uint(RUNS);
+  w.uint(runs.length);
+  let end = 0;
+  for (const [start, length] of runs) {
+    w.uint(start - end);
+    w.uint(length);
+    end = start + length;
+  }
+}
+
+function readDelivered(r: Reader): DeliveredSet {
+  const set = new DeliveredSet();
+  const kind = r.uint();
+  if (kind === BITMAP) {
+    for (let i = 0; i < set.bits.length; i++) {
+      const b = r.byte();
+      for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) set.add(i * 8 + bit);
+    }
+    return set;
+  }
+  if (kind !== RUNS) throw new Error("bad delivered set");
+  const runs = r.uint();
+  let end = 0;
+  for (let i = 0; i < runs; i++) {
+    const start = end + r.uint();
+    const length = r.uint();
+    if (start + length > Limits.GROUP_SIZE) throw new Error("bad run");
+    for (let o = start; o < start + length; o++) set.add(o);
+    end = start + length;
+  }
+  return set;
+}
 
 /**
  * Serializes a cursor to an opaque URL-safe token: a version, a hash binding it to its session,
- * the issue time, then per group its number (delta), horizon (relative to the issue time) and
- * sorted seen ids (deltas), then the done groups (deltas). About 5 bytes per group in progress
- * plus one per recent entry.
+ * the issue time, then per group in progress its number (delta), horizon and last full read
+ * (relative to the issue time) and delivered set, then the done groups (deltas).
  */
 export function encodeCursor(cursor: ResultsCursor, now: number): string {
   const w = new Writer();
@@ -99,18 +194,9 @@ export function encodeCursor(cursor: ResultsCursor, now: number): string {
   for (const [group, position] of groups) {
     w.uint(group - previous);
     previous = group;
-    w.uint(
-      position.horizon < 0
-        ? 0
-        : 1 + (now - position.horizon >= 0 ? 2 * (now - position.horizon) : 2 * (position.horizon - now) - 1),
-    );
-    const ids = [...position.seen].sort((a, b) => a - b);
-    w.uint(ids.length);
-    let last = 0;
-    for (const id of ids) {
-      w.uint(id - last);
-      last = id;
-    }
+    w.time(position.horizon, now);
+    w.time(position.fullReadAt, now);
+    writeDelivered(w, position.delivered);
   }
   const done = [...cursor.done].sort((a, b) => a - b);
   w.uint(done.length);
@@ -140,23 +226,16 @@ export function decodeCursor(token: string, sessionId: string, now: number, fiel
     session = r.uint();
     issuedAt = r.uint();
     const count = r.uint();
+    if (count > Limits.MAX_TASK_INDEX / Limits.GROUP_SIZE) throw invalid();
     let group = 0;
     for (let i = 0; i < count; i++) {
       group += r.uint();
-      const h = r.uint();
-      const delta = h === 0 ? 0 : (h - 1) % 2 === 0 ? (h - 1) / 2 : -(h / 2);
-      const horizon = h === 0 ? -1 : issuedAt - delta;
-      const seen = new Set<number>();
-      let id = 0;
-      const ids = r.uint();
-      if (ids > 100_000) throw invalid();
-      for (let j = 0; j < ids; j++) {
-        id += r.uint();
-        seen.add(id);
-      }
-      groups.set(group, { horizon, seen });
+      const horizon = r.time(issuedAt);
+      const fullReadAt = r.time(issuedAt);
+      groups.set(group, { horizon, fullReadAt, delivered: readDelivered(r) });
     }
     const finished = r.uint();
+    if (finished > Limits.MAX_TASK_INDEX / Limits.GROUP_SIZE) throw invalid();
     group = 0;
     for (let i = 0; i < finished; i++) {
       group += r.uint();

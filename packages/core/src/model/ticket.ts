@@ -8,6 +8,8 @@ import type { ChunkKey } from "./records.ts";
  */
 export interface Ticket extends ChunkKey {
   count: number;
+  /** The chunk's work digest: inline payloads are the chunk's own only if it matches the record's. */
+  digest?: string | undefined;
   payloads?: (string | null)[] | undefined;
 }
 
@@ -17,6 +19,7 @@ const TicketWire = z.object({
   s: z.string().min(1),
   c: z.number().int().nonnegative(),
   n: z.number().int().positive(),
+  d: z.string().optional(),
   p: z.array(z.string().nullable()).optional(),
 });
 
@@ -29,6 +32,7 @@ export function encodeTicket(ticket: Ticket): string {
     c: ticket.start,
     n: ticket.count,
   };
+  if (ticket.digest !== undefined) wire.d = ticket.digest;
   if (ticket.payloads) wire.p = ticket.payloads;
   // Pure ASCII: SQS rejects some code points (U+FFFE, U+FFFF) in message bodies; escaped, any
   // payload travels and JSON.parse restores it exactly.
@@ -49,5 +53,5 @@ export function decodeTicket(body: string): Ticket | undefined {
   const parsed = TicketWire.safeParse(json);
   if (!parsed.success) return undefined;
   const w = parsed.data;
-  return { tenant: w.t, sessionId: w.s, start: w.c, count: w.n, payloads: w.p };
+  return { tenant: w.t, sessionId: w.s, start: w.c, count: w.n, digest: w.d, payloads: w.p };
 }

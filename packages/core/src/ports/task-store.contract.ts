@@ -20,7 +20,22 @@ function session(key: SessionKey): SessionRecord {
 
 function chunk(s: SessionRecord, start: number, count: number): ChunkRecord {
   const payloads = Array.from({ length: count }, (_, i) => `p${start + i}`);
-  return newChunkRecord(s, { start, payloads, bytes: count * 3 }, "echo", NOW, DEFAULT_REAPER_TIMING);
+  return newChunkRecord(s, { start, payloads, bytes: count * 3 }, "echo", NOW, DEFAULT_REAPER_TIMING, "dg");
+}
+
+/**
+ * Inserts chunks group by group, each on the version of its group as read now (creating their
+ * open session first if needed: a group is created only in an open session).
+ */
+async function insert(store: TaskStore, chunks: readonly ChunkRecord[]): Promise<void> {
+  const key = { tenant: chunks[0]!.tenant, sessionId: chunks[0]!.sessionId };
+  if (!(await store.getSession(key))) await store.createSession(session(key));
+  const groups = [...new Set(chunks.map((c) => groupOf(c.start)))];
+  for (const g of groups) {
+    const lock = await store.getGroup(key, g);
+    const mine = chunks.filter((c) => groupOf(c.start) === g);
+    expect(await store.insertChunks(key, g, lock?.version, mine)).toBe("ok");
+  }
 }
 
 function bump(c: ChunkRecord, change: Partial<ChunkRecord>): ChunkRecord {
@@ -72,18 +87,60 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect((await store.getSession(key))?.state).toBe("CANCELLED");
     });
 
-    it("only ever raises the group count, and a raise invalidates older reads", async () => {
+    it("creates a group with its directory entry on the first insert, and lists groups in order", async () => {
       const { store, key, s } = await fresh();
       await store.createSession(s);
-      await store.raiseSessionGroups(key, 3);
-      await store.raiseSessionGroups(key, 2);
-      const read = await store.getSession(key);
-      expect(read?.groups).toBe(3);
-      expect(await store.writeSession({ ...s, state: "CLOSED", version: 2 }, 1)).toBe("conflict");
-      expect(
-        await store.writeSession({ ...read!, state: "CLOSED", version: read!.version + 1 }, read!.version),
-      ).toBe("ok");
-      expect((await store.getSession(key))?.groups).toBe(3);
+      const far = 244_000_000 * Limits.GROUP_SIZE;
+      expect(await store.getGroup(key, 0)).toBeUndefined();
+      expect(await store.listGroups(key, undefined, 10)).toEqual({ groups: [] });
+      for (const start of [far, 5 * Limits.GROUP_SIZE, 0]) {
+        expect(await store.insertChunks(key, groupOf(start), undefined, [chunk(s, start, 3)])).toBe("ok");
+      }
+      expect(await store.getGroup(key, 5)).toEqual({ ...key, group: 5, version: 1, tasks: 3, sealed: false });
+      expect((await store.listGroups(key, undefined, 10)).groups).toEqual([0, 5, groupOf(far)]);
+      const first = await store.listGroups(key, undefined, 2);
+      expect(first.groups).toEqual([0, 5]);
+      const rest = await store.listGroups(key, first.next, 2);
+      expect(rest.groups).toEqual([groupOf(far)]);
+      expect(rest.next).toBeUndefined();
+      expect((await store.listGroups({ ...key, sessionId: "other" }, undefined, 10)).groups).toEqual([]);
+    });
+
+    it("inserts into a group only on the version read: of two rival inserts exactly one lands", async () => {
+      const { store, key, s } = await fresh();
+      await store.createSession(s);
+      expect(await store.insertChunks(key, 0, undefined, [chunk(s, 0, 4)])).toBe("ok");
+      // Two submits that both read version 1 and planned disjoint chunks: the second must re-read.
+      const results = await Promise.all([
+        store.insertChunks(key, 0, 1, [chunk(s, 4, 4)]),
+        store.insertChunks(key, 0, 1, [chunk(s, 8, 4), chunk(s, 12, 4)]),
+      ]);
+      expect([...results].sort()).toEqual(["conflict", "ok"]);
+      const stored = (await store.listChunks(key, 0)).map((c) => c.start);
+      expect(stored).toEqual(results[0] === "ok" ? [0, 4] : [0, 8, 12]);
+      expect(await store.getGroup(key, 0)).toMatchObject({ version: 2, tasks: results[0] === "ok" ? 8 : 12 });
+      // A rival creation of the same group is a conflict too, and so is an existing chunk.
+      expect(await store.insertChunks(key, 0, undefined, [chunk(s, 100, 1)])).toBe("conflict");
+      expect(await store.insertChunks(key, 0, 2, [chunk(s, 0, 4)])).toBe("conflict");
+      expect(await store.getGroup(key, 0)).toMatchObject({ version: 2 });
+    });
+
+    it("creates no group once the session left OPEN, and a sealed group takes no insert", async () => {
+      const { store, key, s } = await fresh();
+      await store.createSession(s);
+      expect(await store.insertChunks(key, 0, undefined, [chunk(s, 0, 2)])).toBe("ok");
+      expect(await store.writeSession({ ...s, state: "CLOSED", version: 2 }, 1)).toBe("ok");
+      expect(await store.insertChunks(key, 1, undefined, [chunk(s, Limits.GROUP_SIZE, 2)])).toBe("not-open");
+      expect(await store.getGroup(key, 1)).toBeUndefined();
+      expect((await store.listGroups(key, undefined, 10)).groups).toEqual([0]);
+      await store.sealGroup(key, 0);
+      await store.sealGroup(key, 0);
+      expect(await store.getGroup(key, 0)).toMatchObject({ version: 2, sealed: true });
+      expect(await store.insertChunks(key, 0, 2, [chunk(s, 2, 2)])).toBe("conflict");
+      expect((await store.listChunks(key, 0)).map((c) => c.start)).toEqual([0]);
+      const sealed = { ...s, state: "CLOSED" as const, sealed: true, version: 3 };
+      expect(await store.writeSession(sealed, 2)).toBe("ok");
+      expect(await store.getSession(key)).toEqual(sealed);
     });
 
     it("lists a new session as active in its shard until deactivated", async () => {
@@ -121,7 +178,7 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       const { store, key, s } = await fresh();
       await store.createSession(s);
       const g1 = Limits.GROUP_SIZE;
-      await store.insertChunks([chunk(s, 64, 64), chunk(s, 0, 64), chunk(s, g1, 10)]);
+      await insert(store, [chunk(s, 64, 64), chunk(s, 0, 64), chunk(s, g1, 10)]);
       expect((await store.listChunks(key, 0)).map((c) => [c.start, c.count])).toEqual([
         [0, 64],
         [64, 64],
@@ -130,20 +187,22 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect(await store.listChunks(key, 2)).toEqual([]);
     });
 
-    it("inserts chunks once and never overwrites an existing one", async () => {
+    it("never overwrites an existing chunk", async () => {
       const { store, key, s } = await fresh();
+      await store.createSession(s);
       const a = chunk(s, 0, 4);
-      expect(await store.insertChunks([a, chunk(s, 4, 4)])).toEqual(["created", "created"]);
+      await insert(store, [a, chunk(s, 4, 4)]);
       const claimed = bump(a, { fence: 1, owner: "w1", slots: "LLLL" });
       expect(await store.writeChunks([{ chunk: claimed, expectedVersion: 1 }])).toEqual(["ok"]);
-      expect(await store.insertChunks([a])).toEqual(["exists"]);
+      const lock = await store.getGroup(key, 0);
+      expect(await store.insertChunks(key, 0, lock!.version, [a])).toBe("conflict");
       expect((await store.getChunks([{ ...key, start: 0 }]))[0]).toEqual(claimed);
     });
 
     it("reads chunks in key order, with gaps for missing ones, and round-trips every field", async () => {
       const { store, key, s } = await fresh();
       const a = chunk(s, 10, 3);
-      await store.insertChunks([a]);
+      await insert(store, [a]);
       const full = bump(a, {
         slots: "SLF",
         attempts: [1, 2, 3],
@@ -174,7 +233,12 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
 
     it("finds the chunk holding a task index", async () => {
       const { store, key, s } = await fresh();
-      await store.insertChunks([chunk(s, 0, 4), chunk(s, 8, 4), chunk(s, Limits.GROUP_SIZE, 2)]);
+      await store.createSession(s);
+      await insert(store, [chunk(s, 8, 4), chunk(s, Limits.GROUP_SIZE + 5, 2)]);
+      // Below the group's first chunk there is only the group's own lock item: no chunk.
+      expect(await store.findChunk(key, 2)).toBeUndefined();
+      expect(await store.findChunk(key, Limits.GROUP_SIZE + 1)).toBeUndefined();
+      await insert(store, [chunk(s, 0, 4), chunk(s, Limits.GROUP_SIZE, 2)]);
       expect((await store.findChunk(key, 2))?.start).toBe(0);
       expect((await store.findChunk(key, 11))?.start).toBe(8);
       expect(await store.findChunk(key, 5)).toBeUndefined();
@@ -182,20 +246,21 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect(await store.findChunk(key, Limits.GROUP_SIZE + 2)).toBeUndefined();
     });
 
-    it("lists the spans of chunks overlapping a range", async () => {
+    it("lists the chunks overlapping a range", async () => {
       const { store, key, s } = await fresh();
-      await store.insertChunks([chunk(s, 0, 4), chunk(s, 4, 4), chunk(s, 20, 5)]);
-      expect(await store.listChunkSpans(key, 0, 6, 21)).toEqual([
-        { start: 4, count: 4 },
-        { start: 20, count: 5 },
+      await store.createSession(s);
+      await insert(store, [chunk(s, 0, 4), chunk(s, 4, 4), chunk(s, 20, 5)]);
+      expect((await store.listChunksIn(key, 0, 6, 21)).map((c) => [c.start, c.count])).toEqual([
+        [4, 4],
+        [20, 5],
       ]);
-      expect(await store.listChunkSpans(key, 0, 8, 20)).toEqual([]);
+      expect(await store.listChunksIn(key, 0, 8, 20)).toEqual([]);
     });
 
     it("applies a chunk write only on the version that was read", async () => {
       const { store, key, s } = await fresh();
       const a = chunk(s, 0, 2);
-      await store.insertChunks([a]);
+      await insert(store, [a]);
       const first = bump(a, { owner: "w1", fence: 1 });
       const rival = bump(a, { owner: "w2", fence: 1 });
       // Writes in one call apply independently (possibly concurrently): exactly one of two
@@ -218,7 +283,7 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
     it("stores a completion entry atomically with its chunk write", async () => {
       const { store, key, s } = await fresh();
       const a = chunk(s, 0, 2);
-      await store.insertChunks([a]);
+      await insert(store, [a]);
       const next = bump(a, { slots: "SQ" });
       const entry = attachCompletion(
         next,
@@ -236,7 +301,7 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
     it("lists due chunks of a group, soonest first, and never settled ones", async () => {
       const { store, key, s } = await fresh();
       const [a, b, c] = [chunk(s, 0, 1), chunk(s, 1, 1), chunk(s, 2, 1)];
-      await store.insertChunks([a!, b!, c!]);
+      await insert(store, [a!, b!, c!]);
       await store.writeChunks([
         { chunk: bump(a!, { due: NOW + 300 }), expectedVersion: 1 },
         { chunk: bump(b!, { due: NOW + 100 }), expectedVersion: 1 },
@@ -255,7 +320,7 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
     it("reads completion entries in commit order after a cursor, page by page", async () => {
       const { store, key, s } = await fresh();
       const chunks = [0, 1, 2, 3, 4].map((i) => chunk(s, i, 1));
-      await store.insertChunks(chunks);
+      await insert(store, chunks);
       const times = [50, 10, 40, 20, 30];
       for (const [i, c] of chunks.entries()) {
         const next = bump(c, { slots: "S", due: undefined });
@@ -292,9 +357,10 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
         "h",
         NOW,
         DEFAULT_REAPER_TIMING,
+        "dg",
       );
       expect(a.payloadKey).toBe(`t/${key.tenant}/s/${key.sessionId}/u/${ref}`);
-      await store.insertChunks([a]);
+      await insert(store, [a]);
       expect((await store.getChunks([{ ...key, start: 3 }]))[0]).toEqual(a);
       const next = bump(a, { slots: "S", due: undefined });
       const entry = attachCompletion(
@@ -313,7 +379,7 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
     it("keeps failed and cancelled outcomes with their errors, and never overwrites an entry", async () => {
       const { store, key, s } = await fresh();
       const a = chunk(s, 0, 2);
-      await store.insertChunks([a]);
+      await insert(store, [a]);
       const next = bump(a, { slots: "FC", due: undefined });
       const entry = attachCompletion(
         next,

@@ -1,4 +1,11 @@
-import type { ChunkKey, ChunkRecord, CompletionEntry, SessionKey, SessionRecord } from "../model/records.ts";
+import type {
+  ChunkKey,
+  ChunkRecord,
+  CompletionEntry,
+  GroupRecord,
+  SessionKey,
+  SessionRecord,
+} from "../model/records.ts";
 
 /** A chunk write: the next record, conditional on the version that was read. */
 export interface ChunkWrite {
@@ -12,10 +19,20 @@ export interface ChunkWrite {
 /** Outcome of one conditional write. */
 export type WriteResult = "ok" | "conflict";
 
-/** A span of task indexes covered by a stored chunk. */
-export interface ChunkSpan {
-  start: number;
-  count: number;
+/**
+ * Outcome of an insert into a group: `ok`; `conflict` when the group changed since its version
+ * was read (re-read and decide again); `not-open` when the session no longer accepts tasks.
+ */
+export type InsertResult = "ok" | "conflict" | "not-open";
+
+/** Most chunks one insert may carry (a DynamoDB transaction holds 100 items, three are the group's). */
+export const MAX_INSERT_CHUNKS = 97;
+
+/** One page of a session's group directory. */
+export interface GroupPage {
+  groups: number[];
+  /** Pass back as `after` to continue; absent when the directory is exhausted. */
+  next?: number | undefined;
 }
 
 /** One page of a tenant's sessions, newest first. */
@@ -45,8 +62,6 @@ export interface TaskStore {
   getSession(key: SessionKey): Promise<SessionRecord | undefined>;
   /** Replaces a session if its stored version is `expectedVersion`. */
   writeSession(session: SessionRecord, expectedVersion: number): Promise<WriteResult>;
-  /** Raises the session's `groups` to at least `groups` (never lowers it). */
-  raiseSessionGroups(key: SessionKey, groups: number): Promise<void>;
   /** Drops a settled session from the active-sessions index. */
   deactivateSession(key: SessionKey): Promise<void>;
   /**
@@ -57,16 +72,33 @@ export interface TaskStore {
   /** Sessions in one shard of the active-sessions index. */
   listActiveSessions(shard: number): Promise<SessionKey[]>;
 
-  /** Inserts chunks that do not exist yet; existing ones are left untouched. */
-  insertChunks(chunks: readonly ChunkRecord[]): Promise<Array<"created" | "exists">>;
+  /** A group's lock record (strongly consistent), if the group holds chunks. */
+  getGroup(session: SessionKey, group: number): Promise<GroupRecord | undefined>;
+  /**
+   * Inserts new chunks of one group, atomically, under the group's lock: the write lands only
+   * if the group is still at `expectedVersion` and not sealed (`undefined`: the group does not
+   * exist yet; it is then created with its directory entry, and only while the session is OPEN).
+   * Bumps the version and adds the chunks' tasks to the group's count. At most
+   * MAX_INSERT_CHUNKS chunks, none of which may exist.
+   */
+  insertChunks(
+    session: SessionKey,
+    group: number,
+    expectedVersion: number | undefined,
+    chunks: readonly ChunkRecord[],
+  ): Promise<InsertResult>;
+  /** Seals a group: every later insert into it is refused (bumps its version). */
+  sealGroup(session: SessionKey, group: number): Promise<void>;
+  /** The session's groups that hold chunks, in order, after `after` (strongly consistent). */
+  listGroups(session: SessionKey, after: number | undefined, limit: number): Promise<GroupPage>;
   /** Reads chunks (strongly consistent), in the order of `keys`. */
   getChunks(keys: readonly ChunkKey[]): Promise<Array<ChunkRecord | undefined>>;
   /** The chunk holding task `index`, if any. */
   findChunk(session: SessionKey, index: number): Promise<ChunkRecord | undefined>;
   /** Every chunk of a group, in index order (progress counts). */
   listChunks(session: SessionKey, group: number): Promise<ChunkRecord[]>;
-  /** Spans of the chunks of `group` that overlap [from, to). */
-  listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]>;
+  /** The chunks of `group` that overlap task indexes [from, to), in index order (strongly consistent). */
+  listChunksIn(session: SessionKey, group: number, from: number, to: number): Promise<ChunkRecord[]>;
   /** Applies conditional chunk writes independently; each reports ok or conflict. */
   writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]>;
   /** Non-terminal chunks of a group whose `due` time is at or before `dueBy`, soonest first. */

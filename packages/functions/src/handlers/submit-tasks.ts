@@ -10,7 +10,7 @@ export const submitTasksRoute = defineRoute({
   operationId: "submitTasks",
   summary: "Submit a batch of tasks",
   description:
-    "Task ids are the caller's indexes, so sending the same batch again (after a timeout or error) creates nothing twice: `created` and `createdSpans` say what this call added, `existing` what an earlier try already had. A batch overlapping a different earlier batch is rejected.",
+    "Task ids are the caller's indexes, so sending the same work again (after a timeout or error, in the same or other batches) creates nothing twice: `created` and `createdSpans` say what this call added, `existing` what was already stored with the same handler and payload. An index already stored with other work (another payload, upload or handler) is refused with 409 `CONFLICT` naming the first such task (`field`, e.g. `tasks[37]`), and nothing of the batch is stored; concurrent batches racing for the same indexes never both land. A closed or cancelled session refuses tasks (409 `SESSION_NOT_OPEN`).",
   tags: ["tasks"],
   params: SessionIdParams,
   query: NoParams,

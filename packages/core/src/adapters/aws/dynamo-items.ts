@@ -77,6 +77,7 @@ export function chunkToItem(c: ChunkRecord): Item {
     pl: c.pool,
     pr: c.priority,
     h: c.handler,
+    dg: c.digest,
     pb: c.payloadBytes,
     pu: c.payloadRef,
     cm: c.commits.map((sk) => Number(sk.slice(0, 13))),
@@ -113,7 +114,9 @@ export function itemToChunk(item: Item): ChunkRecord {
     pool: item.pl as string,
     priority: item.pr as ChunkRecord["priority"],
     handler: item.h as string | undefined,
-    payloadKey: item.pu === undefined ? payloadBlobKey(key) : uploadBlobKey(key, item.pu as string),
+    digest: item.dg as string,
+    payloadKey:
+      item.pu === undefined ? payloadBlobKey(key, item.dg as string) : uploadBlobKey(key, item.pu as string),
     payloadRef: item.pu as string | undefined,
     payloadBytes: item.pb as number,
     commits: ((item.cm as number[] | undefined) ?? []).map((t, seq) => completionSk(t, key.start, seq)),
@@ -131,7 +134,7 @@ export function sessionToItem(s: SessionRecord): Item {
     st: s.state,
     cfg: JSON.stringify(s.config),
     tags: JSON.stringify(s.tags),
-    g: s.groups,
+    se: s.sealed,
     ca: s.createdAt,
     ua: s.updatedAt,
   };
@@ -155,7 +158,7 @@ export function itemToSession(item: Item): SessionRecord {
     state: item.st as SessionState,
     config: JSON.parse(item.cfg as string) as SessionConfig,
     tags: JSON.parse(item.tags as string) as Record<string, string>,
-    groups: item.g as number,
+    sealed: item.se === true,
     createdAt: item.ca as number,
     updatedAt: item.ua as number,
   };

@@ -15,6 +15,9 @@ import {
   chunkPk,
   chunkSk,
   completionPk,
+  directoryPk,
+  directorySk,
+  GROUP_SK,
   groupOf,
   groupStart,
   SESSION_SK,
@@ -29,16 +32,20 @@ import type {
   ChunkKey,
   ChunkRecord,
   CompletionEntry,
+  GroupRecord,
   SessionKey,
   SessionRecord,
 } from "../../model/records.ts";
-import type {
-  ChunkSpan,
-  ChunkWrite,
-  CompletionPage,
-  SessionPage,
-  TaskStore,
-  WriteResult,
+import { SessionState } from "../../model/status.ts";
+import {
+  type ChunkWrite,
+  type CompletionPage,
+  type GroupPage,
+  type InsertResult,
+  MAX_INSERT_CHUNKS,
+  type SessionPage,
+  type TaskStore,
+  type WriteResult,
 } from "../../ports/task-store.ts";
 import { ACTIVE_INDEX, DUE_INDEX, TENANT_INDEX } from "../../resources.ts";
 import { mapLimit } from "../../util.ts";
@@ -127,14 +134,14 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: sessionPk(session), sk: SESSION_SK },
-          UpdateExpression: "SET v = :v, st = :st, cfg = :cfg, tags = :tags, g = :g, ua = :ua",
+          UpdateExpression: "SET v = :v, st = :st, cfg = :cfg, tags = :tags, se = :se, ua = :ua",
           ConditionExpression: "v = :expected",
-          ExpressionAttributeValues: (({ v, st, cfg, tags, g, ua }) => ({
+          ExpressionAttributeValues: (({ v, st, cfg, tags, se, ua }) => ({
             ":v": v,
             ":st": st,
             ":cfg": cfg,
             ":tags": tags,
-            ":g": g,
+            ":se": se,
             ":ua": ua,
             ":expected": expectedVersion,
           }))(sessionToItem(session)),
@@ -144,23 +151,6 @@ export class DynamoTaskStore implements TaskStore {
     } catch (error) {
       if (isConditionFailure(error)) return "conflict";
       throw error;
-    }
-  }
-
-  async raiseSessionGroups(key: SessionKey, groups: number): Promise<void> {
-    try {
-      // Guarantees: `g` only grows, so no reader or reaper ever loses sight of a group.
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: sessionPk(key), sk: SESSION_SK },
-          UpdateExpression: "SET g = :g, v = v + :one",
-          ConditionExpression: "attribute_exists(pk) AND g < :g",
-          ExpressionAttributeValues: { ":g": groups, ":one": 1 },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
     }
   }
 
@@ -220,23 +210,135 @@ export class DynamoTaskStore implements TaskStore {
     return items.map((i) => parseSessionPk(i.pk as string));
   }
 
-  async insertChunks(chunks: readonly ChunkRecord[]): Promise<Array<"created" | "exists">> {
-    return mapLimit(chunks, WRITE_CONCURRENCY, async (chunk) => {
-      try {
-        // Guarantees: a chunk is created once; a retried submit never resets a claimed chunk.
-        await this.#doc.send(
-          new PutCommand({
-            TableName: this.#table,
-            Item: chunkToItem(chunk),
-            ConditionExpression: "attribute_not_exists(pk)",
-          }),
-        );
-        return "created" as const;
-      } catch (error) {
-        if (isConditionFailure(error)) return "exists" as const;
-        throw error;
-      }
+  async getGroup(session: SessionKey, group: number): Promise<GroupRecord | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: chunkPk(session, group), sk: GROUP_SK },
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Item;
+    if (!item) return undefined;
+    return {
+      tenant: session.tenant,
+      sessionId: session.sessionId,
+      group,
+      version: item.v as number,
+      tasks: item.n as number,
+      sealed: item.se === true,
+    };
+  }
+
+  async insertChunks(
+    session: SessionKey,
+    group: number,
+    expectedVersion: number | undefined,
+    chunks: readonly ChunkRecord[],
+  ): Promise<InsertResult> {
+    if (chunks.length > MAX_INSERT_CHUNKS)
+      throw new InvariantError(`at most ${MAX_INSERT_CHUNKS} chunks per insert`);
+    const groupKey = { pk: chunkPk(session, group), sk: GROUP_SK };
+    const tasks = chunks.reduce((n, c) => n + c.count, 0);
+    const lock =
+      expectedVersion === undefined
+        ? [
+            // Guarantees: a group is created only while the session is OPEN, so a close that
+            // then seals every group in the directory leaves none unsealed.
+            {
+              ConditionCheck: {
+                TableName: this.#table,
+                Key: { pk: sessionPk(session), sk: SESSION_SK },
+                ConditionExpression: "st = :open",
+                ExpressionAttributeValues: { ":open": SessionState.OPEN },
+              },
+            },
+            // Guarantees: a group and its directory entry are created once, together.
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { ...groupKey, v: 1, n: tasks },
+                ConditionExpression: "attribute_not_exists(pk)",
+              },
+            },
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { pk: directoryPk(session), sk: directorySk(group), g: group },
+              },
+            },
+          ]
+        : [
+            // Guarantees: the insert lands only on the group as the submitter read it (no other
+            // insert in between, so its overlap check still holds) and never into a sealed group.
+            {
+              Update: {
+                TableName: this.#table,
+                Key: groupKey,
+                UpdateExpression: "SET v = v + :one ADD n :n",
+                ConditionExpression: "v = :v AND attribute_not_exists(se)",
+                ExpressionAttributeValues: { ":one": 1, ":n": tasks, ":v": expectedVersion },
+              },
+            },
+          ];
+    const puts = chunks.map((chunk) => {
+      if (groupOf(chunk.start) !== group)
+        throw new InvariantError(`chunk ${chunk.start} is not in group ${group}`);
+      return {
+        Put: {
+          TableName: this.#table,
+          Item: chunkToItem(chunk),
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      };
     });
+    try {
+      await this.#doc.send(new TransactWriteCommand({ TransactItems: [...lock, ...puts] }));
+      return "ok";
+    } catch (error) {
+      if (
+        expectedVersion === undefined &&
+        error instanceof TransactionCanceledException &&
+        error.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed"
+      )
+        return "not-open";
+      if (isConditionFailure(error)) return "conflict";
+      throw error;
+    }
+  }
+
+  async sealGroup(session: SessionKey, group: number): Promise<void> {
+    try {
+      // Guarantees: once sealed, no insert lands (inserts require the group unsealed).
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: chunkPk(session, group), sk: GROUP_SK },
+          UpdateExpression: "SET se = :t, v = v + :one",
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(se)",
+          ExpressionAttributeValues: { ":t": true, ":one": 1 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async listGroups(session: SessionKey, after: number | undefined, limit: number): Promise<GroupPage> {
+    const pk = directoryPk(session);
+    const out = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: after === undefined ? "pk = :pk" : "pk = :pk AND sk > :after",
+        ExpressionAttributeValues:
+          after === undefined ? { ":pk": pk } : { ":pk": pk, ":after": directorySk(after) },
+        ProjectionExpression: "g",
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    const groups = (out.Items ?? []).map((i) => i.g as number);
+    return { groups, next: out.LastEvaluatedKey ? groups.at(-1) : undefined };
   }
 
   async getChunks(keys: readonly ChunkKey[]): Promise<Array<ChunkRecord | undefined>> {
@@ -271,8 +373,13 @@ export class DynamoTaskStore implements TaskStore {
     const out = await this.#doc.send(
       new QueryCommand({
         TableName: this.#table,
-        KeyConditionExpression: "pk = :pk AND sk <= :sk",
-        ExpressionAttributeValues: { ":pk": chunkPk(session, groupOf(index)), ":sk": chunkSk(index) },
+        // From "C#": the group's lock item sorts before every chunk.
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :c AND :sk",
+        ExpressionAttributeValues: {
+          ":pk": chunkPk(session, groupOf(index)),
+          ":c": "C#",
+          ":sk": chunkSk(index),
+        },
         ScanIndexForward: false,
         Limit: 1,
         ConsistentRead: true,
@@ -292,7 +399,7 @@ export class DynamoTaskStore implements TaskStore {
     return items.map(itemToChunk);
   }
 
-  async listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]> {
+  async listChunksIn(session: SessionKey, group: number, from: number, to: number): Promise<ChunkRecord[]> {
     const items = await this.#queryAll({
       KeyConditionExpression: "pk = :pk AND sk BETWEEN :lo AND :hi",
       ExpressionAttributeValues: {
@@ -300,12 +407,9 @@ export class DynamoTaskStore implements TaskStore {
         ":lo": chunkSk(Math.max(groupStart(group), from - MAX_CHUNK_TASKS)),
         ":hi": chunkSk(to - 1),
       },
-      ProjectionExpression: "sk, n",
       ConsistentRead: true,
     });
-    return items
-      .map((i) => ({ start: Number((i.sk as string).slice(2)), count: i.n as number }))
-      .filter((s) => s.start < to && s.start + s.count > from);
+    return items.map(itemToChunk).filter((c) => c.start < to && c.start + c.count > from);
   }
 
   async writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]> {

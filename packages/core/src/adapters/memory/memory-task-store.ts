@@ -13,16 +13,20 @@ import type {
   ChunkKey,
   ChunkRecord,
   CompletionEntry,
+  GroupRecord,
   SessionKey,
   SessionRecord,
 } from "../../model/records.ts";
-import type {
-  ChunkSpan,
-  ChunkWrite,
-  CompletionPage,
-  SessionPage,
-  TaskStore,
-  WriteResult,
+import { SessionState } from "../../model/status.ts";
+import {
+  type ChunkWrite,
+  type CompletionPage,
+  type GroupPage,
+  type InsertResult,
+  MAX_INSERT_CHUNKS,
+  type SessionPage,
+  type TaskStore,
+  type WriteResult,
 } from "../../ports/task-store.ts";
 import { getOrCreate } from "../../util.ts";
 
@@ -50,6 +54,18 @@ function upperBound(entries: readonly CompletionEntry[], after: string): number 
   return lo;
 }
 
+/** First position in sorted `list` whose value is at least `value`. */
+function lowerBound(list: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * The task store in memory, with the same contract as the DynamoDB store (both run
  * `taskStoreContract`). Records are copied in and out, as a real store would.
@@ -59,6 +75,10 @@ export class MemoryTaskStore implements TaskStore {
   readonly #active = new Map<string, Map<string, SessionKey>>();
   readonly #groups = new Map<string, Map<number, ChunkRecord>>();
   readonly #completions = new Map<string, CompletionEntry[]>();
+  /** Group lock records by chunk partition key. */
+  readonly #groupRecords = new Map<string, GroupRecord>();
+  /** Group numbers per session, in order. */
+  readonly #directory = new Map<string, number[]>();
 
   async createSession(session: SessionRecord): Promise<"created" | "exists"> {
     const pk = sessionPk(session);
@@ -84,14 +104,6 @@ export class MemoryTaskStore implements TaskStore {
     if (!current || current.version !== expectedVersion) return "conflict";
     this.#sessions.set(pk, cloneSession(session));
     return "ok";
-  }
-
-  async raiseSessionGroups(key: SessionKey, groups: number): Promise<void> {
-    const current = this.#sessions.get(sessionPk(key));
-    if (current && current.groups < groups) {
-      current.groups = groups;
-      current.version++;
-    }
   }
 
   async deactivateSession(key: SessionKey): Promise<void> {
@@ -120,13 +132,58 @@ export class MemoryTaskStore implements TaskStore {
     return create ? getOrCreate(this.#groups, pk, () => new Map()) : this.#groups.get(pk);
   }
 
-  async insertChunks(chunks: readonly ChunkRecord[]): Promise<Array<"created" | "exists">> {
-    return chunks.map((c) => {
-      const g = this.#group(c, groupOf(c.start), true)!;
-      if (g.has(c.start)) return "exists";
-      g.set(c.start, cloneChunk(c));
-      return "created";
-    });
+  async getGroup(session: SessionKey, group: number): Promise<GroupRecord | undefined> {
+    const g = this.#groupRecords.get(chunkPk(session, group));
+    return g && { ...g };
+  }
+
+  async insertChunks(
+    session: SessionKey,
+    group: number,
+    expectedVersion: number | undefined,
+    chunks: readonly ChunkRecord[],
+  ): Promise<InsertResult> {
+    if (chunks.length > MAX_INSERT_CHUNKS)
+      throw new InvariantError(`at most ${MAX_INSERT_CHUNKS} chunks per insert`);
+    const pk = chunkPk(session, group);
+    const current = this.#groupRecords.get(pk);
+    if (expectedVersion === undefined) {
+      if (current) return "conflict";
+      if (this.#sessions.get(sessionPk(session))?.state !== SessionState.OPEN) return "not-open";
+    } else if (!current || current.version !== expectedVersion || current.sealed) {
+      return "conflict";
+    }
+    const g = this.#group(session, group, true)!;
+    for (const c of chunks) {
+      if (groupOf(c.start) !== group) throw new InvariantError(`chunk ${c.start} is not in group ${group}`);
+      if (g.has(c.start)) return "conflict";
+    }
+    for (const c of chunks) g.set(c.start, cloneChunk(c));
+    const tasks = chunks.reduce((n, c) => n + c.count, 0);
+    if (current) {
+      current.version++;
+      current.tasks += tasks;
+    } else {
+      this.#groupRecords.set(pk, { ...session, group, version: 1, tasks, sealed: false });
+      const list = getOrCreate(this.#directory, sessionPk(session), () => []);
+      list.splice(lowerBound(list, group), 0, group);
+    }
+    return "ok";
+  }
+
+  async sealGroup(session: SessionKey, group: number): Promise<void> {
+    const current = this.#groupRecords.get(chunkPk(session, group));
+    if (current && !current.sealed) {
+      current.sealed = true;
+      current.version++;
+    }
+  }
+
+  async listGroups(session: SessionKey, after: number | undefined, limit: number): Promise<GroupPage> {
+    const list = this.#directory.get(sessionPk(session)) ?? [];
+    const from = after === undefined ? 0 : lowerBound(list, after + 1);
+    const groups = list.slice(from, from + limit);
+    return { groups, next: from + limit < list.length ? groups.at(-1) : undefined };
   }
 
   async getChunks(keys: readonly ChunkKey[]): Promise<Array<ChunkRecord | undefined>> {
@@ -150,13 +207,13 @@ export class MemoryTaskStore implements TaskStore {
     return [...g.values()].sort((a, b) => a.start - b.start).map(cloneChunk);
   }
 
-  async listChunkSpans(session: SessionKey, group: number, from: number, to: number): Promise<ChunkSpan[]> {
+  async listChunksIn(session: SessionKey, group: number, from: number, to: number): Promise<ChunkRecord[]> {
     const g = this.#group(session, group);
     if (!g) return [];
     return [...g.values()]
       .filter((c) => c.start < to && c.start + c.count > from)
       .sort((a, b) => a.start - b.start)
-      .map((c) => ({ start: c.start, count: c.count }));
+      .map(cloneChunk);
   }
 
   async writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]> {

@@ -1,0 +1,17 @@
+import { createHash } from "node:crypto";
+
+/**
+ * Digest of the work of a chunk: its handler and, per task, its payload or upload id. Two
+ * submits of the same indexes are the same work exactly when their chunks' digests are equal.
+ * 96 bits of SHA-256, base64url (16 characters): small enough for every chunk record and
+ * ticket, far beyond accidental collision.
+ */
+export function workDigest(
+  handler: string | undefined,
+  payloads: readonly (string | null)[],
+  ref: string | undefined,
+): string {
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify([handler ?? null, ref ?? null, payloads]));
+  return hash.digest("base64url").slice(0, 16);
+}
