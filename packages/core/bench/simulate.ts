@@ -18,6 +18,8 @@ const totals = {
   ticketDuplicate: 0,
   storeError: 0,
   storeLostAck: 0,
+  conflicts: 0,
+  skewedWorkers: 0,
 };
 const failing: number[] = [];
 for (let seed = from; seed < from + seeds; seed++) {
@@ -30,6 +32,8 @@ for (let seed = from; seed < from + seeds; seed++) {
   totals.ticketDuplicate += r.faults.ticketDuplicate;
   totals.storeError += r.faults.storeError;
   totals.storeLostAck += r.faults.storeLostAck;
+  totals.conflicts += r.conflicts;
+  totals.skewedWorkers += r.skewedWorkers;
   if (r.violations.length > 0) {
     failing.push(seed);
     console.log(`✗ seed ${seed}: ${r.violations.slice(0, 5).join("; ")}`);
@@ -42,7 +46,7 @@ console.log(
   `${seeds} runs (seeds ${from}..${from + seeds - 1}) in ${seconds.toFixed(1)} s: ${failing.length} failing`,
 );
 console.log(
-  `injected: ${totals.crashes} worker crashes, ${totals.ticketLoss} lost and ${totals.ticketDuplicate} duplicated tickets, ${totals.storeError} store errors, ${totals.storeLostAck} lost write acks, ${totals.cancels} cancels`,
+  `injected: ${totals.crashes} worker crashes, ${totals.ticketLoss} lost and ${totals.ticketDuplicate} duplicated tickets, ${totals.storeError} store errors, ${totals.storeLostAck} lost write acks, ${totals.cancels} cancels, ${totals.conflicts} submits refused as other work, ${totals.skewedWorkers} workers with skewed clocks (up to ±60 s)`,
 );
 console.log(
   JSON.stringify({

@@ -2,6 +2,7 @@ import { attachCompletion } from "../engine/completions.ts";
 import { requestCancel } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { ChunkKey, SessionRecord } from "../model/records.ts";
+import { chunkWrite } from "../ports/task-store.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { sessionGroups } from "./groups.ts";
 
@@ -31,9 +32,7 @@ export async function cancelInChunk(
       change.outcomes.length > 0
         ? attachCompletion(change.next, change.outcomes, now, { fence: chunk.fence })
         : undefined;
-    const [result] = await ports.store.writeChunks([
-      { chunk: change.next, expectedVersion: chunk.version, completion },
-    ]);
+    const [result] = await ports.store.writeChunks([chunkWrite(chunk, change.next, completion)]);
     if (result === "ok") {
       let marked = 0;
       for (let i = 0; i < chunk.slots.length; i++)

@@ -4,7 +4,7 @@ import { planClaim, type RunnableTask } from "../engine/transitions.ts";
 import type { ChunkRecord, SessionRecord } from "../model/records.ts";
 import { SessionState } from "../model/status.ts";
 import { decodeTicket, type Ticket } from "../model/ticket.ts";
-import type { ChunkWrite } from "../ports/task-store.ts";
+import { type ChunkWrite, chunkWrite } from "../ports/task-store.ts";
 import type { ReceivedTicket } from "../ports/ticket-queue.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { leaseId } from "./held-lease.ts";
@@ -111,7 +111,7 @@ export async function claimTickets(
           ticket,
           runnable: plan.kind === "claim" ? plan.runnable : undefined,
         });
-        writes.push({ chunk: plan.next, expectedVersion: chunk.version, completion });
+        writes.push(chunkWrite(chunk, plan.next, completion));
       }
     }
   });

@@ -5,6 +5,7 @@ import { secondsUntil } from "../engine/lease.ts";
 import { applyCommit, type SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry } from "../model/records.ts";
+import { chunkWrite } from "../ports/task-store.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { type HeldLease, loseLease } from "./held-lease.ts";
 import type { TicketAcker } from "./ticket-acker.ts";
@@ -85,9 +86,7 @@ export async function commitLease(
       let result: string | undefined;
       try {
         if (completion) await spillResults(ports, completion);
-        [result] = await ports.store.writeChunks([
-          { chunk: plan.next, expectedVersion: lease.chunk.version, completion },
-        ]);
+        [result] = await ports.store.writeChunks([chunkWrite(lease.chunk, plan.next, completion)]);
       } catch {
         await ports.clock.sleep(50 * 2 ** attempt);
       }

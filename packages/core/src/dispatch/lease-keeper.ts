@@ -1,6 +1,6 @@
 import { leaseVisibilitySeconds, needsHeartbeat } from "../engine/lease.ts";
 import { planHeartbeat } from "../engine/transitions.ts";
-import type { ChunkWrite } from "../ports/task-store.ts";
+import { type ChunkWrite, chunkWrite } from "../ports/task-store.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { AbortReason, type HeldLease, loseLease } from "./held-lease.ts";
 import type { TicketAcker } from "./ticket-acker.ts";
@@ -41,7 +41,7 @@ export async function heartbeat(ctx: LeaseKeeperContext): Promise<number> {
       }
       writes.push({
         lease,
-        write: { chunk: plan.next, expectedVersion: lease.chunk.version },
+        write: chunkWrite(lease.chunk, plan.next),
         abort: plan.abort,
       });
     }

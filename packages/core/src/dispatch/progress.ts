@@ -1,12 +1,7 @@
-import { countChunk, finishedCount, type TaskCounts, zeroCounts } from "../engine/progress.ts";
+import { countsOf, finishedCount, type TaskCounts } from "../engine/progress.ts";
 import type { SessionKey, SessionRecord } from "../model/records.ts";
-import { mapLimit } from "../util.ts";
 import type { GridPorts } from "./grid-ports.ts";
-import { listSessionGroups } from "./groups.ts";
 import { getSession, isSessionSealed } from "./sessions.ts";
-
-/** Group reads in flight at once. */
-const GROUP_CONCURRENCY = 8;
 
 /** A session with its task counts. */
 export interface SessionProgress {
@@ -19,28 +14,19 @@ export interface SessionProgress {
 }
 
 /**
- * Reads a session with exact task counts, from its chunk records. The work is one query per
- * key group (4,096 tasks, about 26 KB of chunk records), so it grows with the session: it is
- * meant for status views, not for tight polling; streaming results is the incremental path.
+ * Reads a session with exact task counts, from its counters: every insert and every chunk write
+ * that changes a task's state moves them in the same atomic write. The work is the session
+ * record and its counter shards, whatever the session's size. `running` counts tasks under a
+ * lease (a lease that expired counts until its tasks are claimed again).
  */
 export async function getSessionProgress(ports: GridPorts, key: SessionKey): Promise<SessionProgress> {
   const session = await getSession(ports, key);
-  const now = ports.clock.now();
-  const groups = await listSessionGroups(ports, key);
-  const perGroup = await mapLimit(groups, GROUP_CONCURRENCY, async (g) => {
-    const counts = zeroCounts();
-    for (const chunk of await ports.store.listChunks(key, g)) countChunk(counts, chunk, now);
-    return counts;
-  });
-  const counts = zeroCounts();
-  for (const c of perGroup) {
-    for (const field of Object.keys(counts) as (keyof TaskCounts)[]) counts[field] += c[field];
-  }
+  const counts = countsOf(await ports.store.getCounters(key));
   const finished = finishedCount(counts);
   return {
     session,
     counts,
     fraction: counts.total === 0 ? 1 : finished / counts.total,
-    settled: isSessionSealed(session, now) && finished === counts.total,
+    settled: isSessionSealed(session, ports.clock.now()) && finished === counts.total,
   };
 }

@@ -6,7 +6,7 @@ import { Limits } from "../model/limits.ts";
 import type { ChunkKey, SessionKey, SessionRecord } from "../model/records.ts";
 import { SessionState } from "../model/status.ts";
 import { decodeTicket } from "../model/ticket.ts";
-import type { ChunkWrite } from "../ports/task-store.ts";
+import { type ChunkWrite, chunkWrite } from "../ports/task-store.ts";
 import type { OutgoingTicket } from "../ports/ticket-queue.ts";
 import { cancelChunksOfSession } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
@@ -52,7 +52,7 @@ async function reapGroup(
     const plan = planReap(chunk, now, ports.timing);
     if (plan.kind === "none") continue;
     if (plan.kind === "redrive") redrivenAt.push(writes.length);
-    writes.push({ chunk: plan.next, expectedVersion: chunk.version });
+    writes.push(chunkWrite(chunk, plan.next));
   }
   if (writes.length === 0) return;
   const results = await ports.store.writeChunks(writes);
@@ -139,9 +139,7 @@ async function failChunk(
     const change = deadLetter(chunk, now, receiveCount);
     if (!change) return true;
     const completion = attachCompletion(change.next, change.outcomes, now, { fence: chunk.fence });
-    const [r] = await ports.store.writeChunks([
-      { chunk: change.next, expectedVersion: chunk.version, completion },
-    ]);
+    const [r] = await ports.store.writeChunks([chunkWrite(chunk, change.next, completion)]);
     if (r === "ok") {
       report.deadLettered += change.outcomes.filter((o) => o.status === "FAILED").length;
       return true;

@@ -44,7 +44,9 @@ async function setup(tasks: number[]) {
       at,
       { fence: 1 },
     );
-    await store.writeChunks([{ chunk: next, expectedVersion: chunk.version, completion: entry }]);
+    await store.writeChunks([
+      { chunk: next, expectedVersion: chunk.version, before: chunk.slots, completion: entry },
+    ]);
     return entry;
   };
   return { ports, clock, commit, reads };
@@ -151,7 +153,11 @@ describe("readResultsPage", () => {
     // A lagging due index: task 1's chunk is not terminal, but the index no longer lists it.
     const [c1] = (await ports.store.getChunks([{ ...key, start: 1 }])) as [ChunkRecord];
     await ports.store.writeChunks([
-      { chunk: { ...c1, version: c1.version + 1, due: undefined }, expectedVersion: c1.version },
+      {
+        chunk: { ...c1, version: c1.version + 1, due: undefined },
+        expectedVersion: c1.version,
+        before: c1.slots,
+      },
     ]);
     clock.advance(10_000);
     let page = await readResultsPage(ports, key);

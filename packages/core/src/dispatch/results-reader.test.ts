@@ -26,7 +26,9 @@ async function setup() {
       at,
       { fence: 1 },
     );
-    await grid.store.writeChunks([{ chunk: next, expectedVersion: chunk.version, completion: entry }]);
+    await grid.store.writeChunks([
+      { chunk: next, expectedVersion: chunk.version, before: chunk.slots, completion: entry },
+    ]);
     return entry;
   };
   return { grid, clock, commit };

@@ -78,6 +78,26 @@ export function completionSk(committedAt: number, chunkStart: number, seq: numbe
   return `${pad(committedAt, 13)}#${pad(chunkStart, 12)}#${pad(seq, 3)}`;
 }
 
+/**
+ * Shards of a session's task counters. A chunk's writes always go to the shard of its start,
+ * so concurrent commits spread over them; a status read sums them all (a fixed few reads,
+ * whatever the session's size).
+ */
+export const COUNTER_SHARDS = 16;
+
+/** Partition key of one shard of a session's task counters. */
+export function counterPk(key: SessionKey, shard: number): string {
+  return `${sessionPk(key)}#N#${shard}`;
+}
+
+/** Sort key of a task counters item. */
+export const COUNTER_SK = "#COUNTS";
+
+/** The counter shard a chunk's writes go to. */
+export function counterShard(start: number): number {
+  return fnv1a(String(start)) % COUNTER_SHARDS;
+}
+
 /** Shards of a session's usage counters: writers spread over them (no hot key). */
 export const USAGE_SHARDS = 16;
 

@@ -10,7 +10,7 @@ import { newChunkRecord, newSessionRecord } from "../engine/records.ts";
 import { InvariantError } from "../errors.ts";
 import { DEFAULT_REAPER_TIMING, DEFAULT_SESSION_CONFIG, Limits } from "../model/limits.ts";
 import type { ChunkRecord, SessionKey, SessionRecord } from "../model/records.ts";
-import type { TaskStore } from "./task-store.ts";
+import { chunkWrite, type TaskStore } from "./task-store.ts";
 
 const NOW = 1_700_000_000_000;
 
@@ -36,6 +36,11 @@ async function insert(store: TaskStore, chunks: readonly ChunkRecord[]): Promise
     const mine = chunks.filter((c) => groupOf(c.start) === g);
     expect(await store.insertChunks(key, g, lock?.version, mine)).toBe("ok");
   }
+}
+
+/** The slots a write's record was read with: every stored chunk in these tests starts queued. */
+function slotsOf(c: ChunkRecord): string {
+  return "Q".repeat(c.count);
 }
 
 function bump(c: ChunkRecord, change: Partial<ChunkRecord>): ChunkRecord {
@@ -187,13 +192,66 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect(await store.listChunks(key, 2)).toEqual([]);
     });
 
+    it("keeps exact task counters: inserts add tasks, chunk writes move tasks between states", async () => {
+      const { store, key, s } = await fresh();
+      await store.createSession(s);
+      expect(await store.getCounters(key)).toEqual({
+        tasks: 0,
+        leased: 0,
+        succeeded: 0,
+        failed: 0,
+        cancelled: 0,
+      });
+      const chunks = [0, 4, 8, 12, 16, Limits.GROUP_SIZE].map((start) => chunk(s, start, 4));
+      await insert(store, chunks);
+      const [a, b, c] = chunks as [ChunkRecord, ChunkRecord, ChunkRecord];
+      const leased = bump(a, { slots: "LLLL", fence: 1, owner: "w1" });
+      // Concurrent writes of different chunks (counted on shared shards) never lose a count.
+      expect(
+        await store
+          .writeChunks([
+            chunkWrite(a, leased),
+            chunkWrite(b, bump(b, { slots: "LLQQ", fence: 1 })),
+            chunkWrite(c, bump(c, { slots: "CCQQ", owner: "x" })),
+            chunkWrite(c, bump(c, { slots: "CCQQ", owner: "y" })), // one of the two rivals loses: counted once
+          ])
+          .then((r) => [r[0], r[1], [r[2], r[3]].sort()]),
+      ).toEqual(["ok", "ok", ["conflict", "ok"]]);
+      const done = bump(leased, { slots: "SSFK" });
+      const entry = attachCompletion(
+        done,
+        [
+          { index: 0, status: "SUCCEEDED", attempt: 1, result: "x" },
+          { index: 1, status: "SUCCEEDED", attempt: 1, result: "y" },
+          { index: 2, status: "FAILED", attempt: 1, error: { code: "E", message: "e" } },
+        ],
+        NOW,
+        { owner: "w1", fence: 1 },
+      );
+      expect(await store.writeChunks([chunkWrite(leased, done, entry)])).toEqual(["ok"]);
+      // A lease extension changes no task's state, and counts nothing.
+      expect(await store.writeChunks([chunkWrite(done, bump(done, { leaseUntil: NOW + 1 }))])).toEqual([
+        "ok",
+      ]);
+      expect(await store.getCounters(key)).toEqual({
+        tasks: 24,
+        leased: 3,
+        succeeded: 2,
+        failed: 1,
+        cancelled: 2,
+      });
+      expect((await store.getCounters({ ...key, sessionId: "other" })).tasks).toBe(0);
+    });
+
     it("never overwrites an existing chunk", async () => {
       const { store, key, s } = await fresh();
       await store.createSession(s);
       const a = chunk(s, 0, 4);
       await insert(store, [a, chunk(s, 4, 4)]);
       const claimed = bump(a, { fence: 1, owner: "w1", slots: "LLLL" });
-      expect(await store.writeChunks([{ chunk: claimed, expectedVersion: 1 }])).toEqual(["ok"]);
+      expect(
+        await store.writeChunks([{ chunk: claimed, expectedVersion: 1, before: slotsOf(claimed) }]),
+      ).toEqual(["ok"]);
       const lock = await store.getGroup(key, 0);
       expect(await store.insertChunks(key, 0, lock!.version, [a])).toBe("conflict");
       expect((await store.getChunks([{ ...key, start: 0 }]))[0]).toEqual(claimed);
@@ -220,9 +278,11 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
         NOW + 6,
         { owner: "w9", fence: 2 },
       );
-      expect(await store.writeChunks([{ chunk: full, expectedVersion: 1, completion: entry }])).toEqual([
-        "ok",
-      ]);
+      expect(
+        await store.writeChunks([
+          { chunk: full, expectedVersion: 1, before: slotsOf(full), completion: entry },
+        ]),
+      ).toEqual(["ok"]);
       const got = await store.getChunks([
         { ...key, start: 99 },
         { ...key, start: 10 },
@@ -266,17 +326,17 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       // Writes in one call apply independently (possibly concurrently): exactly one of two
       // rival writes on the same version lands, and the store holds that one.
       const results = await store.writeChunks([
-        { chunk: first, expectedVersion: 1 },
-        { chunk: rival, expectedVersion: 1 },
+        { chunk: first, expectedVersion: 1, before: slotsOf(first) },
+        { chunk: rival, expectedVersion: 1, before: slotsOf(rival) },
       ]);
       expect([...results].sort()).toEqual(["conflict", "ok"]);
       const winner = results[0] === "ok" ? "w1" : "w2";
       expect((await store.getChunks([{ ...key, start: 0 }]))[0]?.owner).toBe(winner);
-      expect(await store.writeChunks([{ chunk: bump(a, { owner: "w3" }), expectedVersion: 1 }])).toEqual([
-        "conflict",
-      ]);
+      expect(
+        await store.writeChunks([{ chunk: bump(a, { owner: "w3" }), expectedVersion: 1, before: "QQ" }]),
+      ).toEqual(["conflict"]);
       await expect(
-        store.writeChunks([{ chunk: { ...first, version: 5 }, expectedVersion: 2 }]),
+        store.writeChunks([{ chunk: { ...first, version: 5 }, expectedVersion: 2, before: "QQ" }]),
       ).rejects.toThrow(InvariantError);
     });
 
@@ -292,9 +352,11 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
         { fence: 0 },
       );
       await store.putCompletion(entry); // the entry's key is taken, so the transaction must fail as a whole
-      expect(await store.writeChunks([{ chunk: next, expectedVersion: 1, completion: entry }])).toEqual([
-        "conflict",
-      ]);
+      expect(
+        await store.writeChunks([
+          { chunk: next, expectedVersion: 1, before: slotsOf(next), completion: entry },
+        ]),
+      ).toEqual(["conflict"]);
       expect((await store.getChunks([{ ...key, start: 0 }]))[0]?.version).toBe(1);
     });
 
@@ -303,9 +365,9 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       const [a, b, c] = [chunk(s, 0, 1), chunk(s, 1, 1), chunk(s, 2, 1)];
       await insert(store, [a!, b!, c!]);
       await store.writeChunks([
-        { chunk: bump(a!, { due: NOW + 300 }), expectedVersion: 1 },
-        { chunk: bump(b!, { due: NOW + 100 }), expectedVersion: 1 },
-        { chunk: bump(c!, { due: undefined, slots: "S" }), expectedVersion: 1 },
+        { chunk: bump(a!, { due: NOW + 300 }), expectedVersion: 1, before: "Q" },
+        { chunk: bump(b!, { due: NOW + 100 }), expectedVersion: 1, before: "Q" },
+        { chunk: bump(c!, { due: undefined, slots: "S" }), expectedVersion: 1, before: "Q" },
       ]);
       expect((await store.listDueChunks(key, 0, NOW + 200, 10)).map((k) => k.start)).toEqual([1]);
       expect((await store.listDueChunks(key, 0, Number.POSITIVE_INFINITY, 10)).map((k) => k.start)).toEqual([
@@ -330,9 +392,11 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
           NOW + times[i]!,
           { fence: 0 },
         );
-        expect(await store.writeChunks([{ chunk: next, expectedVersion: 1, completion: entry }])).toEqual([
-          "ok",
-        ]);
+        expect(
+          await store.writeChunks([
+            { chunk: next, expectedVersion: 1, before: slotsOf(next), completion: entry },
+          ]),
+        ).toEqual(["ok"]);
       }
       const first = await store.readCompletions(key, groupOf(0), undefined, 2);
       expect(first.entries.map((e) => e.chunkStart)).toEqual([1, 3]);
@@ -369,7 +433,9 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
         NOW,
         { owner: "w1", fence: 1 },
       );
-      await store.writeChunks([{ chunk: next, expectedVersion: 1, completion: entry }]);
+      await store.writeChunks([
+        { chunk: next, expectedVersion: 1, before: slotsOf(next), completion: entry },
+      ]);
       const [read] = (await store.readCompletions(key, 0, undefined, 10)).entries;
       expect(read?.outcomes).toEqual([
         { index: 3, status: "SUCCEEDED", attempt: 1, resultRef: "t/x/s/y/o/000000000003-1" },
@@ -395,7 +461,9 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
         NOW,
         { owner: "w1", fence: 4 },
       );
-      await store.writeChunks([{ chunk: next, expectedVersion: 1, completion: entry }]);
+      await store.writeChunks([
+        { chunk: next, expectedVersion: 1, before: slotsOf(next), completion: entry },
+      ]);
       await store.putCompletion({ ...entry, outcomes: [] });
       expect(await store.getCompletion(key, 0, entry.sortKey)).toEqual(entry);
     });

@@ -1,3 +1,4 @@
+import type { SlotCounters } from "../engine/progress.ts";
 import type {
   ChunkKey,
   ChunkRecord,
@@ -12,8 +13,15 @@ export interface ChunkWrite {
   /** The record to store; its `version` must be `expectedVersion + 1`. */
   chunk: ChunkRecord;
   expectedVersion: number;
+  /** The slots as read: the session's counters move by the difference, atomically with the write. */
+  before: string;
   /** Outcomes made terminal by this write, stored atomically with it. */
   completion?: CompletionEntry | undefined;
+}
+
+/** A chunk write from the record as read to its next state (with the entry it commits, if any). */
+export function chunkWrite(read: ChunkRecord, next: ChunkRecord, completion?: CompletionEntry): ChunkWrite {
+  return { chunk: next, expectedVersion: read.version, before: read.slots, completion };
 }
 
 /** Outcome of one conditional write. */
@@ -25,8 +33,8 @@ export type WriteResult = "ok" | "conflict";
  */
 export type InsertResult = "ok" | "conflict" | "not-open";
 
-/** Most chunks one insert may carry (a DynamoDB transaction holds 100 items, three are the group's). */
-export const MAX_INSERT_CHUNKS = 97;
+/** Most chunks one insert may carry (a DynamoDB transaction holds 100 items; the group's lock, directory entry, session check and counters take four). */
+export const MAX_INSERT_CHUNKS = 96;
 
 /** One page of a session's group directory. */
 export interface GroupPage {
@@ -115,6 +123,12 @@ export interface TaskStore {
   getCompletion(session: SessionKey, group: number, sortKey: string): Promise<CompletionEntry | undefined>;
   /** Stores a copy of an entry under a new sort key (a commit that landed late for readers). */
   putCompletion(entry: CompletionEntry): Promise<void>;
+
+  /**
+   * The session's task counters (strongly consistent), summed over their shards: moved by every
+   * insert and by every chunk write that changes a task's state, in the same atomic write.
+   */
+  getCounters(session: SessionKey): Promise<SlotCounters>;
 
   /**
    * Adds usage counters to one shard of a session's (each writer keeps to its own shard, so no

@@ -2,16 +2,22 @@
  * Deterministic simulation of the dispatch engine: seeded runs over the in-memory adapters
  * with injected faults (duplicated, delayed and lost tickets, store and queue errors, lost
  * acknowledgements, workers crashing mid-task, slow workers whose leases expire, cancels),
- * checked against the grid's invariants after each run.
+ * concurrent conflicting submits, sparse task indexes, workers whose clocks are up to a minute
+ * off, and a results reader polling throughout, checked against the grid's invariants after
+ * each run.
  */
 import { FakeClock, MemoryBlobStore, MemoryTaskStore, MemoryTicketQueue } from "../adapters/memory/index.ts";
 import { Dispatcher, type TaskRunner } from "../dispatch/dispatcher.ts";
 import type { GridPorts } from "../dispatch/grid-ports.ts";
 import { reap } from "../dispatch/reaper.ts";
-import { cancelSession, createSession } from "../dispatch/sessions.ts";
+import { readResultsPage } from "../dispatch/results-page.ts";
+import { cancelSession, closeSession, createSession } from "../dispatch/sessions.ts";
 import { submitTasks } from "../dispatch/submitter.ts";
 import { cancelTask } from "../dispatch/tasks.ts";
+import { isGridError } from "../errors.ts";
 import { DEFAULT_REAPER_TIMING } from "../model/limits.ts";
+import type { TaskOutcome } from "../model/records.ts";
+import type { Clock } from "../ports/clock.ts";
 import { defineGrid } from "../resources.ts";
 import { Chaos, chaosBlobs, chaosQueue, chaosStore, type FaultCounts } from "./chaos.ts";
 import { seededRandom } from "./random.ts";
@@ -27,6 +33,32 @@ export interface SimResult {
   crashes: number;
   cancels: number;
   starts: number;
+  /** Submits refused because another batch held their indexes with other work. */
+  conflicts: number;
+  /** Workers whose clock was off. */
+  skewedWorkers: number;
+}
+
+/** A worker's view of time: the grid's clock off by `skewMs` (sleeps are unaffected). */
+function skewedClock(clock: Clock, skewMs: number): Clock {
+  return { now: () => clock.now() + skewMs, sleep: (ms, signal) => clock.sleep(ms, signal) };
+}
+
+/**
+ * Task indexes of a run: dense, with small gaps, or spread over far-apart key groups (up to the
+ * highest index the API allows), so the group directory and every walk over groups are tested.
+ */
+function taskIndexes(tasks: number, pick: (n: number) => number): number[] {
+  const mode = pick(3);
+  if (mode === 0) return Array.from({ length: tasks }, (_, i) => i);
+  if (mode === 1) return Array.from({ length: tasks }, (_, i) => i + Math.floor(i / 7) * 13);
+  const out: number[] = [];
+  let at = pick(4096);
+  for (let i = 0; i < tasks; i++) {
+    out.push(at);
+    at += pick(4) === 0 ? 1 + pick(5_000_000_000) : 1;
+  }
+  return out;
 }
 
 const QUEUE = "default-normal";
@@ -46,10 +78,11 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   const chaos = new Chaos(seededRandom(seed ^ 0x5eed));
   const grid = defineGrid();
   const rawStore = new MemoryTaskStore();
+  const rawBlobs = new MemoryBlobStore();
   const ports: GridPorts = {
     store: chaosStore(rawStore, chaos),
     queue: chaosQueue(new MemoryTicketQueue(clock, grid.queues), chaos),
-    blobs: chaosBlobs(new MemoryBlobStore(), chaos),
+    blobs: chaosBlobs(rawBlobs, chaos),
     clock,
     grid,
     timing: { ...DEFAULT_REAPER_TIMING, ticketGraceMs: 60_000, leaseGraceMs: 5_000 },
@@ -57,6 +90,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   };
   const key = { tenant: "sim", sessionId: `s${seed}` };
   const tasks = 10 + pick(150);
+  const indexes = taskIndexes(tasks, pick);
   const config = {
     chunkMaxTasks: 1 + pick(16),
     maxAttempts: 1 + pick(4),
@@ -68,7 +102,10 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   const audit: SimAudit = {
     key,
     config,
-    tasks,
+    indexes,
+    accepted: new Map(),
+    delivered: [],
+    violations: [],
     starts: [],
     claims: new Map(),
     cancelRequested: new Set(),
@@ -77,9 +114,13 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   };
 
   let nextOwner = 0;
+  let skewedWorkers = 0;
   const workers: SimWorker[] = [];
   const spawnWorker = () => {
     const owner = `w${nextOwner++}`;
+    // A third of the workers run on a clock up to a minute off (agents on EKS or on premises).
+    const skew = chance(0.33) ? (pick(121) - 60) * 1_000 : 0;
+    if (skew !== 0) skewedWorkers++;
     const runner: TaskRunner = async (t) => {
       // Behaviour of a run is a function of (seed, task, attempt), so replays agree.
       const r = seededRandom(seed * 7919 + t.index * 131 + t.attempt)();
@@ -88,33 +129,38 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       await clock.sleep(duration, t.signal);
       if (r * 1000 - Math.floor(r * 1000) < 0.25)
         throw new Error(`task ${t.index} attempt ${t.attempt} failed`);
-      return `${t.index}:${t.attempt}:${owner}`;
+      return `${t.index}:${t.attempt}:${owner}:${t.payload}`;
     };
-    const dispatcher = new Dispatcher(ports, {
-      owner,
-      runner,
-      concurrency: 4 + pick(12),
-      hooks: {
-        onClaim: (lease) => {
-          audit.claims.set(`${lease.chunk.start}#${lease.fence}`, { owner, step: audit.step });
-          for (const run of lease.runs.values()) {
-            audit.starts.push({
-              index: run.index,
-              attempt: run.attempt,
-              owner,
-              fence: lease.fence,
-              step: audit.step,
-            });
-          }
+    const dispatcher = new Dispatcher(
+      { ...ports, clock: skewedClock(clock, skew) },
+      {
+        owner,
+        runner,
+        concurrency: 4 + pick(12),
+        hooks: {
+          onClaim: (lease) => {
+            audit.claims.set(`${lease.chunk.start}#${lease.fence}`, { owner, step: audit.step });
+            for (const run of lease.runs.values()) {
+              audit.starts.push({
+                index: run.index,
+                attempt: run.attempt,
+                owner,
+                fence: lease.fence,
+                step: audit.step,
+              });
+            }
+          },
         },
       },
-    });
+    );
     workers.push({ dispatcher, paused: false });
   };
   for (let i = 0, n = 2 + pick(3); i < n; i++) spawnWorker();
 
   // Submit in a few batches, retrying any that fail (and sometimes resubmitting one that worked).
-  const all = Array.from({ length: tasks }, (_, i) => ({ index: i, payload: `p${i}` }));
+  // Some batches race a rival batch over part of their indexes: other work (which must never be
+  // merged with theirs) or the same work (which must be stored once).
+  const all = indexes.map((index) => ({ index, payload: `p${index}` }));
   chaos.rates = {
     storeError: 0.03,
     storeLostAck: 0.02,
@@ -124,17 +170,59 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     queueError: 0.03,
     blobError: 0.02,
   };
-  for (let from = 0; from < tasks; ) {
-    const batch = all.slice(from, from + 1 + pick(60));
+  let conflicts = 0;
+  const accept = (batch: readonly { index: number; payload: string }[]) => {
+    for (const t of batch) {
+      const before = audit.accepted.get(t.index);
+      if (before !== undefined && before !== t.payload)
+        audit.violations.push(`task ${t.index} accepted with ${before} and with ${t.payload}`);
+      audit.accepted.set(t.index, t.payload);
+    }
+  };
+  /** Submits a batch until it is accepted; when refused as other work, adopts what is stored. */
+  const submitUntilAccepted = async (batch: Array<{ index: number; payload: string }>) => {
     for (let tries = 0; ; tries++) {
       try {
         await submitTasks(ports, key, { tasks: batch });
+        accept(batch);
         if (chance(0.2)) await submitTasks(ports, key, { tasks: batch });
-        break;
+        return;
       } catch (error) {
         if (tries > 50) throw error;
+        if (isGridError(error, "CONFLICT")) {
+          conflicts++;
+          // What a client must do: take the stored work for the indexes another batch holds.
+          batch = await Promise.all(
+            batch.map(async (t) => ({
+              index: t.index,
+              payload: (await storedPayload(t.index)) ?? t.payload,
+            })),
+          );
+        }
       }
     }
+  };
+  const storedPayload = async (index: number): Promise<string | undefined> => {
+    const chunk = await rawStore.findChunk(key, index);
+    const blob = chunk && (await rawBlobs.get(chunk.payloadKey));
+    return blob === undefined ? undefined : (JSON.parse(blob).payloads[index - chunk!.start] ?? undefined);
+  };
+  for (let from = 0; from < tasks; ) {
+    const batch = all.slice(from, from + 1 + pick(60));
+    if (chance(0.3)) {
+      const lo = pick(batch.length);
+      const tag = chance(0.5) ? "q" : "p";
+      const rival = batch
+        .slice(lo, lo + 1 + pick(batch.length))
+        .map((t) => ({ index: t.index, payload: `${tag}${t.index}` }));
+      const results = await Promise.allSettled([
+        submitTasks(ports, key, { tasks: batch }),
+        submitTasks(ports, key, { tasks: rival }),
+      ]);
+      if (results[0].status === "fulfilled") accept(batch);
+      if (results[1].status === "fulfilled") accept(rival);
+    }
+    await submitUntilAccepted(batch);
     from += batch.length;
   }
 
@@ -149,10 +237,19 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     }
   };
   const settled = async () => {
-    for (let g = 0; g < Math.ceil(tasks / 4096); g++) {
+    for (const g of (await rawStore.listGroups(key, undefined, 1_000)).groups) {
       if ((await rawStore.listDueChunks(key, g, Number.POSITIVE_INFINITY, 1)).length > 0) return false;
     }
     return true;
+  };
+  // A results reader polls throughout; a page either lands whole (cursor and outcomes) or not.
+  let cursor: string | undefined;
+  let streamSettled = false;
+  const readResults = async () => {
+    const page = await readResultsPage(ports, key, { cursor, limit: 1 + pick(40) });
+    cursor = page.cursor;
+    streamSettled = page.settled;
+    audit.delivered.push(...page.outcomes);
   };
 
   let step = 0;
@@ -188,8 +285,10 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       clock.advance(100 + pick(2_900));
       await flush();
       for (const x of workers) if (!x.paused) await tryOp(() => x.dispatcher.heartbeat());
-    } else if (roll < 0.8) {
+    } else if (roll < 0.78) {
       await tryOp(() => reap(ports));
+    } else if (roll < 0.8) {
+      await tryOp(readResults);
     } else if (roll < 0.83 && step < chaosSteps) {
       w.dispatcher.crash();
       workers.splice(workers.indexOf(w), 1);
@@ -198,7 +297,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     } else if (roll < 0.86 && step < chaosSteps) {
       w.paused = !w.paused; // a slow worker: its leases expire while it still runs
     } else if (roll < 0.875) {
-      const index = pick(tasks);
+      const index = indexes[pick(tasks)]!;
       audit.cancelRequested.add(index);
       await tryOp(async () => {
         await cancelTask(ports, key, index);
@@ -206,16 +305,23 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       });
       cancels++;
     } else if (roll < 0.877 && cancels > 0) {
-      for (let i = 0; i < tasks; i++) audit.cancelRequested.add(i);
+      for (const i of indexes) audit.cancelRequested.add(i);
       await tryOp(async () => {
         await cancelSession(ports, key);
-        for (let i = 0; i < tasks; i++) if (!audit.cancelledAt.has(i)) audit.cancelledAt.set(i, step);
+        for (const i of indexes) if (!audit.cancelledAt.has(i)) audit.cancelledAt.set(i, step);
       });
     }
     await flush();
   }
   for (const x of workers) await x.dispatcher.drain();
-  const violations = await checkInvariants(rawStore, audit);
+  // Close, then read the stream to its end: it must settle, having delivered each task once.
+  await closeSession({ ...ports, store: rawStore }, key);
+  for (let polls = 0; polls < 500 && !streamSettled; polls++) {
+    await tryOp(readResults);
+    clock.advance(1_000);
+  }
+  if (!streamSettled && (await settled())) audit.violations.push("the results stream never settled");
+  const violations = await checkInvariants(rawStore, rawBlobs, audit);
   if (step >= maxSteps && !(await settled())) violations.unshift(`not settled after ${maxSteps} steps`);
   return {
     seed,
@@ -226,5 +332,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     crashes,
     cancels,
     starts: audit.starts.length,
+    conflicts,
+    skewedWorkers,
   };
 }

@@ -12,9 +12,13 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import {
   activeShardPk,
+  COUNTER_SHARDS,
+  COUNTER_SK,
   chunkPk,
   chunkSk,
   completionPk,
+  counterPk,
+  counterShard,
   directoryPk,
   directorySk,
   GROUP_SK,
@@ -27,6 +31,7 @@ import {
   USAGE_SK,
   usagePk,
 } from "../../engine/keys.ts";
+import { counterDelta, type SlotCounters, zeroCounters } from "../../engine/progress.ts";
 import { InvariantError } from "../../errors.ts";
 import type {
   ChunkKey,
@@ -67,6 +72,43 @@ import {
 /** Identity of an item by its table key. */
 function itemId(k: { pk: string; sk: string }): string {
   return `${k.pk}|${k.sk}`;
+}
+
+/** Attribute of each task counter in a counters item. */
+const COUNTER_ATTRIBUTE: Record<keyof SlotCounters, string> = {
+  tasks: "n",
+  leased: "l",
+  succeeded: "s",
+  failed: "f",
+  cancelled: "c",
+};
+
+/** An update adding `delta` to a chunk's counter shard (ADD: concurrent adds never lose one another). */
+function counterUpdate(table: string, session: SessionKey, shard: number, delta: Partial<SlotCounters>) {
+  const entries = Object.entries(delta) as [keyof SlotCounters, number][];
+  return {
+    Update: {
+      TableName: table,
+      Key: { pk: counterPk(session, shard), sk: COUNTER_SK },
+      UpdateExpression: `ADD ${entries.map(([k]) => `${COUNTER_ATTRIBUTE[k]} :${COUNTER_ATTRIBUTE[k]}`).join(", ")}`,
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${COUNTER_ATTRIBUTE[k]}`, v])),
+    },
+  };
+}
+
+/** Tries of a transaction that another transaction on one of its items cancelled. */
+const CONFLICT_TRIES = 4;
+
+/** True when a transaction was cancelled only by a concurrent transaction (not by a condition). */
+function isTransactionConflict(error: unknown): boolean {
+  if (error instanceof TransactionCanceledException) {
+    const reasons = error.CancellationReasons ?? [];
+    return (
+      reasons.some((r) => r.Code === "TransactionConflict") &&
+      !reasons.some((r) => r.Code === "ConditionalCheckFailed")
+    );
+  }
+  return (error as { name?: string }).name === "TransactionConflictException";
 }
 
 /** Conditional writes in flight at once per call. */
@@ -292,8 +334,9 @@ export class DynamoTaskStore implements TaskStore {
         },
       };
     });
+    const count = counterUpdate(this.#table, session, counterShard(chunks[0]?.start ?? 0), { tasks });
     try {
-      await this.#doc.send(new TransactWriteCommand({ TransactItems: [...lock, ...puts] }));
+      await this.#transact([...lock, ...puts, count]);
       return "ok";
     } catch (error) {
       if (
@@ -431,32 +474,66 @@ export class DynamoTaskStore implements TaskStore {
       ConditionExpression: "v = :expected",
       ExpressionAttributeValues: { ":expected": w.expectedVersion },
     };
-    try {
-      if (!w.completion) {
-        await this.#doc.send(new PutCommand(put));
-      } else {
-        // The completion entry commits atomically with the record: a result is visible to
-        // readers if and only if the write that made its task terminal landed.
-        await this.#doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: put },
-              {
-                Put: {
-                  TableName: this.#table,
-                  Item: completionToItem(w.completion),
-                  ConditionExpression: "attribute_not_exists(pk)",
-                },
+    const delta = counterDelta(w.before, w.chunk.slots);
+    const items = [
+      { Put: put },
+      // The completion entry commits atomically with the record: a result is visible to
+      // readers if and only if the write that made its task terminal landed.
+      ...(w.completion
+        ? [
+            {
+              Put: {
+                TableName: this.#table,
+                Item: completionToItem(w.completion),
+                ConditionExpression: "attribute_not_exists(pk)",
               },
-            ],
-          }),
-        );
-      }
+            },
+          ]
+        : []),
+      // The session's counters move with the slots, in the same write: counts stay exact.
+      ...(Object.keys(delta).length > 0
+        ? [counterUpdate(this.#table, w.chunk, counterShard(w.chunk.start), delta)]
+        : []),
+    ];
+    try {
+      if (items.length === 1) await this.#doc.send(new PutCommand(put));
+      else await this.#transact(items);
       return "ok";
     } catch (error) {
       if (isConditionFailure(error)) return "conflict";
       throw error;
     }
+  }
+
+  /**
+   * Runs a transaction, trying again (with jitter) when only a concurrent transaction on one of
+   * its items cancelled it: counters shards are shared by a session's chunks, and such a clash
+   * says nothing about the chunk. A failed condition is the caller's to handle.
+   */
+  async #transact(
+    items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]>,
+  ) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
+      } catch (error) {
+        if (attempt >= CONFLICT_TRIES || !isTransactionConflict(error)) throw error;
+        await new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** attempt));
+      }
+    }
+  }
+
+  async getCounters(session: SessionKey): Promise<SlotCounters> {
+    const keys = Array.from({ length: COUNTER_SHARDS }, (_, shard) => ({
+      pk: counterPk(session, shard),
+      sk: COUNTER_SK,
+    }));
+    const found = await this.#batchGet(keys);
+    const total = zeroCounters();
+    for (const item of found.values())
+      for (const [k, a] of Object.entries(COUNTER_ATTRIBUTE) as [keyof SlotCounters, string][])
+        total[k] += (item[a] as number | undefined) ?? 0;
+    return total;
   }
 
   async listDueChunks(session: SessionKey, group: number, dueBy: number, limit: number): Promise<ChunkKey[]> {

@@ -8,6 +8,7 @@ import {
   USAGE_SHARDS,
   usagePk,
 } from "../../engine/keys.ts";
+import { counterDelta, type SlotCounters, zeroCounters } from "../../engine/progress.ts";
 import { InvariantError } from "../../errors.ts";
 import type {
   ChunkKey,
@@ -77,6 +78,8 @@ export class MemoryTaskStore implements TaskStore {
   readonly #completions = new Map<string, CompletionEntry[]>();
   /** Group lock records by chunk partition key. */
   readonly #groupRecords = new Map<string, GroupRecord>();
+  /** Task counters per session (one item here: shards only spread writes on DynamoDB). */
+  readonly #counters = new Map<string, SlotCounters>();
   /** Group numbers per session, in order. */
   readonly #directory = new Map<string, number[]>();
 
@@ -160,6 +163,7 @@ export class MemoryTaskStore implements TaskStore {
     }
     for (const c of chunks) g.set(c.start, cloneChunk(c));
     const tasks = chunks.reduce((n, c) => n + c.count, 0);
+    this.#count(session, { tasks });
     if (current) {
       current.version++;
       current.tasks += tasks;
@@ -226,9 +230,12 @@ export class MemoryTaskStore implements TaskStore {
       const g = this.#group(w.chunk, groupOf(w.chunk.start));
       const current = g?.get(w.chunk.start);
       if (!g || !current || current.version !== w.expectedVersion) return "conflict";
+      if (current.slots !== w.before)
+        throw new InvariantError(`chunk ${w.chunk.start}: the write's slots as read are not the stored ones`);
       if (w.completion && this.#hasCompletion(w.completion)) return "conflict";
       g.set(w.chunk.start, cloneChunk(w.chunk));
       if (w.completion) this.#addCompletion(w.completion);
+      this.#count(w.chunk, counterDelta(w.before, w.chunk.slots));
       return "ok";
     });
   }
@@ -280,6 +287,15 @@ export class MemoryTaskStore implements TaskStore {
 
   async putCompletion(entry: CompletionEntry): Promise<void> {
     if (!this.#hasCompletion(entry)) this.#addCompletion(entry);
+  }
+
+  #count(session: SessionKey, delta: Partial<SlotCounters>): void {
+    const c = getOrCreate(this.#counters, sessionPk(session), zeroCounters);
+    for (const [k, v] of Object.entries(delta) as [keyof SlotCounters, number][]) c[k] += v;
+  }
+
+  async getCounters(session: SessionKey): Promise<SlotCounters> {
+    return { ...(this.#counters.get(sessionPk(session)) ?? zeroCounters()) };
   }
 
   readonly #usage = new Map<string, Record<string, number>>();
