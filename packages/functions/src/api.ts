@@ -23,6 +23,15 @@ class RouteNotFoundError extends Error {
   readonly code = EdgeErrorCode.ROUTE_NOT_FOUND;
 }
 
+/** A request still running this close to the function's time limit is answered as timed out. */
+export const API_TIMEOUT_MARGIN_MS = 1_000;
+
+/** The request could not finish within the API function's time. */
+class RequestTimeoutError extends Error {
+  override name = "RequestTimeoutError";
+  readonly code = EdgeErrorCode.TIMEOUT;
+}
+
 /** Builds the API handler over a runtime (created on first use, kept per container). */
 export function createApiHandler(
   runtime: () => GridRuntime,
@@ -86,7 +95,20 @@ export function createApiHandler(
     }
   };
 
-  return withObservability(handle, o, (event) => event.requestContext?.requestId);
+  // middy answers with this, on its own timer, when a request would outlive the function.
+  const timedOut = (): Result => {
+    o.logger.warn("request timed out");
+    return errorResponse(
+      new RequestTimeoutError(
+        "the request did not finish within the API's time limit; retry it (every call is safe to retry; a results read resumes from its cursor)",
+      ),
+      "",
+    ).response;
+  };
+  return withObservability(handle, o, (event) => event.requestContext?.requestId, {
+    marginMs: API_TIMEOUT_MARGIN_MS,
+    response: timedOut,
+  });
 }
 
 export { openApiDocument };

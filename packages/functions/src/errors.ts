@@ -7,6 +7,7 @@ export const EdgeErrorCode = {
   FORBIDDEN: "FORBIDDEN",
   UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
   ROUTE_NOT_FOUND: "ROUTE_NOT_FOUND",
+  TIMEOUT: "TIMEOUT",
 } as const;
 
 /** The caller presented no credentials, or ones this API does not accept. */

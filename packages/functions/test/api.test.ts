@@ -139,4 +139,70 @@ describe("HTTP API on the emulators", () => {
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toContain("/sessions/{sessionId}/results");
   });
+
+  it("answers a request that would outlive the function with the JSON error format, not a bare 500", async () => {
+    await h.call("POST", "/sessions", { body: { sessionId: "slow" } });
+    const store = h.runtime.ports.store;
+    const getSession = store.getSession.bind(store);
+    // A store slower than the function's time left (a throttled or overloaded table).
+    store.getSession = async (key) => {
+      await new Promise((r) => setTimeout(r, 2_500));
+      return getSession(key);
+    };
+    try {
+      const slow = await h.call("GET", "/sessions/slow", { timeoutMs: 1_500 });
+      expect(slow.status).toBe(503);
+      expect(slow.body.error).toMatchObject({ code: "TIMEOUT" });
+      expect(slow.body.error.message).toMatch(/retry/);
+    } finally {
+      store.getSession = getSession;
+    }
+    expect((await h.call("GET", "/sessions/slow")).status).toBe(200);
+  });
+
+  it("serves a session whose tasks sit at the highest indexes with work that follows the data (defect: OOM)", async () => {
+    await h.call("POST", "/sessions", { body: { sessionId: "big" } });
+    const tasks = [999_999_999_999, 10_000_000, 5].map((index) => ({ index, payload: '{"x":2}' }));
+    expect((await h.call("POST", "/sessions/big/tasks", { body: { handler: "square", tasks } })).status).toBe(
+      200,
+    );
+    // Count the store calls each read makes: it must follow the 3 groups that exist, not the
+    // 244 million group numbers below the highest index.
+    const store = h.runtime.ports.store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const calls = { n: 0 };
+    const originals = new Map<string, (...a: unknown[]) => Promise<unknown>>();
+    for (const name of [
+      "listChunks",
+      "readCompletions",
+      "listDueChunks",
+      "getGroup",
+      "listGroups",
+      "getChunks",
+    ]) {
+      const original = store[name]!.bind(store);
+      originals.set(name, original);
+      store[name] = (...a: unknown[]) => {
+        calls.n++;
+        return original(...a);
+      };
+    }
+    try {
+      const status = await h.call("GET", "/sessions/big");
+      expect(status.body.counts).toMatchObject({ total: 3, queued: 3 });
+      expect(calls.n).toBeLessThan(5);
+      calls.n = 0;
+      const page = await h.call("POST", "/sessions/big/results", { body: {} });
+      expect(page.status).toBe(200);
+      expect(calls.n).toBeLessThan(15);
+      calls.n = 0;
+      await h.reap();
+      expect(calls.n).toBeLessThan(60);
+      const cancel = await h.call("POST", "/sessions/big/cancel");
+      expect(cancel.body).toMatchObject({ cancelledQueued: 3 });
+      const done = await h.call("GET", "/sessions/big");
+      expect(done.body).toMatchObject({ settled: true, counts: { total: 3, cancelled: 3 } });
+    } finally {
+      for (const [name, original] of originals) store[name] = original;
+    }
+  });
 });

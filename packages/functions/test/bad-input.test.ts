@@ -337,7 +337,7 @@ describe("bad input", () => {
     await h.call("POST", "/sessions", { body: { sessionId: "closed" } });
     await h.call("POST", "/sessions/open/tasks", { body: { tasks: [task(0), task(1)] } });
     await h.call("POST", "/sessions/closed/close");
-    const start = { issuedAt: 0, groups: new Map(), done: new Set<number>() };
+    const start = { issuedAt: 0, groups: new Map(), doneThrough: -1, done: new Set<number>(), resumeAt: -1 };
     cursors = {
       foreign: encodeCursor({ ...start, sessionId: "closed" }, Date.now()),
       expired: encodeCursor({ ...start, sessionId: "open" }, Date.now() - 8 * DAY),

@@ -58,6 +58,8 @@ export interface CallOptions {
   query?: Record<string, string>;
   /** API Gateway's authorizer context (IAM or JWT). */
   authorizer?: Record<string, unknown>;
+  /** Time the API function has left for the call. @default 30000 */
+  timeoutMs?: number;
 }
 
 /** An HTTP API event (payload format 2.0), as API Gateway sends it. */
@@ -179,7 +181,7 @@ export async function harness(
     async call(method, path, callOptions) {
       const result = (await api(
         httpEvent(method, path, callOptions),
-        lambdaContext(),
+        lambdaContext(callOptions?.timeoutMs),
       )) as APIGatewayProxyStructuredResultV2;
       return { status: result.statusCode ?? 200, body: result.body ? JSON.parse(result.body) : undefined };
     },

@@ -8,7 +8,7 @@ import type { ChunkRecord } from "../model/records.ts";
 import { CURSOR_MAX_AGE_MS, decodeCursor } from "../model/results-cursor.ts";
 import type { TaskStore } from "../ports/task-store.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
-import { readResultsPage } from "./results-page.ts";
+import { MAX_GROUP_READS, readResultsPage } from "./results-page.ts";
 import { CLOSE_GRACE_MS, closeSession, createSession, getSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 
@@ -245,5 +245,33 @@ describe("readResultsPage", () => {
     await ports.store.putCompletion({ ...late, sortKey: completionSk(clock.now() + 1_000, 1, seq) });
     page = await readResultsPage(ports, key, { cursor: page.cursor, overlapMs: 5_000 });
     expect(indexes(page)).toEqual([]);
+  });
+
+  it("bounds the groups one page reads, resumes the walk, and settles once every group is done", async () => {
+    const spread = Array.from({ length: 300 }, (_, i) => i * Limits.GROUP_SIZE * 1_000 + (i % 7));
+    const { ports, commit, reads } = await setup(spread);
+    for (const index of spread) await commit(index);
+    await closeSession(ports, key);
+    const got: number[] = [];
+    let cursor: string | undefined;
+    let settled = false;
+    let pages = 0;
+    for (; pages < 10 && !settled; pages++) {
+      reads.length = 0;
+      const page = await readResultsPage(ports, key, { cursor, limit: 100_000 });
+      expect(new Set(reads).size).toBeLessThanOrEqual(MAX_GROUP_READS);
+      got.push(...indexes(page));
+      cursor = page.cursor;
+      settled = page.settled;
+    }
+    expect(settled).toBe(true);
+    // One page per MAX_GROUP_READS groups, then one walk from the start that finds all done.
+    expect(pages).toBe(Math.ceil(300 / MAX_GROUP_READS) + 1);
+    expect(got.sort((a, b) => a - b)).toEqual(spread);
+    // Done groups are behind the watermark: a settled cursor is small and reads nothing.
+    expect(cursor!.length).toBeLessThan(40);
+    reads.length = 0;
+    expect((await readResultsPage(ports, key, { cursor })).settled).toBe(true);
+    expect(reads).toEqual([]);
   });
 });

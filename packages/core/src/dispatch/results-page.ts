@@ -14,6 +14,12 @@ import { sessionGroups } from "./groups.ts";
 import { getSession, isSessionSealed } from "./sessions.ts";
 import { resolveResults } from "./tasks.ts";
 
+/**
+ * Most groups whose completions one page reads: a page's work stays bounded however many groups
+ * a session spreads over (the next page resumes the walk where this one stopped).
+ */
+export const MAX_GROUP_READS = 128;
+
 /** Options of {@link readResultsPage}. */
 export interface ResultsPageOptions {
   /** The `cursor` of the previous page; absent to start from the beginning. */
@@ -90,27 +96,45 @@ export async function readResultsPage(
     maxBytes: options.maxBytes ?? 3 * 1024 * 1024,
   };
 
+  // The walk over the groups: from the resume point (or the done watermark), at most
+  // MAX_GROUP_READS groups read, so a request's work is bounded whatever the session's spread.
+  const fromStart = cursor.resumeAt < 0;
+  const after = fromStart ? cursor.doneThrough : cursor.resumeAt - 1;
+  let reads = 0;
+  let complete = true; // the walk reached the directory's end
   let everyGroupDone = true;
-  for await (const group of sessionGroups(ports, key)) {
-    if (cursor.done.has(group)) continue;
-    if (page.full) {
-      everyGroupDone = false;
+  let contiguous = fromStart; // every group met so far is done (the watermark may advance)
+  for await (const group of sessionGroups(ports, key, after < 0 ? undefined : after)) {
+    if (cursor.done.has(group)) {
+      if (contiguous) {
+        cursor.done.delete(group);
+        cursor.doneThrough = group;
+      }
+      continue;
+    }
+    if (page.full || reads >= MAX_GROUP_READS) {
+      cursor.resumeAt = group;
+      complete = false;
       break;
     }
+    reads++;
     const position = cursor.groups.get(group) ?? newGroupPosition();
     const done = await readGroup(ports, key, group, position, { now, overlapMs, fullReadMs, sealed }, page);
     if (done) {
       cursor.groups.delete(group);
-      cursor.done.add(group);
+      if (contiguous) cursor.doneThrough = group;
+      else cursor.done.add(group);
     } else {
       cursor.groups.set(group, position);
       everyGroupDone = false;
+      contiguous = false;
     }
   }
+  if (complete) cursor.resumeAt = -1;
   return {
     outcomes: page.outcomes,
     cursor: encodeCursor(cursor, now),
-    settled: sealed && everyGroupDone,
+    settled: sealed && fromStart && complete && everyGroupDone,
   };
 }
 

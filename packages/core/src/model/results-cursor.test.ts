@@ -13,7 +13,14 @@ const NOW = 1_700_000_000_000;
 
 /** `groups` groups in progress, each with `delivered` tasks delivered (every `stride`-th one). */
 function busyCursor(groups: number, delivered: number, stride = 1): ResultsCursor {
-  const cursor: ResultsCursor = { sessionId: "s", issuedAt: NOW, groups: new Map(), done: new Set() };
+  const cursor: ResultsCursor = {
+    sessionId: "s",
+    issuedAt: NOW,
+    groups: new Map(),
+    doneThrough: 41,
+    done: new Set(),
+    resumeAt: 77,
+  };
   for (let g = 0; g < groups; g++) {
     const position = { ...newGroupPosition(), horizon: NOW - g, fullReadAt: NOW - 1_000 - g };
     for (let i = 0; i < delivered; i++) position.delivered.add((i * stride) % Limits.GROUP_SIZE);
@@ -44,6 +51,7 @@ describe("results cursor", () => {
       expect(q.delivered.runs()).toEqual(p.delivered.runs());
     }
     expect(back.done).toEqual(cursor.done);
+    expect([back.doneThrough, back.resumeAt]).toEqual([41, 77]);
   });
 
   it("stays small: a group delivered in order costs a few bytes, a scattered one at most its bitmap", () => {

@@ -65,8 +65,12 @@ export interface ResultsCursor {
   sessionId: string;
   issuedAt: number;
   groups: Map<number, GroupPosition>;
-  /** Groups fully delivered. */
+  /** Every group of the session up to this one is fully delivered (-1: none known). */
+  doneThrough: number;
+  /** Groups beyond `doneThrough` fully delivered. */
   done: Set<number>;
+  /** Where the next read resumes its walk over the groups (-1: from the start). */
+  resumeAt: number;
 }
 
 /** How long a cursor may be resumed after it was issued. */
@@ -74,7 +78,7 @@ export const CURSOR_MAX_AGE_MS = 7 * 24 * 60 * 60_000;
 
 /** A cursor at the start of a session. */
 export function startCursor(sessionId: string, now: number): ResultsCursor {
-  return { sessionId, issuedAt: now, groups: new Map(), done: new Set() };
+  return { sessionId, issuedAt: now, groups: new Map(), doneThrough: -1, done: new Set(), resumeAt: -1 };
 }
 
 /** A group position before its first read. */
@@ -181,7 +185,8 @@ function readDelivered(r: Reader): DeliveredSet {
 /**
  * Serializes a cursor to an opaque URL-safe token: a version, a hash binding it to its session,
  * the issue time, then per group in progress its number (delta), horizon and last full read
- * (relative to the issue time) and delivered set, then the done groups (deltas).
+ * (relative to the issue time) and delivered set, then the done watermark, the walk's resume
+ * point, and the done groups beyond the watermark (deltas).
  */
 export function encodeCursor(cursor: ResultsCursor, now: number): string {
   const w = new Writer();
@@ -198,6 +203,8 @@ export function encodeCursor(cursor: ResultsCursor, now: number): string {
     w.time(position.fullReadAt, now);
     writeDelivered(w, position.delivered);
   }
+  w.uint(cursor.doneThrough + 1);
+  w.uint(cursor.resumeAt + 1);
   const done = [...cursor.done].sort((a, b) => a - b);
   w.uint(done.length);
   previous = 0;
@@ -220,6 +227,8 @@ export function decodeCursor(token: string, sessionId: string, now: number, fiel
   let issuedAt: number;
   const groups = new Map<number, GroupPosition>();
   const done = new Set<number>();
+  let doneThrough: number;
+  let resumeAt: number;
   try {
     const r = new Reader(Buffer.from(token, "base64url"));
     if (r.uint() !== VERSION) throw invalid();
@@ -234,6 +243,8 @@ export function decodeCursor(token: string, sessionId: string, now: number, fiel
       const fullReadAt = r.time(issuedAt);
       groups.set(group, { horizon, fullReadAt, delivered: readDelivered(r) });
     }
+    doneThrough = r.uint() - 1;
+    resumeAt = r.uint() - 1;
     const finished = r.uint();
     if (finished > Limits.MAX_TASK_INDEX / Limits.GROUP_SIZE) throw invalid();
     group = 0;
@@ -247,5 +258,5 @@ export function decodeCursor(token: string, sessionId: string, now: number, fiel
   }
   if (session !== fnv1a(sessionId)) throw new ValidationError(field, "was issued for another session");
   if (now - issuedAt > CURSOR_MAX_AGE_MS) throw new CursorExpiredError(now - issuedAt, CURSOR_MAX_AGE_MS);
-  return { sessionId, issuedAt, groups, done };
+  return { sessionId, issuedAt, groups, doneThrough, done, resumeAt };
 }

@@ -9,7 +9,8 @@ export const closeSessionRoute = defineRoute({
   path: "/sessions/{sessionId}/close",
   operationId: "closeSession",
   summary: "Close a session: it accepts no more tasks, and its tasks finish",
-  description: "Closing lets result readers skip finished parts of the session and report `settled`.",
+  description:
+    "Closing seals the session: no task can be added any more (a submit racing the close is refused), so result readers and `GET /sessions/{id}` report `settled` as soon as every task finished.",
   tags: ["sessions"],
   params: SessionIdParams,
   query: NoParams,

@@ -11,7 +11,7 @@ export const getSessionRoute = defineRoute({
   operationId: "getSession",
   summary: "Get a session with task counts, progress and cost",
   description:
-    "Counts are exact, read from the task records: the work grows with the session (one query per 4,096 tasks). Poll results for incremental progress.",
+    "Counts are exact: the session's counters move in the same atomic write as every task's change of state, so a read costs the same few read units whatever the session's size. `running` counts tasks under a lease (a lease whose worker died counts until its tasks are claimed again). `settled` is true once the session is closed or cancelled and every task finished: nothing will change any more.",
   tags: ["sessions"],
   params: SessionIdParams,
   query: NoParams,

@@ -5,7 +5,7 @@ import { ResultsPageSchema, ResultsQuery, SessionIdParams } from "../http/schema
 import { resultView } from "../http/views.ts";
 
 const DESCRIPTION =
-  "Returns finished tasks (succeeded, failed, cancelled) after `cursor`, and the cursor to pass next. `limit` is soft: tasks that finished in one commit are never split, so a page may hold a few more. The work of a call follows the new results, not the size of the session. Each result comes once, except in the rare case of more than 512 commits of one 4,096-task group within 5 s, where one may repeat: drop repeated task ids. `settled` is true once the session has been closed or cancelled for a minute and every result was delivered. A cursor expires after 7 days (410).";
+  "Returns finished tasks (succeeded, failed, cancelled) after `cursor`, and the cursor to pass next. `limit` is soft: tasks that finished in one commit are never split, so a page may hold a few more. The work of a call follows the new results, not the size of the session: it reads at most 128 key groups (4,096 task indexes each) and the next call resumes the walk, so a page may be empty while results are still coming. Each result comes exactly once along a chain of cursors, whatever the clocks of the workers (a result stamped up to a minute back by a worker whose clock is behind is delivered by a periodic re-read of its group, at the latest when its group finishes). `settled` is true once the session is closed or cancelled and every result was delivered: nothing more will come. A cursor expires after 7 days (410).";
 
 async function page(
   ports: GridPorts,

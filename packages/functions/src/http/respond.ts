@@ -28,6 +28,7 @@ const STATUS_OF_CODE: Record<string, number> = {
   [EdgeErrorCode.FORBIDDEN]: 403,
   [EdgeErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [EdgeErrorCode.ROUTE_NOT_FOUND]: 404,
+  [EdgeErrorCode.TIMEOUT]: 503,
 };
 
 /** AWS errors that mean "slow down and retry": a 503 for the caller, not a 500. */

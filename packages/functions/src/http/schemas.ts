@@ -85,7 +85,9 @@ export const SessionCostSchema = z
 export const SessionDetailSchema = SessionSchema.extend({
   counts: TaskCountsSchema,
   progress: z.number().min(0).max(1).meta({ description: "Share of tasks finished" }),
-  settled: z.boolean().meta({ description: "Not open, and every task finished: nothing will change" }),
+  settled: z.boolean().meta({
+    description: "Closed or cancelled (no task can be added), and every task finished: nothing will change",
+  }),
   cost: SessionCostSchema,
 }).meta({ id: "SessionDetail" });
 
@@ -190,7 +192,9 @@ export const ResultsPageSchema = z
   .object({
     results: z.array(TaskResultSchema),
     cursor: z.string().meta({ description: "Pass back to read what completed after this page" }),
-    settled: z.boolean().meta({ description: "No more results will come" }),
+    settled: z.boolean().meta({
+      description: "The session is closed or cancelled and every result was delivered: no more will come",
+    }),
   })
   .meta({ id: "ResultsPage" });
 
