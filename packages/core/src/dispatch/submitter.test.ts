@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ErrorCode, isGridError } from "../errors.ts";
 import { Limits } from "../model/limits.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
-import { closeSession, createSession } from "./sessions.ts";
+import { closeSession, createSession, getSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 import { getTask } from "./tasks.ts";
 
@@ -109,5 +109,28 @@ describe("submit", () => {
     });
     expect((await grid.store.listGroups(key, undefined, 10)).groups).toEqual([2, 244_140_624]);
     expect((await getTask(grid, key, 2 * Limits.GROUP_SIZE + 5)).status).toBe("QUEUED");
+  });
+
+  it.each([
+    ["an existing group", [0]],
+    ["a new group", [Limits.GROUP_SIZE]],
+  ])("refuses a submit that read the session open but writes after the close (%s)", async (_, second) => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    await submitTasks(grid, key, { tasks: [{ index: 1 }] });
+    // The close lands between the submit's reads and its insert (a slow request at close).
+    const insert = grid.store.insertChunks.bind(grid.store);
+    let closed = false;
+    grid.store.insertChunks = async (...args) => {
+      if (!closed) {
+        closed = true;
+        await closeSession(grid, key);
+      }
+      return insert(...args);
+    };
+    const error = await rejection(submitTasks(grid, key, { tasks: second.map((index) => ({ index })) }));
+    expect(error.code).toBe(ErrorCode.SESSION_NOT_OPEN);
+    expect((await grid.store.getCounters(key)).tasks).toBe(1);
+    expect((await getSession(grid, key)).sealed).toBe(true);
   });
 });
