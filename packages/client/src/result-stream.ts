@@ -169,6 +169,11 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
       const error = wire.error ?? { code: "UNKNOWN", message: "no error recorded" };
       return { taskId, index, status: wire.status, attempt, error };
     }
+    // The API found the result lost (its spilled blob is gone): the task's error says so.
+    if (wire.error && wire.result === undefined && wire.resultUrl === undefined) {
+      const error = { code: "RESULT_UNAVAILABLE" as const, message: wire.error.message };
+      return { taskId, index, status: "SUCCEEDED", attempt, error };
+    }
     let text = wire.result;
     if (text === undefined && wire.resultUrl) {
       try {

@@ -274,4 +274,23 @@ describe("readResultsPage", () => {
     expect((await readResultsPage(ports, key, { cursor })).settled).toBe(true);
     expect(reads).toEqual([]);
   });
+
+  it("delivers a result whose spilled blob is gone as RESULT_UNAVAILABLE, and goes on", async () => {
+    const { ports, commit } = await setup([0, 1, 2]);
+    const store = ports.store;
+    await commit(0);
+    const [chunk] = (await store.getChunks([{ ...key, start: 1 }])) as [ChunkRecord];
+    const next = { ...chunk, version: chunk.version + 1, slots: "S", due: undefined };
+    const entry = attachCompletion(next, [{ index: 1, status: "SUCCEEDED", attempt: 1 }], 5, { fence: 1 });
+    entry.resultsKey = "t/acme/s/pages/r/lost.json"; // spilled, then lost (a local restart)
+    await store.writeChunks([
+      { chunk: next, expectedVersion: chunk.version, before: chunk.slots, completion: entry },
+    ]);
+    await commit(2);
+    const page = await readResultsPage(ports, key);
+    expect(indexes(page).sort()).toEqual([0, 1, 2]);
+    const lost = page.outcomes.find((o) => o.index === 1)!;
+    expect(lost).toMatchObject({ status: "SUCCEEDED", error: { code: "RESULT_UNAVAILABLE" } });
+    expect(lost.result).toBeUndefined();
+  });
 });

@@ -17,11 +17,28 @@ async function chunkOf(ports: GridPorts, key: SessionKey, index: number): Promis
   return chunk;
 }
 
-/** Loads the results of an entry whose results were spilled to a blob. */
+/**
+ * Loads the results of an entry whose results were spilled to a blob. When that blob is gone
+ * (the bucket's retention, a local restart), each succeeded task keeps its status and carries
+ * the error RESULT_UNAVAILABLE instead of a result: readers go on with the rest.
+ */
 export async function resolveResults(ports: GridPorts, entry: CompletionEntry): Promise<TaskOutcome[]> {
   if (!entry.resultsKey) return entry.outcomes;
   const blob = await ports.blobs.get(entry.resultsKey);
-  const results = blob === undefined ? [] : (JSON.parse(blob) as (string | null)[]);
+  if (blob === undefined) {
+    return entry.outcomes.map((o) =>
+      o.status === "SUCCEEDED" && o.resultRef === undefined
+        ? {
+            ...o,
+            error: {
+              code: "RESULT_UNAVAILABLE",
+              message: `the task succeeded but its result can no longer be read (${entry.resultsKey} is gone)`,
+            },
+          }
+        : o,
+    );
+  }
+  const results = JSON.parse(blob) as (string | null)[];
   return entry.outcomes.map((o, i) => ({ ...o, result: results[i] ?? undefined }));
 }
 
