@@ -16,7 +16,6 @@ import { submitTasks } from "../dispatch/submitter.ts";
 import { cancelTask } from "../dispatch/tasks.ts";
 import { isGridError } from "../errors.ts";
 import { DEFAULT_REAPER_TIMING } from "../model/limits.ts";
-import type { TaskOutcome } from "../model/records.ts";
 import type { Clock } from "../ports/clock.ts";
 import { defineGrid } from "../resources.ts";
 import { Chaos, chaosBlobs, chaosQueue, chaosStore, type FaultCounts } from "./chaos.ts";
