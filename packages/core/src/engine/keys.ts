@@ -79,9 +79,9 @@ export function completionSk(committedAt: number, chunkStart: number, seq: numbe
 }
 
 /**
- * Shards of a session's task counters. A chunk's writes always go to the shard of its start,
- * so concurrent commits spread over them; a status read sums them all (a fixed few reads,
- * whatever the session's size).
+ * Shards of a session's task counters. Counters are sums, so a write may count on any shard:
+ * the writes a writer makes at once go to different shards, so concurrent transactions spread
+ * over them; a status read sums them all (a fixed few reads, whatever the session's size).
  */
 export const COUNTER_SHARDS = 16;
 
@@ -92,11 +92,6 @@ export function counterPk(key: SessionKey, shard: number): string {
 
 /** Sort key of a task counters item. */
 export const COUNTER_SK = "#COUNTS";
-
-/** The counter shard a chunk's writes go to. */
-export function counterShard(start: number): number {
-  return fnv1a(String(start)) % COUNTER_SHARDS;
-}
 
 /** Shards of a session's usage counters: writers spread over them (no hot key). */
 export const USAGE_SHARDS = 16;

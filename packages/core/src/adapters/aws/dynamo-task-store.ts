@@ -18,7 +18,6 @@ import {
   chunkSk,
   completionPk,
   counterPk,
-  counterShard,
   directoryPk,
   directorySk,
   GROUP_SK,
@@ -111,8 +110,8 @@ function isTransactionConflict(error: unknown): boolean {
   return (error as { name?: string }).name === "TransactionConflictException";
 }
 
-/** Conditional writes in flight at once per call. */
-const WRITE_CONCURRENCY = 16;
+/** Conditional writes in flight at once per call (no more than there are counter shards). */
+const WRITE_CONCURRENCY = COUNTER_SHARDS;
 /** Largest chunk (chunkMaxTasks bound): how far before `from` a covering chunk may start. */
 const MAX_CHUNK_TASKS = 1_000;
 
@@ -334,7 +333,8 @@ export class DynamoTaskStore implements TaskStore {
         },
       };
     });
-    const count = counterUpdate(this.#table, session, counterShard(chunks[0]?.start ?? 0), { tasks });
+    const shard = Math.floor(Math.random() * COUNTER_SHARDS);
+    const count = counterUpdate(this.#table, session, shard, { tasks });
     try {
       await this.#transact([...lock, ...puts, count]);
       return "ok";
@@ -456,10 +456,14 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]> {
-    return mapLimit(writes, WRITE_CONCURRENCY, (w) => this.#writeChunk(w));
+    // The writes of one call run at once: each counts on its own shard (at most
+    // WRITE_CONCURRENCY = COUNTER_SHARDS in flight), so they never clash with one another, and
+    // a random starting shard spreads concurrent writers.
+    const base = Math.floor(Math.random() * COUNTER_SHARDS);
+    return mapLimit(writes, WRITE_CONCURRENCY, (w, i) => this.#writeChunk(w, (base + i) % COUNTER_SHARDS));
   }
 
-  async #writeChunk(w: ChunkWrite): Promise<WriteResult> {
+  async #writeChunk(w: ChunkWrite, shard: number): Promise<WriteResult> {
     if (w.chunk.version !== w.expectedVersion + 1) {
       throw new InvariantError(
         `chunk write must bump the version by one (${w.expectedVersion} → ${w.chunk.version})`,
@@ -491,9 +495,7 @@ export class DynamoTaskStore implements TaskStore {
           ]
         : []),
       // The session's counters move with the slots, in the same write: counts stay exact.
-      ...(Object.keys(delta).length > 0
-        ? [counterUpdate(this.#table, w.chunk, counterShard(w.chunk.start), delta)]
-        : []),
+      ...(Object.keys(delta).length > 0 ? [counterUpdate(this.#table, w.chunk, shard, delta)] : []),
     ];
     try {
       if (items.length === 1) await this.#doc.send(new PutCommand(put));
