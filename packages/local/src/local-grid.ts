@@ -140,6 +140,26 @@ function checkDatabase(dir: string): void {
   }
 }
 
+/**
+ * Version of the table layout the data directory was written with. Layout 2 (key-group lock
+ * items, the group directory, work digests, counter shards) cannot read sessions written by
+ * layout 1, so starting on such data says so in one line instead of showing them empty.
+ */
+const DATA_LAYOUT = "2";
+
+export function checkLayout(dir: string, log: (line: string) => void): void {
+  const marker = join(dir, "layout");
+  const db = join(dir, "dynamodb", "shared-local-instance.db");
+  const written = existsSync(marker) ? readFileSync(marker, "utf8").trim() : undefined;
+  if (written !== DATA_LAYOUT && existsSync(db) && statSync(db).size > 0) {
+    log(
+      `warning: ${dir} holds sessions written by an older Tessera (layout ${written ?? "1"}); they cannot be read by this one. Move the directory away (or delete it) to start clean.`,
+    );
+  }
+  if (written !== DATA_LAYOUT && !(existsSync(db) && statSync(db).size > 0))
+    writeFileSync(marker, DATA_LAYOUT);
+}
+
 /** The first line of an emulator failure that says what went wrong (not a Java stack). */
 function firstCause(message: string): string {
   const cause = message.split("\n").find((line) => /Exception:|Error:/.test(line));
@@ -195,6 +215,7 @@ export async function startLocalGrid(
     const tasks = await loadTasks(config.tasks);
 
     checkDatabase(join(config.dataDir, "dynamodb"));
+    checkLayout(config.dataDir, log);
     checkJava(); // said as it is, before any failure to start is blamed on the data
     log("starting DynamoDB Local and fauxqs");
     const dynamo = await startDynamoDbLocal({ dbPath: join(config.dataDir, "dynamodb") }).catch(
