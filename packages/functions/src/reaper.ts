@@ -15,8 +15,10 @@ export function createReaperHandler(
   runtime: () => GridRuntime,
   o: Observability = createObservability("tessera-reaper"),
 ) {
+  // Where each big session's walk resumes, kept while the container lives.
+  const resume = new Map<string, number>();
   const handle = async (_event: ScheduledEvent, _context: Context): Promise<ReapReport> => {
-    const report = await reap(runtime().ports);
+    const report = await reap(runtime().ports, { resume });
     o.metrics.addMetric("ChunksRedriven", MetricUnit.Count, report.redriven);
     o.metrics.addMetric("TasksDeadLettered", MetricUnit.Count, report.deadLettered);
     o.metrics.addMetric("ReaperErrors", MetricUnit.Count, report.errors);

@@ -303,9 +303,10 @@ export async function startLocalGrid(
 
     // The reaper, on a timer (a pass never overlaps the previous one).
     let reaping = Promise.resolve();
+    const resume = new Map<string, number>();
     const reaper = setInterval(() => {
       reaping = reaping.then(() =>
-        reap(ports).then(
+        reap(ports, { resume }).then(
           () => {},
           (error: Error) => log(`reaper: ${error.message}`),
         ),

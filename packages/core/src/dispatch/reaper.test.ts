@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { FakeClock } from "../adapters/memory/clocks.ts";
+import { Limits } from "../model/limits.ts";
 import { encodeTicket } from "../model/ticket.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { reap } from "./reaper.ts";
+import { REAP_GROUPS_PER_PASS, reap } from "./reaper.ts";
 import { closeSession, createSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 import { getTask } from "./tasks.ts";
@@ -80,5 +81,31 @@ describe("reaper", () => {
     (grid.clock as FakeClock).advance(grid.timing.ticketGraceMs + 1);
     expect(await reap(grid)).toMatchObject({ sessions: 1, deactivated: 1 });
     expect(await reap(grid)).toMatchObject({ sessions: 0 });
+  });
+
+  it("covers a session spread over many groups in bounded passes that resume where the last stopped", async () => {
+    const grid = memoryGrid({ timing: { ticketGraceMs: 60_000 } });
+    const clock = grid.clock as FakeClock;
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    const groups = 600;
+    const tasks = Array.from({ length: groups }, (_, g) => ({ index: g * Limits.GROUP_SIZE * 7 }));
+    for (let i = 0; i < tasks.length; i += 100)
+      await submitTasks(grid, key, { tasks: tasks.slice(i, i + 100) });
+    // Every ticket is lost: each chunk waits for the reaper.
+    for (;;) {
+      const lost = await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 600 });
+      if (lost.length === 0) break;
+      await grid.queue.ack(
+        QUEUE,
+        lost.map((t) => t.receipt),
+      );
+    }
+    clock.advance(61_000);
+    const resume = new Map<string, number>();
+    const passes: number[] = [];
+    for (let pass = 0; pass < 3; pass++) passes.push((await reap(grid, { resume })).redriven);
+    expect(passes.every((n) => n <= REAP_GROUPS_PER_PASS)).toBe(true);
+    expect(passes.reduce((a, b) => a + b, 0)).toBe(groups); // every group once, over three passes
+    expect(grid.queue.depth(QUEUE)).toBe(groups);
   });
 });

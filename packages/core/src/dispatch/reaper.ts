@@ -8,9 +8,10 @@ import { SessionState } from "../model/status.ts";
 import { decodeTicket } from "../model/ticket.ts";
 import { type ChunkWrite, chunkWrite } from "../ports/task-store.ts";
 import type { OutgoingTicket } from "../ports/ticket-queue.ts";
+import { mapLimit } from "../util.ts";
 import { cancelChunksOfSession } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
-import { sessionGroups } from "./groups.ts";
+import { listSessionGroups, sessionGroups } from "./groups.ts";
 import { sealSession } from "./sessions.ts";
 import { ticketFor } from "./submitter.ts";
 
@@ -33,6 +34,29 @@ export interface ReapReport {
 
 /** Due chunks handled per group per pass. */
 const DUE_PAGE = 100;
+/**
+ * Most key groups of one session a pass visits: a session spread over more groups is covered
+ * over several passes (each resuming where the last stopped), so one tenant's huge session
+ * cannot hold up the reaping of every other.
+ */
+export const REAP_GROUPS_PER_PASS = 256;
+/** Chunks of a cancelled session a pass cancels; the next pass goes on. */
+const CANCEL_CHUNKS_PER_PASS = 2_000;
+/** Sessions reaped at once. */
+const SESSION_CONCURRENCY = 4;
+/** Groups of one session reaped at once. */
+const GROUP_CONCURRENCY = 4;
+
+/** Options of a reaper pass. */
+export interface ReapOptions {
+  /** Most dead-letter messages handled per pass. @default 1000 */
+  maxDeadLetters?: number;
+  /**
+   * Where each session's walk over its groups resumes: keep one map across passes (per reaper
+   * process). Without it, a pass starts each walk at a random group.
+   */
+  resume?: Map<string, number>;
+}
 
 async function reapGroup(
   ports: GridPorts,
@@ -81,7 +105,26 @@ async function hasPendingChunks(ports: GridPorts, session: SessionRecord): Promi
   return false;
 }
 
-async function reapSession(ports: GridPorts, key: SessionKey, report: ReapReport): Promise<void> {
+/** The groups this pass visits: at most REAP_GROUPS_PER_PASS, from where the last pass stopped. */
+function groupsThisPass(
+  groups: number[],
+  id: string,
+  ports: GridPorts,
+  resume?: Map<string, number>,
+): number[] {
+  if (groups.length <= REAP_GROUPS_PER_PASS) return groups;
+  const from = (resume?.get(id) ?? Math.floor(ports.random() * groups.length)) % groups.length;
+  resume?.set(id, (from + REAP_GROUPS_PER_PASS) % groups.length);
+  const window = groups.slice(from, from + REAP_GROUPS_PER_PASS);
+  return window.concat(groups.slice(0, REAP_GROUPS_PER_PASS - window.length));
+}
+
+async function reapSession(
+  ports: GridPorts,
+  key: SessionKey,
+  report: ReapReport,
+  resume?: Map<string, number>,
+): Promise<void> {
   const session = await ports.store.getSession(key);
   if (!session) {
     await ports.store.deactivateSession(key);
@@ -91,13 +134,16 @@ async function reapSession(ports: GridPorts, key: SessionKey, report: ReapReport
   // A close or cancel that died before sealing the session's groups is finished here.
   if (session.state !== SessionState.OPEN && !session.sealed) await sealSession(ports, session);
   if (session.state === SessionState.CANCELLED)
-    await cancelChunksOfSession(ports, session, Number.POSITIVE_INFINITY);
-  for await (const group of sessionGroups(ports, session)) await reapGroup(ports, session, group, report);
+    await cancelChunksOfSession(ports, session, CANCEL_CHUNKS_PER_PASS);
+  const id = `${key.tenant}/${key.sessionId}`;
+  const groups = groupsThisPass(await listSessionGroups(ports, session), id, ports, resume);
+  await mapLimit(groups, GROUP_CONCURRENCY, (group) => reapGroup(ports, session, group, report));
   // A submit that read the session as OPEN may still be writing chunks (and the due index lags),
   // so a session leaves the active index only well after it stopped accepting tasks.
   const quiet = ports.clock.now() - session.updatedAt > ports.timing.ticketGraceMs;
   if (session.state !== SessionState.OPEN && quiet && !(await hasPendingChunks(ports, session))) {
     await ports.store.deactivateSession(session);
+    resume?.delete(id);
     report.deactivated++;
   }
 }
@@ -154,7 +200,7 @@ async function failChunk(
  * cancelled sessions, and turns dead-lettered tickets into FAILED tasks. It reads indexes
  * only, never the whole table; its cost follows the active sessions, not the data kept.
  */
-export async function reap(ports: GridPorts, options: { maxDeadLetters?: number } = {}): Promise<ReapReport> {
+export async function reap(ports: GridPorts, options: ReapOptions = {}): Promise<ReapReport> {
   const report: ReapReport = {
     sessions: 0,
     redriven: 0,
@@ -166,10 +212,11 @@ export async function reap(ports: GridPorts, options: { maxDeadLetters?: number 
   };
   for (let shard = 0; shard < ACTIVE_SHARDS; shard++) {
     try {
-      for (const key of await ports.store.listActiveSessions(shard)) {
-        // One failing session must not starve the others (or the dead-letter queues).
-        await reapSession(ports, key, report).catch(() => report.errors++);
-      }
+      const keys = await ports.store.listActiveSessions(shard);
+      // One failing session must not starve the others (or the dead-letter queues).
+      await mapLimit(keys, SESSION_CONCURRENCY, (key) =>
+        reapSession(ports, key, report, options.resume).catch(() => report.errors++),
+      );
     } catch {
       report.errors++;
     }
