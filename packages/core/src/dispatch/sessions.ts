@@ -8,7 +8,6 @@ import { SessionState } from "../model/status.ts";
 import { mapLimit } from "../util.ts";
 import { cancelChunksOfSession } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
-import { listSessionGroups } from "./groups.ts";
 
 /** Result of creating a session: `created` is false when it already existed (an idempotent retry). */
 export interface CreatedSession {
@@ -74,20 +73,28 @@ const SEAL_CONCURRENCY = 16;
  */
 export const CLOSE_GRACE_MS = 60_000;
 
+/** Most groups one call seals: a huge session is sealed over several calls (the reaper's). */
+export const SEAL_GROUPS_PER_CALL = 4_096;
+
 /**
- * Seals every group of a session that left OPEN, then marks the session sealed: from then on no
+ * Seals the groups of a session that left OPEN, then marks the session sealed: from then on no
  * insert can land (a group is created only while the session is OPEN, and inserts into a sealed
  * group are refused), so readers may call it settled as soon as its tasks are terminal.
- * Idempotent; the reaper finishes it when a close or cancel died half-way.
+ * One call seals at most SEAL_GROUPS_PER_CALL groups and records how far it got (`sealCursor`);
+ * the reaper's passes carry on. Idempotent, and finished by the reaper when a close or cancel
+ * died half-way.
  */
 export async function sealSession(ports: GridPorts, session: SessionRecord): Promise<SessionRecord> {
   if (session.sealed || session.state === SessionState.OPEN) return session;
-  const groups = await listSessionGroups(ports, session);
-  await mapLimit(groups, SEAL_CONCURRENCY, (g) => ports.store.sealGroup(session, g));
+  const page = await ports.store.listGroups(session, session.sealCursor, SEAL_GROUPS_PER_CALL);
+  await mapLimit(page.groups, SEAL_CONCURRENCY, (g) => ports.store.sealGroup(session, g));
+  const finished = page.next === undefined;
   for (let current = session; ; current = await getSession(ports, session)) {
     if (current.sealed) return current;
     // The close time (`updatedAt`) is kept: sealing is not a change of state.
-    const next = { ...current, sealed: true, version: current.version + 1 };
+    const next = finished
+      ? { ...current, sealed: true, sealCursor: undefined, version: current.version + 1 }
+      : { ...current, sealCursor: page.next, version: current.version + 1 };
     if ((await ports.store.writeSession(next, current.version)) === "ok") return next;
   }
 }

@@ -19,6 +19,8 @@ export interface SessionRecord extends SessionKey {
    * task any more, so readers may call the session settled as soon as its tasks are terminal.
    */
   sealed: boolean;
+  /** While sealing is under way over several calls: the last group sealed so far. */
+  sealCursor?: number | undefined;
   createdAt: number;
   updatedAt: number;
 }

@@ -143,8 +143,11 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect(await store.getGroup(key, 0)).toMatchObject({ version: 2, sealed: true });
       expect(await store.insertChunks(key, 0, 2, [chunk(s, 2, 2)])).toBe("conflict");
       expect((await store.listChunks(key, 0)).map((c) => c.start)).toEqual([0]);
-      const sealed = { ...s, state: "CLOSED" as const, sealed: true, version: 3 };
-      expect(await store.writeSession(sealed, 2)).toBe("ok");
+      const sealing = { ...s, state: "CLOSED" as const, sealCursor: 7, version: 3 };
+      expect(await store.writeSession(sealing, 2)).toBe("ok");
+      expect(await store.getSession(key)).toEqual(sealing);
+      const sealed = { ...s, state: "CLOSED" as const, sealed: true, sealCursor: undefined, version: 4 };
+      expect(await store.writeSession(sealed, 3)).toBe("ok");
       expect(await store.getSession(key)).toEqual(sealed);
     });
 

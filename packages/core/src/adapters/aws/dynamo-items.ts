@@ -135,6 +135,7 @@ export function sessionToItem(s: SessionRecord): Item {
     cfg: JSON.stringify(s.config),
     tags: JSON.stringify(s.tags),
     se: s.sealed,
+    sc: s.sealCursor,
     ca: s.createdAt,
     ua: s.updatedAt,
   };
@@ -159,6 +160,7 @@ export function itemToSession(item: Item): SessionRecord {
     config: JSON.parse(item.cfg as string) as SessionConfig,
     tags: JSON.parse(item.tags as string) as Record<string, string>,
     sealed: item.se === true,
+    sealCursor: item.sc as number | undefined,
     createdAt: item.ca as number,
     updatedAt: item.ua as number,
   };

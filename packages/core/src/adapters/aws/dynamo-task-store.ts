@@ -175,14 +175,17 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: sessionPk(session), sk: SESSION_SK },
-          UpdateExpression: "SET v = :v, st = :st, cfg = :cfg, tags = :tags, se = :se, ua = :ua",
+          UpdateExpression: `SET v = :v, st = :st, cfg = :cfg, tags = :tags, se = :se, ua = :ua${
+            session.sealCursor === undefined ? " REMOVE sc" : ", sc = :sc"
+          }`,
           ConditionExpression: "v = :expected",
-          ExpressionAttributeValues: (({ v, st, cfg, tags, se, ua }) => ({
+          ExpressionAttributeValues: (({ v, st, cfg, tags, se, sc, ua }) => ({
             ":v": v,
             ":st": st,
             ":cfg": cfg,
             ":tags": tags,
             ":se": se,
+            ...(sc === undefined ? {} : { ":sc": sc }),
             ":ua": ua,
             ":expected": expectedVersion,
           }))(sessionToItem(session)),
