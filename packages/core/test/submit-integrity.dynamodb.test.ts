@@ -4,7 +4,11 @@
  * (issue 15, defects 1-3) and checks what is stored, what the callers were told and what the
  * tickets carry.
  */
+
+import { TransactionConflictException } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { destroyAwsClients } from "../src/adapters/aws/clients.ts";
+import { DynamoTaskStore } from "../src/adapters/aws/dynamo-task-store.ts";
 import type { GridPorts } from "../src/dispatch/grid-ports.ts";
 import { closeSession, createSession } from "../src/dispatch/sessions.ts";
 import { type SubmitReport, submitTasks } from "../src/dispatch/submitter.ts";
@@ -13,7 +17,7 @@ import { ErrorCode, isGridError } from "../src/errors.ts";
 import { Limits } from "../src/model/limits.ts";
 import type { ChunkRecord } from "../src/model/records.ts";
 import { decodeTicket } from "../src/model/ticket.ts";
-import { type AwsTestGrid, awsTestGrid } from "./aws-fixture.ts";
+import { type AwsTestGrid, awsTestGrid, emulatorClients } from "./aws-fixture.ts";
 
 const QUEUE = "default-normal";
 let shared: AwsTestGrid;
@@ -173,5 +177,35 @@ describe("submit integrity on DynamoDB Local", () => {
       code: ErrorCode.SESSION_NOT_OPEN,
     });
     expect((await ports.store.getSession(key))?.sealed).toBe(true);
+  });
+
+  it("a seal that an insert's transaction in flight kept out is tried again: no group stays open", async () => {
+    const key = await session();
+    await submitTasks(ports, key, { tasks: tasks(0, 10, "x") });
+    // A real client whose first seal meets an insert's transaction on the group's lock (DynamoDB
+    // Local serializes transactions, so the clash is injected where AWS would raise it).
+    const clients = emulatorClients();
+    let clashes = 0;
+    clients.doc.middlewareStack.add(
+      (next, _context) => async (args) => {
+        const input = args.input as { UpdateExpression?: string };
+        if (input.UpdateExpression?.startsWith("SET se") && clashes++ === 0)
+          throw new TransactionConflictException({
+            message: "Transaction is ongoing for the item",
+            $metadata: {},
+          });
+        return next(args);
+      },
+      { step: "initialize", name: "clash-once" },
+    );
+    try {
+      const store = new DynamoTaskStore(clients.doc, shared.grid.table.name);
+      await closeSession({ ...ports, store }, key);
+      expect(clashes).toBe(2);
+      expect(await ports.store.getGroup(key, 0)).toMatchObject({ sealed: true });
+      expect((await ports.store.getSession(key))?.sealed).toBe(true);
+    } finally {
+      destroyAwsClients(clients);
+    }
   });
 });

@@ -39,7 +39,11 @@ export function createApiHandler(
 ) {
   const document = openApiDocument(API_ROUTES);
 
-  const serve = async (route: Route, event: APIGatewayProxyEventV2): Promise<Result> => {
+  const serve = async (
+    route: Route,
+    event: APIGatewayProxyEventV2,
+    signal?: AbortSignal,
+  ): Promise<Result> => {
     const started = Date.now();
     const rt = runtime();
     const tenant = route.authenticated === false ? "" : resolveTenant(event, rt.auth);
@@ -51,6 +55,7 @@ export function createApiHandler(
       runtime: rt,
       requestId: event.requestContext.requestId,
       metrics: o.metrics,
+      signal,
     });
     // A served request's cost to its session: API Gateway, the invocation and its duration (the
     // calls it made were attributed by the middleware); written every few seconds at most. A
@@ -74,7 +79,9 @@ export function createApiHandler(
       ...API_ROUTES.map((route) => ({
         method: route.method,
         path: route.path,
-        handler: (event: APIGatewayProxyEventV2) => serve(route, event),
+        // The router hands on middy's abort options as the handler's third argument.
+        handler: (event: APIGatewayProxyEventV2, _context: Context, abort: unknown) =>
+          serve(route, event, (abort as { signal?: AbortSignal } | undefined)?.signal),
       })),
       { method: "GET" as const, path: "/openapi.json", handler: async () => json(200, document) },
     ],
@@ -83,9 +90,14 @@ export function createApiHandler(
     },
   });
 
-  const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<Result> => {
+  // middy aborts `signal` when it answers a request that would outlive the function.
+  const handle = async (
+    event: APIGatewayProxyEventV2,
+    context: Context,
+    abort?: { signal: AbortSignal },
+  ): Promise<Result> => {
     try {
-      return (await router(event, context, undefined as never)) as Result;
+      return (await router(event, context, abort as never)) as Result;
     } catch (error) {
       const { response, serverFault } = errorResponse(error, event.requestContext.requestId);
       if (serverFault) o.logger.error("request failed", { error: error as Error, path: event.rawPath });

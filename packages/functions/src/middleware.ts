@@ -13,7 +13,7 @@ import type { Observability } from "./observability.ts";
 export interface EarlyTimeout<R> {
   /** Time kept back before the function's timeout to answer in. */
   marginMs: number;
-  /** The answer (the handler's own work is aborted and its result dropped). */
+  /** The answer; the handler's signal (its third argument) is aborted and its result dropped. */
   response: () => R;
 }
 
@@ -24,7 +24,7 @@ export interface EarlyTimeout<R> {
  * plain-text 500).
  */
 export function withObservability<E, R>(
-  handler: (event: E, context: Context) => Promise<R>,
+  handler: (event: E, context: Context, abort: { signal: AbortSignal }) => Promise<R>,
   o: Observability,
   correlationId?: (event: E) => string | undefined,
   timeout?: EarlyTimeout<R>,

@@ -10,7 +10,7 @@ import type { TaskStore } from "../ports/task-store.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
 import { MAX_GROUP_READS, readResultsPage } from "./results-page.ts";
 import { CLOSE_GRACE_MS, closeSession, createSession, getSession } from "./sessions.ts";
-import { submitTasks } from "./submitter.ts";
+import { MAX_BATCH_GROUPS, submitTasks } from "./submitter.ts";
 
 const key = { tenant: "acme", sessionId: "pages" };
 
@@ -18,7 +18,8 @@ async function setup(tasks: number[]) {
   const clock = new FakeClock();
   const grid = memoryGrid({ clock });
   await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { chunkMaxTasks: 1 } });
-  await submitTasks(grid, key, { tasks: tasks.map((index) => ({ index })) });
+  for (let i = 0; i < tasks.length; i += MAX_BATCH_GROUPS)
+    await submitTasks(grid, key, { tasks: tasks.slice(i, i + MAX_BATCH_GROUPS).map((index) => ({ index })) });
   const reads: number[] = [];
   const store = grid.store;
   const counted = new Proxy(store, {

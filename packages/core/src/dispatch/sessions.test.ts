@@ -11,7 +11,7 @@ import {
   isSessionSealed,
   SEAL_GROUPS_PER_CALL,
 } from "./sessions.ts";
-import { submitTasks } from "./submitter.ts";
+import { MAX_BATCH_GROUPS, submitTasks } from "./submitter.ts";
 
 const key = { tenant: "acme", sessionId: "seal" };
 
@@ -33,8 +33,8 @@ describe("sealing a session", () => {
     await createSession(grid, key.tenant, { sessionId: key.sessionId });
     const groups = SEAL_GROUPS_PER_CALL + 50;
     const tasks = Array.from({ length: groups }, (_, g) => ({ index: g * Limits.GROUP_SIZE }));
-    for (let i = 0; i < groups; i += 10_000)
-      await submitTasks(grid, key, { tasks: tasks.slice(i, i + 10_000) });
+    for (let i = 0; i < groups; i += MAX_BATCH_GROUPS)
+      await submitTasks(grid, key, { tasks: tasks.slice(i, i + MAX_BATCH_GROUPS) });
     const closed = await closeSession(grid, key);
     expect(closed.sealed).toBe(false);
     expect(closed.sealCursor).toBe(SEAL_GROUPS_PER_CALL - 1);

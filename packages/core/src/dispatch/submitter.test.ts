@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { uploadBlobKey } from "../engine/keys.ts";
 import { ErrorCode, isGridError } from "../errors.ts";
 import { Limits } from "../model/limits.ts";
+import { decodeTicket } from "../model/ticket.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
 import { closeSession, createSession, getSession } from "./sessions.ts";
-import { submitTasks } from "./submitter.ts";
+import { MAX_BATCH_GROUPS, submitTasks } from "./submitter.ts";
 import { getTask } from "./tasks.ts";
 
 const QUEUE = "default-normal";
@@ -132,5 +134,73 @@ describe("submit", () => {
     expect(error.code).toBe(ErrorCode.SESSION_NOT_OPEN);
     expect((await grid.store.getCounters(key)).tasks).toBe(1);
     expect((await getSession(grid, key)).sealed).toBe(true);
+  });
+
+  it("tells an uploaded payload from an inline one, also inside a chunk of several tasks", async () => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    const ref = "5f0c8a52-3c3e-4c55-9d0e-1b1f3d7c2a10";
+    await grid.blobs.put(uploadBlobKey(key, ref), "big");
+    await submitTasks(grid, key, { tasks: [{ index: 0 }, { index: 1, payload: "x" }] });
+    const error = await rejection(
+      submitTasks(grid, key, {
+        tasks: [
+          { index: 0, payloadRef: ref },
+          { index: 1, payload: "x" },
+        ],
+      }),
+    );
+    expect(error).toMatchObject({ code: ErrorCode.CONFLICT, field: "tasks[0]" });
+  });
+
+  it("keeps, and sends the tickets of, the groups a batch stored before a rival took one of its groups", async () => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    const g1 = Limits.GROUP_SIZE;
+    const insert = grid.store.insertChunks.bind(grid.store);
+    let raced = false;
+    grid.store.insertChunks = async (session, group, version, chunks) => {
+      if (!raced && group === 1) {
+        raced = true; // a rival batch lands its own work in group 1 first
+        await submitTasks(grid, key, { tasks: [{ index: g1, payload: "rival" }] });
+      }
+      return insert(session, group, version, chunks);
+    };
+    const error = await rejection(
+      submitTasks(grid, key, {
+        tasks: [
+          { index: 0, payload: "a" },
+          { index: g1, payload: "a" },
+        ],
+      }),
+    );
+    expect(error).toMatchObject({ code: ErrorCode.CONFLICT, field: "tasks[1]" });
+    expect(error.message).toMatch(/1 tasks of this batch were stored before this was found/);
+    expect((await getTask(grid, key, 0)).status).toBe("QUEUED");
+    const sent = await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 });
+    expect(sent.map((t) => decodeTicket(t.body)?.start).sort((a, b) => a! - b!)).toEqual([0, g1]);
+  });
+
+  it("refuses a batch spread over more key groups than one request may write", async () => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    const spread = Array.from({ length: MAX_BATCH_GROUPS + 1 }, (_, g) => ({ index: g * Limits.GROUP_SIZE }));
+    const error = await rejection(submitTasks(grid, key, { tasks: spread }));
+    expect(error).toMatchObject({ code: ErrorCode.VALIDATION, field: "tasks" });
+    expect(error.message).toMatch(/at most 256 key groups/);
+    expect((await grid.store.listGroups(key, undefined, 10)).groups).toEqual([]);
+    await submitTasks(grid, key, { tasks: spread.slice(0, MAX_BATCH_GROUPS) });
+    expect((await grid.store.getCounters(key)).tasks).toBe(MAX_BATCH_GROUPS);
+  });
+
+  it("stops writing once its request was answered as timed out", async () => {
+    const grid = memoryGrid();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    const timedOut = new AbortController();
+    timedOut.abort(new Error("the API answered 503 TIMEOUT"));
+    await expect(
+      submitTasks(grid, key, { tasks: [{ index: 0 }] }, { signal: timedOut.signal }),
+    ).rejects.toThrow("TIMEOUT");
+    expect((await grid.store.getCounters(key)).tasks).toBe(0);
   });
 });

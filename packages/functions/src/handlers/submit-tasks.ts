@@ -18,11 +18,12 @@ export const submitTasksRoute = defineRoute({
   status: 200,
   response: SubmitTasksResponse,
   errors: [404, 409, 413, 415],
-  async handle({ runtime, tenant, params, body, metrics }) {
+  async handle({ runtime, tenant, params, body, metrics, signal }) {
     const { pool, ...report } = await submitTasks(
       runtime.ports,
       { tenant, sessionId: params.sessionId },
       body,
+      { signal },
     );
     metrics.addMetric("TasksSubmitted", MetricUnit.Count, report.created);
     // Work for agents: the fleet scaler starts at once instead of at its next scheduled pass.

@@ -22,6 +22,8 @@ export interface RouteInput<P, Q, B> {
   runtime: GridRuntime;
   requestId: string;
   metrics: Metrics;
+  /** Aborted when the request would outlive the function: stop writing, the caller retries. */
+  signal?: AbortSignal | undefined;
 }
 
 /** A documented error status of a route. */

@@ -95,6 +95,9 @@ function counterUpdate(table: string, session: SessionKey, shard: number, delta:
   };
 }
 
+/** Tries of a seal that an insert's transaction in flight on the group's lock kept out. */
+const SEAL_TRIES = 12;
+
 /** Tries of a transaction that another transaction on one of its items cancelled. */
 const CONFLICT_TRIES = 4;
 
@@ -354,19 +357,26 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async sealGroup(session: SessionKey, group: number): Promise<void> {
-    try {
-      // Guarantees: once sealed, no insert lands (inserts require the group unsealed).
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: chunkPk(session, group), sk: GROUP_SK },
-          UpdateExpression: "SET se = :t, v = v + :one",
-          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(se)",
-          ExpressionAttributeValues: { ":t": true, ":one": 1 },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Guarantees: once sealed, no insert lands (inserts require the group unsealed).
+        await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: { pk: chunkPk(session, group), sk: GROUP_SK },
+            UpdateExpression: "SET se = :t, v = v + :one",
+            ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(se)",
+            ExpressionAttributeValues: { ":t": true, ":one": 1 },
+          }),
+        );
+        return;
+      } catch (error) {
+        // Sealed already (or no such group): done. An insert's transaction in flight on the
+        // lock is not: the seal must land after it, or that group stays open.
+        if (error instanceof ConditionalCheckFailedException) return;
+        if (attempt >= SEAL_TRIES || !isTransactionConflict(error)) throw error;
+        await new Promise((r) => setTimeout(r, Math.random() * 25 * 2 ** Math.min(attempt, 6)));
+      }
     }
   }
 
