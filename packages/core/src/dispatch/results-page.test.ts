@@ -8,7 +8,7 @@ import type { ChunkRecord } from "../model/records.ts";
 import { CURSOR_MAX_AGE_MS, decodeCursor } from "../model/results-cursor.ts";
 import type { TaskStore } from "../ports/task-store.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
-import { MAX_GROUP_READS, readResultsPage } from "./results-page.ts";
+import { MAX_ENTRIES_READ, MAX_GROUP_READS, readResultsPage } from "./results-page.ts";
 import { CLOSE_GRACE_MS, closeSession, createSession, getSession } from "./sessions.ts";
 import { MAX_BATCH_GROUPS, submitTasks } from "./submitter.ts";
 
@@ -21,13 +21,16 @@ async function setup(tasks: number[]) {
   for (let i = 0; i < tasks.length; i += MAX_BATCH_GROUPS)
     await submitTasks(grid, key, { tasks: tasks.slice(i, i + MAX_BATCH_GROUPS).map((index) => ({ index })) });
   const reads: number[] = [];
+  const entriesRead = { n: 0 };
   const store = grid.store;
   const counted = new Proxy(store, {
     get(target, name) {
       if (name === "readCompletions") {
-        return ((s, group, after, limit) => {
+        return (async (s, group, after, limit) => {
           reads.push(group);
-          return target.readCompletions(s, group, after, limit);
+          const page = await target.readCompletions(s, group, after, limit);
+          entriesRead.n += page.entries.length;
+          return page;
         }) satisfies TaskStore["readCompletions"];
       }
       const value = Reflect.get(target, name, target);
@@ -50,7 +53,7 @@ async function setup(tasks: number[]) {
     ]);
     return entry;
   };
-  return { ports, clock, commit, reads };
+  return { ports, clock, commit, reads, entriesRead };
 }
 
 const indexes = (page: { outcomes: { index: number }[] }) => page.outcomes.map((o) => o.index);
@@ -293,5 +296,31 @@ describe("readResultsPage", () => {
     const lost = page.outcomes.find((o) => o.index === 1)!;
     expect(lost).toMatchObject({ status: "SUCCEEDED", error: { code: "RESULT_UNAVAILABLE" } });
     expect(lost.result).toBeUndefined();
+  });
+
+  it("reads at most MAX_ENTRIES_READ entries a page, delivered or not, and carries on where it stopped", async () => {
+    const n = 3_000;
+    const { ports, clock, commit, entriesRead } = await setup(Array.from({ length: n }, (_, i) => i));
+    for (let i = 0; i < n; i++) await commit(i);
+    const got: number[] = [];
+    let cursor: string | undefined;
+    for (let p = 0; p < 4; p++) {
+      entriesRead.n = 0;
+      const page = await readResultsPage(ports, key, { cursor, limit: 100_000 });
+      expect(entriesRead.n).toBeLessThanOrEqual(MAX_ENTRIES_READ + 1);
+      got.push(...indexes(page));
+      cursor = page.cursor;
+    }
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => i));
+    // Caught up; the group's periodic full read is due: it too stays within the budget per page,
+    // delivers nothing twice, and finishes over the next pages.
+    clock.advance(31_000);
+    for (let p = 0; p < 3; p++) {
+      entriesRead.n = 0;
+      const page = await readResultsPage(ports, key, { cursor, limit: 10 });
+      expect(entriesRead.n).toBeLessThanOrEqual(MAX_ENTRIES_READ + 1);
+      expect(indexes(page)).toEqual([]);
+      cursor = page.cursor;
+    }
   });
 });

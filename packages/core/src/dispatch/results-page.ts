@@ -1,10 +1,12 @@
 import { byteLength } from "../engine/chunking.ts";
 import { groupStart, pad } from "../engine/keys.ts";
+import { Limits } from "../model/limits.ts";
 import type { CompletionEntry, SessionKey, TaskOutcome } from "../model/records.ts";
 import {
   decodeCursor,
   encodeCursor,
   type GroupPosition,
+  type GroupScan,
   newGroupPosition,
   startCursor,
 } from "../model/results-cursor.ts";
@@ -19,6 +21,12 @@ import { resolveResults } from "./tasks.ts";
  * a session spreads over (the next page resumes the walk where this one stopped).
  */
 export const MAX_GROUP_READS = 128;
+
+/**
+ * Most completion entries one page reads, delivered or not (a full re-read of a group meets
+ * entries already delivered): an interrupted read carries on from where it stopped.
+ */
+export const MAX_ENTRIES_READ = 2_000;
 
 /** Options of {@link readResultsPage}. */
 export interface ResultsPageOptions {
@@ -60,6 +68,8 @@ interface Page {
   full: boolean;
   limit: number;
   maxBytes: number;
+  /** Completion entries this page may still read (delivered or not): its work is bounded. */
+  entriesLeft: number;
 }
 
 /**
@@ -94,6 +104,7 @@ export async function readResultsPage(
     full: false,
     limit: options.limit ?? 1_000,
     maxBytes: options.maxBytes ?? 3 * 1024 * 1024,
+    entriesLeft: MAX_ENTRIES_READ,
   };
 
   // The walk over the groups: from the resume point (or the done watermark), at most
@@ -124,10 +135,18 @@ export async function readResultsPage(
       cursor.groups.delete(group);
       if (contiguous) cursor.doneThrough = group;
       else cursor.done.add(group);
-    } else {
-      cursor.groups.set(group, position);
-      everyGroupDone = false;
-      contiguous = false;
+      continue;
+    }
+    everyGroupDone = false;
+    contiguous = false;
+    // A group with nothing read yet costs the cursor nothing: its next read starts afresh.
+    if (position.horizon < 0 && position.delivered.size === 0 && !position.scan) cursor.groups.delete(group);
+    else cursor.groups.set(group, position);
+    if (page.full) {
+      // The page filled inside this group: the next page carries on with it.
+      cursor.resumeAt = group;
+      complete = false;
+      break;
     }
   }
   if (complete) cursor.resumeAt = -1;
@@ -147,10 +166,10 @@ interface ReadContext {
 
 /**
  * Reads a group's new entries into the page and says whether the group is now fully delivered.
- * A sealed session's group is done once every one of its tasks was delivered; when some are
- * still missing although the group's chunks are all terminal (checked strongly consistent,
- * before the read: a chunk turns terminal in the write that stores its entry), its whole
- * partition is read, which delivers the rest.
+ * A group is done once every index it can hold was delivered, or, in a sealed session, once
+ * every one of its tasks was; when some are still missing although the group's chunks are all
+ * terminal (checked strongly consistent, before the read: a chunk turns terminal in the write
+ * that stores its entry), its whole partition is read, which delivers the rest.
  */
 async function readGroup(
   ports: GridPorts,
@@ -160,9 +179,13 @@ async function readGroup(
   ctx: ReadContext,
   page: Page,
 ): Promise<boolean> {
-  const due = position.horizon < 0 || ctx.now - position.fullReadAt >= ctx.fullReadMs;
-  const from = due ? undefined : pad(Math.max(0, position.horizon - ctx.overlapMs), 13);
-  if (!(await readPartition(ports, key, group, position, from, ctx, page))) return false;
+  let scan = position.scan;
+  if (!scan) {
+    const full = position.horizon < 0 || ctx.now - position.fullReadAt >= ctx.fullReadMs;
+    scan = { full, after: full ? undefined : pad(Math.max(0, position.horizon - ctx.overlapMs), 13) };
+  }
+  if (!(await readPartition(ports, key, group, position, scan, ctx, page))) return false;
+  if (position.delivered.size >= Limits.GROUP_SIZE) return true;
   if (!ctx.sealed) return false;
   const lock = await ports.store.getGroup(key, group);
   if (!lock || position.delivered.size >= lock.tasks) return true;
@@ -170,43 +193,54 @@ async function readGroup(
   if ((await ports.store.listDueChunks(key, group, Number.POSITIVE_INFINITY, 1)).length > 0) return false;
   const chunks = await ports.store.listChunks(key, group);
   if (!chunks.every((c) => [...c.slots].every(isTerminalSlot))) return false;
-  return readPartition(ports, key, group, position, undefined, ctx, page);
+  return readPartition(ports, key, group, position, { full: true }, ctx, page);
 }
 
 /**
- * Reads a group's entries after `from` (all of them when undefined), adding the outcomes of
- * tasks not yet delivered to the page. Returns false when the page filled up before the end.
+ * Reads a group's entries after `scan.after` (all of them when absent), adding the outcomes of
+ * tasks not yet delivered to the page. Returns false when the page filled up, or its budget of
+ * entries read ran out, before the end: the position then records where to carry on.
  */
 async function readPartition(
   ports: GridPorts,
   key: SessionKey,
   group: number,
   position: GroupPosition,
-  from: string | undefined,
+  scan: GroupScan,
   ctx: ReadContext,
   page: Page,
 ): Promise<boolean> {
   const base = groupStart(group);
-  let after = from;
+  let after = scan.after;
   for (;;) {
-    const read = await ports.store.readCompletions(key, group, after, 200);
+    const read = await ports.store.readCompletions(
+      key,
+      group,
+      after,
+      Math.max(1, Math.min(200, page.entriesLeft)),
+    );
     for (const entry of read.entries) {
       const fresh = entry.outcomes.filter((o) => !position.delivered.has(o.index - base));
-      if (fresh.length > 0) {
-        if (page.outcomes.length >= page.limit || (page.bytes >= page.maxBytes && page.outcomes.length > 0)) {
-          page.full = true;
-          return false;
-        }
-        await deliver(ports, entry, position, base, page);
+      const full =
+        fresh.length > 0 &&
+        (page.outcomes.length >= page.limit || (page.bytes >= page.maxBytes && page.outcomes.length > 0));
+      if (full || page.entriesLeft <= 0) {
+        page.full = true;
+        position.scan = { full: scan.full, after };
+        return false;
       }
+      page.entriesLeft--;
+      if (fresh.length > 0) await deliver(ports, entry, position, base, page);
       // Never past the reader's own clock: a writer whose clock is ahead must not move the
       // window beyond commits that correct clocks stamp later.
       position.horizon = Math.max(position.horizon, Math.min(Number(entry.sortKey.slice(0, 13)), ctx.now));
+      after = entry.sortKey;
     }
     if (!read.next) break;
     after = read.next;
   }
-  if (from === undefined) position.fullReadAt = ctx.now;
+  position.scan = undefined;
+  if (scan.full) position.fullReadAt = ctx.now;
   return true;
 }
 

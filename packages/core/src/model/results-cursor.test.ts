@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { completionSk } from "../engine/keys.ts";
 import { Limits } from "./limits.ts";
 import {
   CURSOR_MAX_AGE_MS,
@@ -37,6 +38,12 @@ describe("results cursor", () => {
     cursor.groups.set(244_000_000, { ...newGroupPosition(), horizon: NOW + 60_000 });
     const dense = busyCursor(1, 2_000, 2).groups.get(100)!; // alternating bits: stored as a bitmap
     cursor.groups.set(401, dense);
+    cursor.groups.set(402, {
+      ...newGroupPosition(),
+      horizon: NOW,
+      scan: { full: true, after: completionSk(NOW - 5, 402 * Limits.GROUP_SIZE + 64, 2) },
+    });
+    cursor.groups.set(403, { ...newGroupPosition(), horizon: NOW, scan: { full: false } });
     const back = decodeCursor(encodeCursor(cursor, NOW), "s", NOW);
     expect([...back.groups.keys()].sort((a, b) => a - b)).toEqual(
       [...cursor.groups.keys()].sort((a, b) => a - b),
@@ -49,6 +56,7 @@ describe("results cursor", () => {
         p.delivered.size,
       ]);
       expect(q.delivered.runs()).toEqual(p.delivered.runs());
+      expect(q.scan).toEqual(p.scan);
     }
     expect(back.done).toEqual(cursor.done);
     expect([back.doneThrough, back.resumeAt]).toEqual([41, 77]);

@@ -9,7 +9,7 @@
  * It is compact binary: every number is a varint delta, and a delivered set is stored as runs
  * (or as a 512-byte bitmap when that is smaller), so a group delivered in order costs a few bytes.
  */
-import { fnv1a } from "../engine/keys.ts";
+import { completionSk, fnv1a } from "../engine/keys.ts";
 import { CursorExpiredError, ValidationError } from "../errors.ts";
 import { Limits } from "./limits.ts";
 
@@ -34,20 +34,41 @@ export class DeliveredSet {
     return true;
   }
 
-  /** Maximal runs [start, length) of delivered offsets, in order. */
+  /** Maximal runs [start, length) of delivered offsets, in order (a byte at a time where it can). */
   runs(): Array<[number, number]> {
     const out: Array<[number, number]> = [];
     let start = -1;
-    for (let i = 0; i <= Limits.GROUP_SIZE; i++) {
-      const on = i < Limits.GROUP_SIZE && this.has(i);
-      if (on && start < 0) start = i;
-      if (!on && start >= 0) {
-        out.push([start, i - start]);
-        start = -1;
+    const close = (end: number) => {
+      if (start >= 0) out.push([start, end - start]);
+      start = -1;
+    };
+    for (let byte = 0; byte < this.bits.length; byte++) {
+      const b = this.bits[byte]!;
+      if (b === 0xff) {
+        if (start < 0) start = byte * 8;
+        continue;
+      }
+      if (b === 0) {
+        close(byte * 8);
+        continue;
+      }
+      for (let bit = 0; bit < 8; bit++) {
+        const offset = byte * 8 + bit;
+        if (b & (1 << bit)) {
+          if (start < 0) start = offset;
+        } else close(offset);
       }
     }
+    close(Limits.GROUP_SIZE);
     return out;
   }
+}
+
+/** An interrupted read of a group, to be continued after `after` (from the start if absent). */
+export interface GroupScan {
+  after?: string | undefined;
+  /** A full read (its end marks the group's full read done) rather than a window read. */
+  full: boolean;
 }
 
 /** Position of a reader in one key group. */
@@ -58,6 +79,8 @@ export interface GroupPosition {
   fullReadAt: number;
   /** Tasks of the group delivered so far. */
   delivered: DeliveredSet;
+  /** A read a full page interrupted: the next read carries on from there. */
+  scan?: GroupScan | undefined;
 }
 
 /** A reader's position in a session. */
@@ -141,6 +164,33 @@ const VERSION = 4;
 const RUNS = 0;
 const BITMAP = 1;
 
+/** A scan: 0 none, else 1 + full + 2 × (from the start), then the sort key's parts if any. */
+function writeScan(w: Writer, scan: GroupScan | undefined, group: number, now: number): void {
+  if (!scan) {
+    w.uint(0);
+    return;
+  }
+  w.uint(1 + (scan.full ? 1 : 0) + (scan.after === undefined ? 2 : 0));
+  if (scan.after === undefined) return;
+  const [time, start, seq] = scan.after.split("#").map(Number) as [number, number, number];
+  w.time(time, now);
+  w.uint(start - group * Limits.GROUP_SIZE);
+  w.uint(seq);
+}
+
+function readScan(r: Reader, group: number, issuedAt: number): GroupScan | undefined {
+  const kind = r.uint();
+  if (kind === 0) return undefined;
+  if (kind > 4) throw new Error("bad scan");
+  const full = (kind - 1) % 2 === 1;
+  if (kind >= 3) return { full };
+  const time = r.time(issuedAt);
+  const offset = r.uint();
+  const seq = r.uint();
+  if (time < 0 || offset >= Limits.GROUP_SIZE || seq > 999) throw new Error("bad scan");
+  return { full, after: completionSk(time, group * Limits.GROUP_SIZE + offset, seq) };
+}
+
 function writeDelivered(w: Writer, set: DeliveredSet): void {
   const runs = set.runs();
   // Each run costs at least two bytes; past that the raw bitmap is never larger.
@@ -201,6 +251,7 @@ export function encodeCursor(cursor: ResultsCursor, now: number): string {
     previous = group;
     w.time(position.horizon, now);
     w.time(position.fullReadAt, now);
+    writeScan(w, position.scan, group, now);
     writeDelivered(w, position.delivered);
   }
   w.uint(cursor.doneThrough + 1);
@@ -241,7 +292,8 @@ export function decodeCursor(token: string, sessionId: string, now: number, fiel
       group += r.uint();
       const horizon = r.time(issuedAt);
       const fullReadAt = r.time(issuedAt);
-      groups.set(group, { horizon, fullReadAt, delivered: readDelivered(r) });
+      const scan = readScan(r, group, issuedAt);
+      groups.set(group, { horizon, fullReadAt, scan, delivered: readDelivered(r) });
     }
     doneThrough = r.uint() - 1;
     resumeAt = r.uint() - 1;
