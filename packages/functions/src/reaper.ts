@@ -4,7 +4,7 @@
  * FAILED tasks, and drops settled sessions from the active index.
  */
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { type ReapReport, reap } from "@tessera/core";
+import { type ReapReport, reap, type SessionWalk } from "@tessera/core";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { withObservability } from "./middleware.ts";
 import { createObservability, type Observability } from "./observability.ts";
@@ -15,10 +15,10 @@ export function createReaperHandler(
   runtime: () => GridRuntime,
   o: Observability = createObservability("tessera-reaper"),
 ) {
-  // Where each big session's walk resumes, kept while the container lives.
-  const resume = new Map<string, number>();
+  // Where each session's walk over its groups stands, kept while the container lives.
+  const walks = new Map<string, SessionWalk>();
   const handle = async (_event: ScheduledEvent, _context: Context): Promise<ReapReport> => {
-    const report = await reap(runtime().ports, { resume });
+    const report = await reap(runtime().ports, { walks });
     o.metrics.addMetric("ChunksRedriven", MetricUnit.Count, report.redriven);
     o.metrics.addMetric("TasksDeadLettered", MetricUnit.Count, report.deadLettered);
     o.metrics.addMetric("ReaperErrors", MetricUnit.Count, report.errors);

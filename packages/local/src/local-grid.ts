@@ -29,6 +29,7 @@ import {
   type GridDefinition,
   type GridPorts,
   reap,
+  type SessionWalk,
   SystemClock,
 } from "@tessera/core";
 import {
@@ -303,10 +304,10 @@ export async function startLocalGrid(
 
     // The reaper, on a timer (a pass never overlaps the previous one).
     let reaping = Promise.resolve();
-    const resume = new Map<string, number>();
+    const walks = new Map<string, SessionWalk>();
     const reaper = setInterval(() => {
       reaping = reaping.then(() =>
-        reap(ports, { resume }).then(
+        reap(ports, { walks }).then(
           () => {},
           (error: Error) => log(`reaper: ${error.message}`),
         ),

@@ -43,19 +43,34 @@ export async function cancelInChunk(
   return { cancelled: 0, marked: 0, found: true };
 }
 
-/** Walks the non-terminal chunks of a cancelled session and cancels them, up to `maxChunks`. */
+/** Bounds of a cancel walk. */
+export interface CancelWalkOptions {
+  /** Most chunks cancelled. @default unbounded */
+  maxChunks?: number;
+  /** Most groups visited, from the start of the directory. @default unbounded */
+  maxGroups?: number;
+  /** Visit these groups only (the reaper's window of this pass). */
+  groups?: readonly number[];
+}
+
+/**
+ * Walks the non-terminal chunks of a cancelled session and cancels them, within the bounds; a
+ * walk cut short says so (`complete: false`) and the reaper carries on.
+ */
 export async function cancelChunksOfSession(
   ports: GridPorts,
   session: SessionRecord,
-  maxChunks: number,
+  options: CancelWalkOptions = {},
 ): Promise<CancelWalk> {
   const tally: CancelWalk = { cancelledQueued: 0, abortRequested: 0, complete: true };
-  let budget = maxChunks;
-  for await (const group of sessionGroups(ports, session)) {
+  let chunks = options.maxChunks ?? Number.POSITIVE_INFINITY;
+  let groups = options.maxGroups ?? Number.POSITIVE_INFINITY;
+  for await (const group of options.groups ?? sessionGroups(ports, session)) {
+    if (groups-- <= 0) return { ...tally, complete: false };
     // A group holds at most GROUP_SIZE chunks, so one listing covers it.
     const keys = await ports.store.listDueChunks(session, group, Number.POSITIVE_INFINITY, Limits.GROUP_SIZE);
     for (const key of keys) {
-      if (budget-- <= 0) return { ...tally, complete: false };
+      if (chunks-- <= 0) return { ...tally, complete: false };
       const r = await cancelInChunk(ports, key, "all");
       tally.cancelledQueued += r.cancelled;
       tally.abortRequested += r.marked;

@@ -4,8 +4,9 @@ import { Limits } from "../model/limits.ts";
 import { encodeTicket } from "../model/ticket.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { REAP_GROUPS_PER_PASS, reap } from "./reaper.ts";
-import { closeSession, createSession } from "./sessions.ts";
+import { getSessionProgress } from "./progress.ts";
+import { REAP_GROUPS_PER_PASS, reap, type SessionWalk } from "./reaper.ts";
+import { cancelSession, closeSession, createSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 import { getTask } from "./tasks.ts";
 
@@ -101,11 +102,38 @@ describe("reaper", () => {
       );
     }
     clock.advance(61_000);
-    const resume = new Map<string, number>();
+    // Count what each pass asks the store: it must follow the window, not the session's spread.
+    const calls = { due: 0, directory: 0 };
+    const listDue = grid.store.listDueChunks.bind(grid.store);
+    const listGroups = grid.store.listGroups.bind(grid.store);
+    grid.store.listDueChunks = (...a) => {
+      calls.due++;
+      return listDue(...a);
+    };
+    grid.store.listGroups = (...a) => {
+      calls.directory++;
+      return listGroups(...a);
+    };
+    const walks = new Map<string, SessionWalk>();
     const passes: number[] = [];
-    for (let pass = 0; pass < 3; pass++) passes.push((await reap(grid, { resume })).redriven);
+    for (let pass = 0; pass < 3; pass++) {
+      calls.due = 0;
+      calls.directory = 0;
+      passes.push((await reap(grid, { walks })).redriven);
+      expect(calls.due).toBeLessThanOrEqual(REAP_GROUPS_PER_PASS);
+      expect(calls.directory).toBe(1);
+    }
     expect(passes.every((n) => n <= REAP_GROUPS_PER_PASS)).toBe(true);
     expect(passes.reduce((a, b) => a + b, 0)).toBe(groups); // every group once, over three passes
     expect(grid.queue.depth(QUEUE)).toBe(groups);
+    // Once every task is finished and the session sealed and quiet, one whole cycle of windows
+    // without a pending chunk drops it from the active sessions.
+    await cancelSession(grid, key); // walks 512 groups itself; the reaper's windows do the rest
+    clock.advance(61_000);
+    let deactivated = 0;
+    for (let pass = 0; pass < 8 && deactivated === 0; pass++)
+      deactivated = (await reap(grid, { walks })).deactivated;
+    expect(deactivated).toBe(1);
+    expect((await getSessionProgress(grid, key)).counts).toMatchObject({ total: groups, cancelled: groups });
   });
 });

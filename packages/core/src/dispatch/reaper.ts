@@ -52,10 +52,10 @@ export interface ReapOptions {
   /** Most dead-letter messages handled per pass. @default 1000 */
   maxDeadLetters?: number;
   /**
-   * Where each session's walk over its groups resumes: keep one map across passes (per reaper
-   * process). Without it, a pass starts each walk at a random group.
+   * Where each session's walk over its groups stands: keep one map across passes (per reaper
+   * process). Without it, every pass starts each walk at the first group.
    */
-  resume?: Map<string, number>;
+  walks?: Map<string, SessionWalk>;
 }
 
 async function reapGroup(
@@ -97,53 +97,59 @@ async function reapGroup(
     await ports.queue.send(queueNameOf(session.config.pool, session.config.priority), sends);
 }
 
-async function hasPendingChunks(ports: GridPorts, session: SessionRecord): Promise<boolean> {
-  for await (const group of sessionGroups(ports, session)) {
+/** True when any of `groups` still has a chunk that is not terminal. */
+async function hasPendingChunks(
+  ports: GridPorts,
+  session: SessionRecord,
+  groups: number[],
+): Promise<boolean> {
+  for (const group of groups)
     if ((await ports.store.listDueChunks(session, group, Number.POSITIVE_INFINITY, 1)).length > 0)
       return true;
-  }
   return false;
 }
 
-/** The groups this pass visits: at most REAP_GROUPS_PER_PASS, from where the last pass stopped. */
-function groupsThisPass(
-  groups: number[],
-  id: string,
-  ports: GridPorts,
-  resume?: Map<string, number>,
-): number[] {
-  if (groups.length <= REAP_GROUPS_PER_PASS) return groups;
-  const from = (resume?.get(id) ?? Math.floor(ports.random() * groups.length)) % groups.length;
-  resume?.set(id, (from + REAP_GROUPS_PER_PASS) % groups.length);
-  const window = groups.slice(from, from + REAP_GROUPS_PER_PASS);
-  return window.concat(groups.slice(0, REAP_GROUPS_PER_PASS - window.length));
+/** A session's walk over its groups, across passes. */
+export interface SessionWalk {
+  /** The last group of the previous window (the next starts after it); undefined: from the start. */
+  after?: number | undefined;
+  /** A group met in this cycle of windows still had chunks that are not terminal. */
+  pending: boolean;
 }
 
 async function reapSession(
   ports: GridPorts,
   key: SessionKey,
   report: ReapReport,
-  resume?: Map<string, number>,
+  walks?: Map<string, SessionWalk>,
 ): Promise<void> {
-  const session = await ports.store.getSession(key);
+  let session = await ports.store.getSession(key);
   if (!session) {
     await ports.store.deactivateSession(key);
     return;
   }
   report.sessions++;
-  // A close or cancel that died before sealing the session's groups is finished here.
-  if (session.state !== SessionState.OPEN && !session.sealed) await sealSession(ports, session);
-  if (session.state === SessionState.CANCELLED)
-    await cancelChunksOfSession(ports, session, CANCEL_CHUNKS_PER_PASS);
+  // A close or cancel that died before sealing every group is carried on here.
+  if (session.state !== SessionState.OPEN && !session.sealed) session = await sealSession(ports, session);
+  // This pass's window: at most REAP_GROUPS_PER_PASS groups, after the last pass's.
   const id = `${key.tenant}/${key.sessionId}`;
-  const groups = groupsThisPass(await listSessionGroups(ports, session), id, ports, resume);
-  await mapLimit(groups, GROUP_CONCURRENCY, (group) => reapGroup(ports, session, group, report));
-  // A submit that read the session as OPEN may still be writing chunks (and the due index lags),
-  // so a session leaves the active index only well after it stopped accepting tasks.
-  const quiet = ports.clock.now() - session.updatedAt > ports.timing.ticketGraceMs;
-  if (session.state !== SessionState.OPEN && quiet && !(await hasPendingChunks(ports, session))) {
-    await ports.store.deactivateSession(session);
-    resume?.delete(id);
+  const walk = walks?.get(id) ?? { pending: false };
+  const window = await ports.store.listGroups(session, walk.after, REAP_GROUPS_PER_PASS);
+  const current = session;
+  if (current.state === SessionState.CANCELLED)
+    await cancelChunksOfSession(ports, current, { groups: window.groups, maxChunks: CANCEL_CHUNKS_PER_PASS });
+  await mapLimit(window.groups, GROUP_CONCURRENCY, (group) => reapGroup(ports, current, group, report));
+  // A session leaves the active index once sealed (no task can come), quiet for a while, and a
+  // whole cycle of windows found no chunk that is not terminal.
+  const candidate = current.sealed && ports.clock.now() - current.updatedAt > ports.timing.ticketGraceMs;
+  const pending = walk.pending || !candidate || (await hasPendingChunks(ports, current, window.groups));
+  if (window.next !== undefined) {
+    walks?.set(id, { after: window.next, pending });
+    return;
+  }
+  walks?.delete(id); // the cycle is complete: the next pass starts again from the first group
+  if (!pending) {
+    await ports.store.deactivateSession(current);
     report.deactivated++;
   }
 }
@@ -210,21 +216,22 @@ export async function reap(ports: GridPorts, options: ReapOptions = {}): Promise
     deactivated: 0,
     errors: 0,
   };
+  // Dead letters first: however long the sessions take, every queue's are read each pass.
+  for (const q of ports.grid.queues) {
+    await drainDeadLetters(ports, q.deadLetter, report, options.maxDeadLetters ?? 1000).catch(
+      () => report.errors++,
+    );
+  }
   for (let shard = 0; shard < ACTIVE_SHARDS; shard++) {
     try {
       const keys = await ports.store.listActiveSessions(shard);
       // One failing session must not starve the others (or the dead-letter queues).
       await mapLimit(keys, SESSION_CONCURRENCY, (key) =>
-        reapSession(ports, key, report, options.resume).catch(() => report.errors++),
+        reapSession(ports, key, report, options.walks).catch(() => report.errors++),
       );
     } catch {
       report.errors++;
     }
-  }
-  for (const q of ports.grid.queues) {
-    await drainDeadLetters(ports, q.deadLetter, report, options.maxDeadLetters ?? 1000).catch(
-      () => report.errors++,
-    );
   }
   return report;
 }

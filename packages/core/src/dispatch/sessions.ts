@@ -88,7 +88,9 @@ export async function sealSession(ports: GridPorts, session: SessionRecord): Pro
   if (session.sealed || session.state === SessionState.OPEN) return session;
   const page = await ports.store.listGroups(session, session.sealCursor, SEAL_GROUPS_PER_CALL);
   await mapLimit(page.groups, SEAL_CONCURRENCY, (g) => ports.store.sealGroup(session, g));
-  const finished = page.next === undefined;
+  // A page exactly as long as asked may be the last: look one group further before saying so.
+  const finished =
+    page.next === undefined || (await ports.store.listGroups(session, page.next, 1)).groups.length === 0;
   for (let current = session; ; current = await getSession(ports, session)) {
     if (current.sealed) return current;
     // The close time (`updatedAt`) is kept: sealing is not a change of state.
@@ -113,6 +115,9 @@ export async function closeSession(ports: GridPorts, key: SessionKey): Promise<S
   return sealSession(ports, await leaveOpen(ports, key, SessionState.CLOSED));
 }
 
+/** Most groups a cancel call walks; the reaper's passes walk the rest. */
+export const CANCEL_GROUPS_PER_CALL = 512;
+
 /** Report of a session cancel. */
 export interface CancelReport {
   session: SessionRecord;
@@ -135,6 +140,9 @@ export async function cancelSession(
   options: { maxChunks?: number } = {},
 ): Promise<CancelReport> {
   const session = await sealSession(ports, await leaveOpen(ports, key, SessionState.CANCELLED));
-  const walk = await cancelChunksOfSession(ports, session, options.maxChunks ?? Number.POSITIVE_INFINITY);
+  const walk = await cancelChunksOfSession(ports, session, {
+    maxChunks: options.maxChunks,
+    maxGroups: CANCEL_GROUPS_PER_CALL,
+  });
   return { session, ...walk };
 }
