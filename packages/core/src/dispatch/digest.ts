@@ -11,7 +11,15 @@ export function workDigest(
   payloads: readonly (string | null)[],
   ref: string | undefined,
 ): string {
+  // Length-prefixed fields, fed one by one (no copy of the chunk's payloads into one string).
   const hash = createHash("sha256");
-  hash.update(JSON.stringify([handler ?? null, ref ?? null, payloads]));
+  const field = (value: string | null) => {
+    if (value === null) hash.update("-;");
+    else hash.update(`${value.length}:`).update(value);
+  };
+  field(handler ?? null);
+  field(ref ?? null);
+  hash.update(`${payloads.length};`);
+  for (const p of payloads) field(p);
   return hash.digest("base64url").slice(0, 16);
 }

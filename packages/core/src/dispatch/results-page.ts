@@ -1,5 +1,6 @@
 import { byteLength } from "../engine/chunking.ts";
 import { groupStart, pad } from "../engine/keys.ts";
+import { assertId } from "../model/ids.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry, SessionKey, TaskOutcome } from "../model/records.ts";
 import {
@@ -12,7 +13,7 @@ import {
 } from "../model/results-cursor.ts";
 import { isTerminalSlot } from "../model/status.ts";
 import type { GridPorts } from "./grid-ports.ts";
-import { sessionGroups } from "./groups.ts";
+import { DIRECTORY_PAGE, sessionGroups } from "./groups.ts";
 import { getSession, isSessionSealed } from "./sessions.ts";
 import { resolveResults } from "./tasks.ts";
 
@@ -90,11 +91,19 @@ export async function readResultsPage(
   key: SessionKey,
   options: ResultsPageOptions = {},
 ): Promise<ResultsPage> {
-  const session = await getSession(ports, key);
+  assertId("tenant", key.tenant);
+  assertId("sessionId", key.sessionId);
   const now = ports.clock.now();
   const cursor = options.cursor
     ? decodeCursor(options.cursor, key.sessionId, now)
     : startCursor(key.sessionId, now);
+  const fromStart = cursor.resumeAt < 0;
+  const after = fromStart ? cursor.doneThrough : cursor.resumeAt - 1;
+  const start = after < 0 ? undefined : after;
+  // The session and the first directory page are read together (one round trip less a page).
+  const first = ports.store.listGroups(key, start, DIRECTORY_PAGE);
+  first.catch(() => {}); // awaited below, unless the session read fails first
+  const session = await getSession(ports, key);
   const overlapMs = options.overlapMs ?? 5_000;
   const fullReadMs = options.fullReadMs ?? 30_000;
   const sealed = isSessionSealed(session, now);
@@ -109,13 +118,11 @@ export async function readResultsPage(
 
   // The walk over the groups: from the resume point (or the done watermark), at most
   // MAX_GROUP_READS groups read, so a request's work is bounded whatever the session's spread.
-  const fromStart = cursor.resumeAt < 0;
-  const after = fromStart ? cursor.doneThrough : cursor.resumeAt - 1;
   let reads = 0;
   let complete = true; // the walk reached the directory's end
   let everyGroupDone = true;
   let contiguous = fromStart; // every group met so far is done (the watermark may advance)
-  for await (const group of sessionGroups(ports, key, after < 0 ? undefined : after)) {
+  for await (const group of sessionGroups(ports, key, start, first)) {
     if (cursor.done.has(group)) {
       if (contiguous) {
         cursor.done.delete(group);

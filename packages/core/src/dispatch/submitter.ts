@@ -1,4 +1,4 @@
-import { byteLength, planChunks } from "../engine/chunking.ts";
+import { assertUniqueIndexes, byteLength } from "../engine/chunking.ts";
 import { groupOf, queueNameOf, uploadBlobKey } from "../engine/keys.ts";
 import {
   isGridError,
@@ -195,7 +195,7 @@ export async function submitTasks(
   const batch = parseInput(SubmitBatchInput, input);
   validateSizes(batch);
   // Duplicate indexes are a bad request whatever is stored: check before reading anything.
-  planChunks(batch.tasks, { maxTasks: Limits.MAX_BATCH_TASKS, maxBytes: Number.POSITIVE_INFINITY });
+  assertUniqueIndexes(batch.tasks);
   const byGroup = new Map<number, Placed[]>();
   batch.tasks.forEach((task, position) => {
     getOrCreate(byGroup, groupOf(task.index), () => []).push({ task, position });

@@ -23,6 +23,19 @@ export function byteLength(text: string): number {
   return Buffer.byteLength(text, "utf8");
 }
 
+/** Throws a ValidationError naming the second of two tasks with the same index, if any. */
+export function assertUniqueIndexes(tasks: readonly TaskInput[]): void {
+  const order = tasks.map((_, i) => i).sort((a, b) => tasks[a]!.index - tasks[b]!.index);
+  for (let i = 1; i < order.length; i++) {
+    const task = tasks[order[i]!]!;
+    if (tasks[order[i - 1]!]!.index === task.index)
+      throw new ValidationError(
+        `tasks[${order[i]}].index`,
+        `duplicate task index ${task.index} in the batch`,
+      );
+  }
+}
+
 /**
  * Splits a batch into chunks of consecutive task indexes. A chunk ends at an index gap, at a
  * key-group boundary, at `maxTasks`, or before the task that would take it past `maxBytes`
