@@ -20,6 +20,7 @@ const totals = {
   storeLostAck: 0,
   conflicts: 0,
   skewedWorkers: 0,
+  refusedAtClose: 0,
 };
 const failing: number[] = [];
 for (let seed = from; seed < from + seeds; seed++) {
@@ -34,6 +35,7 @@ for (let seed = from; seed < from + seeds; seed++) {
   totals.storeLostAck += r.faults.storeLostAck;
   totals.conflicts += r.conflicts;
   totals.skewedWorkers += r.skewedWorkers;
+  totals.refusedAtClose += r.refusedAtClose;
   if (r.violations.length > 0) {
     failing.push(seed);
     console.log(`✗ seed ${seed}: ${r.violations.slice(0, 5).join("; ")}`);
@@ -46,7 +48,7 @@ console.log(
   `${seeds} runs (seeds ${from}..${from + seeds - 1}) in ${seconds.toFixed(1)} s: ${failing.length} failing`,
 );
 console.log(
-  `injected: ${totals.crashes} worker crashes, ${totals.ticketLoss} lost and ${totals.ticketDuplicate} duplicated tickets, ${totals.storeError} store errors, ${totals.storeLostAck} lost write acks, ${totals.cancels} cancels, ${totals.conflicts} submits refused as other work, ${totals.skewedWorkers} workers with skewed clocks (up to ±60 s)`,
+  `injected: ${totals.crashes} worker crashes, ${totals.ticketLoss} lost and ${totals.ticketDuplicate} duplicated tickets, ${totals.storeError} store errors, ${totals.storeLostAck} lost write acks, ${totals.cancels} cancels, ${totals.conflicts} submits refused as other work, ${totals.skewedWorkers} workers with skewed clocks (up to ±60 s), ${totals.refusedAtClose} tasks kept out by a close they raced`,
 );
 console.log(
   JSON.stringify({

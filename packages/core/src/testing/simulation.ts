@@ -36,6 +36,8 @@ export interface SimResult {
   conflicts: number;
   /** Workers whose clock was off. */
   skewedWorkers: number;
+  /** Tasks of a batch racing the close that the close kept out. */
+  refusedAtClose: number;
 }
 
 /** A worker's view of time: the grid's clock off by `skewMs` (sleeps are unaffected). */
@@ -178,6 +180,18 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       audit.accepted.set(t.index, t.payload);
     }
   };
+  /**
+   * After a close refused a batch (possibly half-way): what it stored is accepted (it must be
+   * its own work), what it did not store was never submitted.
+   */
+  const dropped = new Set<number>();
+  const reconcile = async (batch: readonly { index: number; payload: string }[]) => {
+    for (const t of batch) {
+      const stored = await storedPayload(t.index);
+      if (stored === undefined) dropped.add(t.index);
+      else accept([{ index: t.index, payload: stored }]);
+    }
+  };
   /** Submits a batch until it is accepted; when refused as other work, adopts what is stored. */
   const submitUntilAccepted = async (batch: Array<{ index: number; payload: string }>) => {
     for (let tries = 0; ; tries++) {
@@ -187,6 +201,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
         if (chance(0.2)) await submitTasks(ports, key, { tasks: batch });
         return;
       } catch (error) {
+        if (isGridError(error, "SESSION_NOT_OPEN")) return reconcile(batch);
         if (tries > 50) throw error;
         if (isGridError(error, "CONFLICT")) {
           conflicts++;
@@ -220,6 +235,16 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       ]);
       if (results[0].status === "fulfilled") accept(batch);
       if (results[1].status === "fulfilled") accept(rival);
+    }
+    if (from + batch.length >= tasks && chance(0.15)) {
+      // The last batch races the session's close: it lands whole, or is refused (possibly after
+      // storing some of its groups), and nothing lands after the close.
+      const [submitted] = await Promise.allSettled([
+        submitTasks(ports, key, { tasks: batch }),
+        closeSession(ports, key),
+      ]);
+      if (submitted.status === "fulfilled") accept(batch);
+      else if ((await rawStore.getSession(key))?.state !== "OPEN") await reconcile(batch);
     }
     await submitUntilAccepted(batch);
     from += batch.length;
@@ -314,12 +339,20 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   }
   for (const x of workers) await x.dispatcher.drain();
   // Close, then read the stream to its end: it must settle, having delivered each task once.
-  await closeSession({ ...ports, store: rawStore }, key);
+  for (let tries = 0; tries < 50; tries++) {
+    try {
+      await closeSession(ports, key); // through the faults too: a close that fails is retried
+      break;
+    } catch {
+      // injected fault: try again
+    }
+  }
   for (let polls = 0; polls < 500 && !streamSettled; polls++) {
     await tryOp(readResults);
     clock.advance(1_000);
   }
   if (!streamSettled && (await settled())) audit.violations.push("the results stream never settled");
+  audit.indexes = indexes.filter((i) => !dropped.has(i));
   const violations = await checkInvariants(rawStore, rawBlobs, audit);
   if (step >= maxSteps && !(await settled())) violations.unshift(`not settled after ${maxSteps} steps`);
   return {
@@ -333,5 +366,6 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     starts: audit.starts.length,
     conflicts,
     skewedWorkers,
+    refusedAtClose: dropped.size,
   };
 }
