@@ -34,7 +34,9 @@ const objects = (a: GridArns): Input<string>[] => [$interpolate`${a.bucket}/t/*`
 
 /**
  * The item operations every function performs on the table and its indexes. Transactions
- * (commits) need the per-item actions they contain; no function scans, deletes or batch-writes.
+ * (inserts under a group's lock with the session check, claims and commits with their counter
+ * shard) need the per-item actions they contain (Put, Update, ConditionCheck); no function
+ * scans, deletes or batch-writes.
  */
 function tableAccess(a: GridArns): Statement {
   return {
