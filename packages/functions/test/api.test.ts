@@ -205,4 +205,27 @@ describe("HTTP API on the emulators", () => {
       for (const [name, original] of originals) store[name] = original;
     }
   });
+
+  it("stops a submit that was answered as timed out before it writes a task", async () => {
+    await h.call("POST", "/sessions", { body: { sessionId: "late" } });
+    const store = h.runtime.ports.store;
+    const getGroup = store.getGroup.bind(store);
+    // The submit's reads outlast the function's time: middy answers 503 and aborts the handler.
+    store.getGroup = async (...args) => {
+      await new Promise((r) => setTimeout(r, 2_000));
+      return getGroup(...args);
+    };
+    try {
+      const slow = await h.call("POST", "/sessions/late/tasks", {
+        body: { handler: "square", tasks: [{ index: 0, payload: '{"x":1}' }] },
+        timeoutMs: 1_500,
+      });
+      expect(slow).toMatchObject({ status: 503, body: { error: { code: "TIMEOUT" } } });
+      await new Promise((r) => setTimeout(r, 2_500)); // the handler's reads finish meanwhile
+    } finally {
+      store.getGroup = getGroup;
+    }
+    expect((await store.getCounters({ tenant: "acme", sessionId: "late" })).tasks).toBe(0);
+    expect((await h.call("GET", "/sessions/late")).body.counts.total).toBe(0);
+  });
 });
