@@ -17,6 +17,8 @@ export interface WonClaim {
   ticket: Ticket;
   chunk: ChunkRecord;
   runnable: RunnableTask[];
+  /** The session's cancel epoch as the claim read it. */
+  cancelEpoch: number;
 }
 
 /** Leases longer than this get their ticket re-timed at claim (receive visibility is 60 s). */
@@ -81,7 +83,13 @@ export async function claimTickets(
 
   const now = ports.clock.now();
   const writes: ChunkWrite[] = [];
-  const pending: Array<{ at: number; receipt: string; ticket: Ticket; runnable?: RunnableTask[] }> = [];
+  const pending: Array<{
+    at: number;
+    receipt: string;
+    ticket: Ticket;
+    runnable?: RunnableTask[];
+    cancelEpoch: number;
+  }> = [];
   picked.forEach(({ ticket, receipt }, i) => {
     const chunk = chunks[i];
     if (!chunk) {
@@ -110,6 +118,7 @@ export async function claimTickets(
           receipt,
           ticket,
           runnable: plan.kind === "claim" ? plan.runnable : undefined,
+          cancelEpoch: session?.cancelEpoch ?? 0,
         });
         writes.push(chunkWrite(chunk, plan.next, completion));
       }
@@ -140,6 +149,7 @@ export async function claimTickets(
         ticket: p.ticket,
         chunk: writes[p.at]!.chunk,
         runnable: p.runnable,
+        cancelEpoch: p.cancelEpoch,
       });
     } else {
       acker.ack(queue, p.receipt); // finalized: nothing left to run

@@ -15,7 +15,8 @@ export function workDigest(
   const hash = createHash("sha256");
   const field = (value: string | null) => {
     if (value === null) hash.update("-;");
-    else hash.update(`${value.length}:`).update(value);
+    // UTF-16 code units, as JavaScript holds them: lossless (UTF-8 would fold lone surrogates).
+    else hash.update(`${value.length}:`).update(value, "utf16le");
   };
   field(handler ?? null);
   field(ref ?? null);

@@ -2,12 +2,13 @@ import { byteLength } from "../engine/chunking.ts";
 import type { RunnableTask, SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry } from "../model/records.ts";
+import type { Clock } from "../ports/clock.ts";
 import type { ReceivedTicket } from "../ports/ticket-queue.ts";
 import { claimTickets, type WonClaim } from "./claim.ts";
 import { commitLease } from "./commit.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { AbortReason, type HeldLease, leaseId, loseLease, type TaskRun } from "./held-lease.ts";
-import { heartbeat } from "./lease-keeper.ts";
+import { heartbeat, watchCancels } from "./lease-keeper.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type AckMode, TicketAcker } from "./ticket-acker.ts";
 
@@ -20,6 +21,46 @@ const RELEASED: SlotResult = {
 
 /** Longest error message recorded for a task. */
 const MAX_ERROR_CHARS = 1_000;
+
+/**
+ * How long a run may take to stop after its abort (a cancel, a lost lease, a deadline) before
+ * the dispatcher stops waiting for it: a task that ignores its signal must not hold its chunk,
+ * its slot or its session forever. Its promise is left behind and its result dropped (code that
+ * spins the CPU needs isolation to be stopped, not just abandoned).
+ */
+export const ABANDON_GRACE_MS = 500;
+
+/** The run's result, or a rejection once `signal` aborted and the run did not settle in time. */
+function settleOrAbandon<T>(work: Promise<T>, signal: AbortSignal, clock: Clock): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      settle();
+    };
+    const onAbort = () => {
+      void clock
+        .sleep(ABANDON_GRACE_MS)
+        .then(() =>
+          finish(() =>
+            reject(
+              new Error(
+                `the task did not stop within ${ABANDON_GRACE_MS} ms of its abort (${String(signal.reason)}); abandoned`,
+              ),
+            ),
+          ),
+        );
+    };
+    work.then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
 
 /** What a task handler receives. */
 export interface TaskContext {
@@ -121,6 +162,8 @@ export class Dispatcher {
       runs: new Map(),
       lost: false,
       committing: false,
+      claimedAt: this.#ports.clock.now(),
+      cancelEpoch: claim.cancelEpoch,
     };
     for (const t of claim.runnable) {
       lease.runs.set(t.slot, {
@@ -224,17 +267,21 @@ export class Dispatcher {
       const c = lease.chunk;
       this.#safeHook(() => this.#hooks.onTaskStart?.(lease, run));
       try {
-        const result = await this.#runner({
-          tenant: c.tenant,
-          sessionId: c.sessionId,
-          taskId: String(run.index),
-          index: run.index,
-          attempt: run.attempt,
-          maxAttempts: c.maxAttempts,
-          handler: c.handler,
-          payload: payloads[run.slot] ?? null,
-          signal: run.controller.signal,
-        });
+        const result = await settleOrAbandon(
+          this.#runner({
+            tenant: c.tenant,
+            sessionId: c.sessionId,
+            taskId: String(run.index),
+            index: run.index,
+            attempt: run.attempt,
+            maxAttempts: c.maxAttempts,
+            handler: c.handler,
+            payload: payloads[run.slot] ?? null,
+            signal: run.controller.signal,
+          }),
+          run.controller.signal,
+          this.#ports.clock,
+        );
         if (result !== undefined && byteLength(result) > Limits.MAX_TASK_BYTES) {
           run.result = {
             ok: false,
@@ -274,16 +321,22 @@ export class Dispatcher {
     }
   }
 
-  /** One heartbeat pass over the held leases; returns how many were extended. */
-  heartbeat(): Promise<number> {
-    if (this.#dead) return Promise.resolve(0);
-    return heartbeat({
+  /**
+   * One heartbeat pass over the held leases: extends those due, then watches for cancels (see
+   * watchCancels). Returns how many leases were extended.
+   */
+  async heartbeat(): Promise<number> {
+    if (this.#dead) return 0;
+    const ctx = {
       ports: this.#ports,
       owner: this.#owner,
       acker: this.acker,
       leases: () => this.#leases.values(),
-      onLost: (l) => this.#hooks.onLeaseLost?.(l),
-    });
+      onLost: (l: HeldLease) => this.#hooks.onLeaseLost?.(l),
+    };
+    const extended = await heartbeat(ctx);
+    if (!this.#dead) await watchCancels(ctx);
+    return extended;
   }
 
   /** Waits until every held lease committed or was given up, then flushes acknowledgements. */

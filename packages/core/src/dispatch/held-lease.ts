@@ -26,6 +26,10 @@ export interface HeldLease {
   lost: boolean;
   /** A commit is being written (heartbeats skip the lease meanwhile). */
   committing: boolean;
+  /** When this worker claimed it (its clock). */
+  claimedAt: number;
+  /** The session's cancel epoch when this worker last looked at the chunk. */
+  cancelEpoch: number;
 }
 
 /** Reasons a dispatcher aborts a run. */

@@ -1,5 +1,6 @@
 import { leaseVisibilitySeconds, needsHeartbeat } from "../engine/lease.ts";
 import { planHeartbeat } from "../engine/transitions.ts";
+import { SessionState, SlotCode } from "../model/status.ts";
 import { type ChunkWrite, chunkWrite } from "../ports/task-store.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { AbortReason, type HeldLease, loseLease } from "./held-lease.ts";
@@ -90,4 +91,71 @@ export async function heartbeat(ctx: LeaseKeeperContext): Promise<number> {
     });
   }
   return extended;
+}
+
+/** Leases held at least this long are watched for cancels; shorter runs cost no read at all. */
+export const CANCEL_WATCH_AGE_MS = 250;
+
+/** Aborts a lease's unfinished runs as cancelled (they commit as CANCELLED). */
+function cancelRuns(lease: HeldLease, slots?: readonly number[]): number {
+  let aborted = 0;
+  for (const run of lease.runs.values()) {
+    if (run.result || run.cancelRequested || (slots && !slots.includes(run.slot))) continue;
+    run.cancelRequested = true;
+    run.controller.abort(AbortReason.CANCELLED);
+    aborted++;
+  }
+  return aborted;
+}
+
+/**
+ * One cancel watch pass (every heartbeat, about once a second): a cancel reaches running tasks
+ * within a second or two, whatever the lease's length. For the leases held longer than
+ * CANCEL_WATCH_AGE_MS it reads each distinct session once: a CANCELLED session aborts all their
+ * runs; a session whose cancel epoch moved (single tasks were cancelled) has those leases'
+ * chunks re-read, and their slots marked for cancellation are aborted (a chunk found taken over
+ * is given up). A session nobody cancels costs one read per second per worker holding its long
+ * leases, and nothing for short tasks. Returns how many runs it aborted.
+ */
+export async function watchCancels(ctx: LeaseKeeperContext): Promise<number> {
+  const { ports } = ctx;
+  const now = ports.clock.now();
+  const bySession = new Map<string, HeldLease[]>();
+  for (const lease of ctx.leases()) {
+    if (lease.lost || now - lease.claimedAt < CANCEL_WATCH_AGE_MS) continue;
+    if (![...lease.runs.values()].some((r) => !r.result && !r.cancelRequested)) continue;
+    const id = `${lease.chunk.tenant}/${lease.chunk.sessionId}`;
+    bySession.set(id, [...(bySession.get(id) ?? []), lease]);
+  }
+  let aborted = 0;
+  for (const leases of bySession.values()) {
+    try {
+      const session = await ports.store.getSession(leases[0]!.chunk);
+      if (!session || session.state === SessionState.CANCELLED) {
+        for (const lease of leases) aborted += cancelRuns(lease);
+        continue;
+      }
+      const moved = leases.filter((l) => l.cancelEpoch !== session.cancelEpoch && !l.committing);
+      if (moved.length === 0) continue;
+      const fresh = await ports.store.getChunks(moved.map((l) => l.chunk));
+      moved.forEach((lease, i) => {
+        const record = fresh[i];
+        if (lease.lost || lease.committing) return;
+        if (!record || record.fence !== lease.fence || record.owner !== ctx.owner) {
+          loseLease(lease);
+          ctx.onLost?.(lease);
+          return;
+        }
+        lease.chunk = record;
+        lease.cancelEpoch = session.cancelEpoch;
+        const marked: number[] = [];
+        for (let slot = 0; slot < record.slots.length; slot++)
+          if (record.slots[slot] === SlotCode.CANCEL_REQUESTED) marked.push(slot);
+        aborted += cancelRuns(lease, marked);
+      });
+    } catch {
+      // transient: the next pass looks again
+    }
+  }
+  return aborted;
 }

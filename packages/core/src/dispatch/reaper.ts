@@ -11,7 +11,6 @@ import type { OutgoingTicket } from "../ports/ticket-queue.ts";
 import { mapLimit } from "../util.ts";
 import { cancelChunksOfSession } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
-import { listSessionGroups, sessionGroups } from "./groups.ts";
 import { sealSession } from "./sessions.ts";
 import { ticketFor } from "./submitter.ts";
 
@@ -49,11 +48,12 @@ const GROUP_CONCURRENCY = 4;
 
 /** Options of a reaper pass. */
 export interface ReapOptions {
-  /** Most dead-letter messages handled per pass. @default 1000 */
+  /** Most dead-letter messages handled per queue per pass. @default 1000 */
   maxDeadLetters?: number;
   /**
    * Where each session's walk over its groups stands: keep one map across passes (per reaper
-   * process). Without it, every pass starts each walk at the first group.
+   * process), and each pass reaps one window of each session. Without it, a pass walks every
+   * window of every session (tests, simulations).
    */
   walks?: Map<string, SessionWalk>;
 }
@@ -131,26 +131,37 @@ async function reapSession(
   report.sessions++;
   // A close or cancel that died before sealing every group is carried on here.
   if (session.state !== SessionState.OPEN && !session.sealed) session = await sealSession(ports, session);
-  // This pass's window: at most REAP_GROUPS_PER_PASS groups, after the last pass's.
+  // This pass's window: at most REAP_GROUPS_PER_PASS groups, after the last pass's. The walk
+  // moves on before the window is reaped: a window that keeps failing cannot pin it.
   const id = `${key.tenant}/${key.sessionId}`;
   const walk = walks?.get(id) ?? { pending: false };
-  const window = await ports.store.listGroups(session, walk.after, REAP_GROUPS_PER_PASS);
   const current = session;
-  if (current.state === SessionState.CANCELLED)
-    await cancelChunksOfSession(ports, current, { groups: window.groups, maxChunks: CANCEL_CHUNKS_PER_PASS });
-  await mapLimit(window.groups, GROUP_CONCURRENCY, (group) => reapGroup(ports, current, group, report));
-  // A session leaves the active index once sealed (no task can come), quiet for a while, and a
-  // whole cycle of windows found no chunk that is not terminal.
-  const candidate = current.sealed && ports.clock.now() - current.updatedAt > ports.timing.ticketGraceMs;
-  const pending = walk.pending || !candidate || (await hasPendingChunks(ports, current, window.groups));
-  if (window.next !== undefined) {
-    walks?.set(id, { after: window.next, pending });
+  for (;;) {
+    const window = await ports.store.listGroups(current, walk.after, REAP_GROUPS_PER_PASS);
+    if (window.next !== undefined) walks?.set(id, { after: window.next, pending: true });
+    else walks?.delete(id); // the cycle ends: the next pass starts again from the first group
+    if (current.state === SessionState.CANCELLED)
+      await cancelChunksOfSession(ports, current, {
+        groups: window.groups,
+        maxChunks: CANCEL_CHUNKS_PER_PASS,
+      });
+    await mapLimit(window.groups, GROUP_CONCURRENCY, (group) => reapGroup(ports, current, group, report));
+    // A session leaves the active index once sealed (no task can come), quiet for a while, and
+    // a whole cycle of windows found no chunk that is not terminal.
+    const candidate = current.sealed && ports.clock.now() - current.updatedAt > ports.timing.ticketGraceMs;
+    const pending = walk.pending || !candidate || (await hasPendingChunks(ports, current, window.groups));
+    if (window.next !== undefined) {
+      walk.after = window.next;
+      walk.pending = pending;
+      walks?.set(id, { ...walk });
+      if (walks) return; // the next pass goes on from here
+      continue; // no map to remember the walk by: this pass walks every window
+    }
+    if (!pending) {
+      await ports.store.deactivateSession(current);
+      report.deactivated++;
+    }
     return;
-  }
-  walks?.delete(id); // the cycle is complete: the next pass starts again from the first group
-  if (!pending) {
-    await ports.store.deactivateSession(current);
-    report.deactivated++;
   }
 }
 
@@ -161,11 +172,12 @@ async function drainDeadLetters(
   report: ReapReport,
   maxMessages: number,
 ): Promise<void> {
-  while (report.deadLetterMessages < maxMessages) {
+  for (let read = 0; read < maxMessages; ) {
     const received = await ports.queue.receive(dlq, { max: 10, waitSeconds: 0, visibilitySeconds: 60 });
     if (received.length === 0) return;
     const acks: string[] = [];
     for (const r of received) {
+      read++;
       report.deadLetterMessages++;
       const ticket = decodeTicket(r.body);
       if (!ticket) {

@@ -13,7 +13,7 @@ import {
 } from "../model/results-cursor.ts";
 import { isTerminalSlot } from "../model/status.ts";
 import type { GridPorts } from "./grid-ports.ts";
-import { DIRECTORY_PAGE, sessionGroups } from "./groups.ts";
+import { sessionGroups } from "./groups.ts";
 import { getSession, isSessionSealed } from "./sessions.ts";
 import { resolveResults } from "./tasks.ts";
 
@@ -100,9 +100,8 @@ export async function readResultsPage(
   const fromStart = cursor.resumeAt < 0;
   const after = fromStart ? cursor.doneThrough : cursor.resumeAt - 1;
   const start = after < 0 ? undefined : after;
-  // The session and the first directory page are read together (one round trip less a page).
-  const first = ports.store.listGroups(key, start, DIRECTORY_PAGE);
-  first.catch(() => {}); // awaited below, unless the session read fails first
+  // The session first: a directory read that preceded it could miss a group created just
+  // before the close that the session read then reports sealed.
   const session = await getSession(ports, key);
   const overlapMs = options.overlapMs ?? 5_000;
   const fullReadMs = options.fullReadMs ?? 30_000;
@@ -122,7 +121,7 @@ export async function readResultsPage(
   let complete = true; // the walk reached the directory's end
   let everyGroupDone = true;
   let contiguous = fromStart; // every group met so far is done (the watermark may advance)
-  for await (const group of sessionGroups(ports, key, start, first)) {
+  for await (const group of sessionGroups(ports, key, start)) {
     if (cursor.done.has(group)) {
       if (contiguous) {
         cursor.done.delete(group);
@@ -192,7 +191,8 @@ async function readGroup(
     scan = { full, after: full ? undefined : pad(Math.max(0, position.horizon - ctx.overlapMs), 13) };
   }
   if (!(await readPartition(ports, key, group, position, scan, ctx, page))) return false;
-  if (position.delivered.size >= Limits.GROUP_SIZE) return true;
+  // The full read that followed the check that every chunk is terminal has met every entry.
+  if (scan.final || position.delivered.size >= Limits.GROUP_SIZE) return true;
   if (!ctx.sealed) return false;
   const lock = await ports.store.getGroup(key, group);
   if (!lock || position.delivered.size >= lock.tasks) return true;
@@ -200,7 +200,7 @@ async function readGroup(
   if ((await ports.store.listDueChunks(key, group, Number.POSITIVE_INFINITY, 1)).length > 0) return false;
   const chunks = await ports.store.listChunks(key, group);
   if (!chunks.every((c) => [...c.slots].every(isTerminalSlot))) return false;
-  return readPartition(ports, key, group, position, { full: true }, ctx, page);
+  return readPartition(ports, key, group, position, { full: true, final: true }, ctx, page);
 }
 
 /**
@@ -233,7 +233,9 @@ async function readPartition(
         (page.outcomes.length >= page.limit || (page.bytes >= page.maxBytes && page.outcomes.length > 0));
       if (full || page.entriesLeft <= 0) {
         page.full = true;
-        position.scan = { full: scan.full, after };
+        // A window read that consumed nothing is simply read again next time (its start is a
+        // time, not an entry's key); any other read carries on after its last entry.
+        position.scan = !scan.full && after === scan.after ? undefined : { ...scan, after };
         return false;
       }
       page.entriesLeft--;

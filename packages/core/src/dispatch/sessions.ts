@@ -92,7 +92,8 @@ export async function sealSession(ports: GridPorts, session: SessionRecord): Pro
   const finished =
     page.next === undefined || (await ports.store.listGroups(session, page.next, 1)).groups.length === 0;
   for (let current = session; ; current = await getSession(ports, session)) {
-    if (current.sealed) return current;
+    // Sealed, or another call moved on meanwhile: never move the cursor back.
+    if (current.sealed || current.sealCursor !== session.sealCursor) return current;
     // The close time (`updatedAt`) is kept: sealing is not a change of state.
     const next = finished
       ? { ...current, sealed: true, sealCursor: undefined, version: current.version + 1 }
@@ -117,6 +118,19 @@ export async function closeSession(ports: GridPorts, key: SessionKey): Promise<S
 
 /** Most groups a cancel call walks; the reaper's passes walk the rest. */
 export const CANCEL_GROUPS_PER_CALL = 512;
+
+/**
+ * Tells the workers of a session that some of its running tasks were marked for cancellation:
+ * their cancel watch sees the epoch move within a second and re-reads their chunks.
+ */
+export async function bumpCancelEpoch(ports: GridPorts, key: SessionKey): Promise<void> {
+  for (;;) {
+    const session = await getSession(ports, key);
+    // The close time (`updatedAt`) is kept: this is not a change of state.
+    const next = { ...session, cancelEpoch: session.cancelEpoch + 1, version: session.version + 1 };
+    if ((await ports.store.writeSession(next, session.version)) === "ok") return;
+  }
+}
 
 /** Report of a session cancel. */
 export interface CancelReport {

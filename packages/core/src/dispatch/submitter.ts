@@ -140,31 +140,6 @@ async function writeGroup(
   return true;
 }
 
-/**
- * Runs `fn` over `items`, at most `limit` at once; after a failure it starts no more, waits for
- * those running, then throws the first failure (so nothing still writes behind the caller).
- */
-async function forEachUntilFailure<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
-}
-
 /** Most key groups one batch may span: its work is bounded, whatever the spread of its indexes. */
 export const MAX_BATCH_GROUPS = 256;
 /** Key groups of a batch planned or written at once. */
@@ -269,14 +244,14 @@ export async function submitTasks(
   };
   const queue = queueNameOf(session.config.pool, session.config.priority);
   try {
-    await forEachUntilFailure(plans, GROUP_CONCURRENCY, writeOne);
+    await mapLimit(plans, GROUP_CONCURRENCY, writeOne);
   } catch (error) {
     // A batch refused half-way (a concurrent batch took some of its indexes, a close landed,
-    // the request ran out of time) keeps the groups it stored: their tasks run, and the caller
-    // learns how many there are. A lost ticket here is re-sent by the reaper.
+    // the request ran out of time) keeps the groups it stored, with their tickets, and the
+    // caller learns how many there are. A lost ticket here is re-sent by the reaper.
     if (tickets.length > 0) await ports.queue.send(queue, tickets).catch(() => {});
     if (report.created > 0 && isGridError(error) && error instanceof Error)
-      error.message += ` (${report.created} tasks of this batch were stored before this was found, and will run; the same batch sent again reports them as existing)`;
+      error.message += ` (${report.created} tasks of this batch were stored before this was found; the same batch sent again reports them as existing)`;
     throw error;
   }
   report.createdSpans.sort((a, b) => a.start - b.start);

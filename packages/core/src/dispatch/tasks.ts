@@ -7,6 +7,7 @@ import { isTerminalSlot } from "../model/status.ts";
 import type { TaskView } from "../model/task.ts";
 import { cancelInChunk } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
+import { bumpCancelEpoch } from "./sessions.ts";
 
 async function chunkOf(ports: GridPorts, key: SessionKey, index: number): Promise<ChunkRecord> {
   assertId("tenant", key.tenant);
@@ -72,6 +73,8 @@ export async function getTask(ports: GridPorts, key: SessionKey, index: number):
  */
 export async function cancelTask(ports: GridPorts, key: SessionKey, index: number): Promise<TaskView> {
   const chunk = await chunkOf(ports, key, index);
-  await cancelInChunk(ports, chunk, [index - chunk.start]);
+  const { marked } = await cancelInChunk(ports, chunk, [index - chunk.start]);
+  // A running task: its worker learns of it within a second or two (its cancel watch).
+  if (marked > 0) await bumpCancelEpoch(ports, key);
   return getTask(ports, key, index);
 }

@@ -19,6 +19,7 @@ export function newSessionRecord(
     config,
     tags,
     sealed: false,
+    cancelEpoch: 0,
     createdAt: now,
     updatedAt: now,
   };

@@ -19,6 +19,11 @@ export interface SessionRecord extends SessionKey {
    * task any more, so readers may call the session settled as soon as its tasks are terminal.
    */
   sealed: boolean;
+  /**
+   * Bumped by every cancel of single running tasks: workers holding long leases of the session
+   * read the record every second and re-read their chunks only when it moved.
+   */
+  cancelEpoch: number;
   /** While sealing is under way over several calls: the last group sealed so far. */
   sealCursor?: number | undefined;
   createdAt: number;

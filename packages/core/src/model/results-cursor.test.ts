@@ -43,7 +43,7 @@ describe("results cursor", () => {
       horizon: NOW,
       scan: { full: true, after: completionSk(NOW - 5, 402 * Limits.GROUP_SIZE + 64, 2) },
     });
-    cursor.groups.set(403, { ...newGroupPosition(), horizon: NOW, scan: { full: false } });
+    cursor.groups.set(403, { ...newGroupPosition(), horizon: NOW, scan: { full: true, final: true } });
     const back = decodeCursor(encodeCursor(cursor, NOW), "s", NOW);
     expect([...back.groups.keys()].sort((a, b) => a - b)).toEqual(
       [...cursor.groups.keys()].sort((a, b) => a - b),

@@ -69,6 +69,8 @@ export interface GroupScan {
   after?: string | undefined;
   /** A full read (its end marks the group's full read done) rather than a window read. */
   full: boolean;
+  /** The full read made after every chunk of the group was found terminal: its end is the group's. */
+  final?: boolean | undefined;
 }
 
 /** Position of a reader in one key group. */
@@ -113,6 +115,7 @@ export function newGroupPosition(): GroupPosition {
 class Writer {
   readonly bytes: number[] = [];
   uint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a cursor number: ${value}`);
     let v = value;
     do {
       const low = v % 128;
@@ -164,13 +167,13 @@ const VERSION = 4;
 const RUNS = 0;
 const BITMAP = 1;
 
-/** A scan: 0 none, else 1 + full + 2 × (from the start), then the sort key's parts if any. */
+/** A scan: 0 none, else 1 + full + 2 × (from the start) + 4 × final, then the sort key's parts if any. */
 function writeScan(w: Writer, scan: GroupScan | undefined, group: number, now: number): void {
   if (!scan) {
     w.uint(0);
     return;
   }
-  w.uint(1 + (scan.full ? 1 : 0) + (scan.after === undefined ? 2 : 0));
+  w.uint(1 + (scan.full ? 1 : 0) + (scan.after === undefined ? 2 : 0) + (scan.final ? 4 : 0));
   if (scan.after === undefined) return;
   const [time, start, seq] = scan.after.split("#").map(Number) as [number, number, number];
   w.time(time, now);
@@ -179,16 +182,19 @@ function writeScan(w: Writer, scan: GroupScan | undefined, group: number, now: n
 }
 
 function readScan(r: Reader, group: number, issuedAt: number): GroupScan | undefined {
-  const kind = r.uint();
-  if (kind === 0) return undefined;
-  if (kind > 4) throw new Error("bad scan");
+  const raw = r.uint();
+  if (raw === 0) return undefined;
+  if (raw > 8) throw new Error("bad scan");
+  const final = raw > 4 ? true : undefined;
+  const kind = raw > 4 ? raw - 4 : raw;
   const full = (kind - 1) % 2 === 1;
-  if (kind >= 3) return { full };
+  if (kind >= 3) return final ? { full, final } : { full };
   const time = r.time(issuedAt);
   const offset = r.uint();
   const seq = r.uint();
   if (time < 0 || offset >= Limits.GROUP_SIZE || seq > 999) throw new Error("bad scan");
-  return { full, after: completionSk(time, group * Limits.GROUP_SIZE + offset, seq) };
+  const after = completionSk(time, group * Limits.GROUP_SIZE + offset, seq);
+  return final ? { full, after, final } : { full, after };
 }
 
 function writeDelivered(w: Writer, set: DeliveredSet): void {

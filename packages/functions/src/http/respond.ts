@@ -72,6 +72,23 @@ export function errorResponse(
     };
   }
   const name = (error as { name?: unknown } | undefined)?.name;
+  if (name === "AbortError") {
+    // The request's own abort (it was answered as timed out): its work stopped on purpose.
+    return {
+      response: json(
+        503,
+        {
+          error: {
+            code: EdgeErrorCode.TIMEOUT,
+            message: "the request was stopped at the API's time limit; retry it",
+            requestId,
+          },
+        },
+        { "retry-after": "1" },
+      ),
+      serverFault: false,
+    };
+  }
   if (typeof name === "string" && THROTTLES.has(name)) {
     return {
       response: json(

@@ -178,16 +178,17 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: sessionPk(session), sk: SESSION_SK },
-          UpdateExpression: `SET v = :v, st = :st, cfg = :cfg, tags = :tags, se = :se, ua = :ua${
+          UpdateExpression: `SET v = :v, st = :st, cfg = :cfg, tags = :tags, se = :se, ce = :ce, ua = :ua${
             session.sealCursor === undefined ? " REMOVE sc" : ", sc = :sc"
           }`,
           ConditionExpression: "v = :expected",
-          ExpressionAttributeValues: (({ v, st, cfg, tags, se, sc, ua }) => ({
+          ExpressionAttributeValues: (({ v, st, cfg, tags, se, ce, sc, ua }) => ({
             ":v": v,
             ":st": st,
             ":cfg": cfg,
             ":tags": tags,
             ":se": se,
+            ":ce": ce,
             ...(sc === undefined ? {} : { ":sc": sc }),
             ":ua": ua,
             ":expected": expectedVersion,
@@ -469,11 +470,13 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]> {
-    // The writes of one call run at once: each counts on its own shard (at most
-    // WRITE_CONCURRENCY = COUNTER_SHARDS in flight), so they never clash with one another, and
+    // The writes of one call run at once, each worker of the call on its own counter shard (at
+    // most WRITE_CONCURRENCY = COUNTER_SHARDS workers), so they never clash with one another;
     // a random starting shard spreads concurrent writers.
     const base = Math.floor(Math.random() * COUNTER_SHARDS);
-    return mapLimit(writes, WRITE_CONCURRENCY, (w, i) => this.#writeChunk(w, (base + i) % COUNTER_SHARDS));
+    return mapLimit(writes, WRITE_CONCURRENCY, (w, _i, worker) =>
+      this.#writeChunk(w, (base + worker) % COUNTER_SHARDS),
+    );
   }
 
   async #writeChunk(w: ChunkWrite, shard: number): Promise<WriteResult> {
