@@ -106,6 +106,8 @@ program
   .option("--pool <pool>", "pool of a new session")
   .option("--priority <priority>", "high, normal or low (new session)")
   .option("--max-attempts <n>", "attempts per task (new session)", int)
+  .option("--task-timeout <ms>", "longest a task of a new session may run, in ms (default 1 hour)", int)
+  .option("--timeout <ms>", "longest one of these tasks may run, in ms (instead of the session's)", int)
   .action(async (sessionId: string, file: string, o) => {
     if (file !== "-")
       await access(file, constants.R_OK).catch(() => {
@@ -116,10 +118,12 @@ program
       ...(o.pool ? { pool: o.pool } : {}),
       ...(o.priority ? { priority: o.priority } : {}),
       ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
+      ...(o.taskTimeout ? { taskTimeoutMs: o.taskTimeout } : {}),
     };
     const session = await tessera.createSession({ sessionId, config });
     const summary = await session.submit(readJsonl(file), {
       handler: o.handler,
+      ...(o.timeout ? { timeoutMs: o.timeout } : {}),
       close: Boolean(o.close),
       startIndex: o.startIndex,
       batchSize: o.batchSize,

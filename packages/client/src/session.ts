@@ -22,6 +22,11 @@ export interface SubmitOptions {
   /** Task type (defineTask name) to run. */
   handler?: string;
   /**
+   * Longest one of these tasks may run, instead of the session's `taskTimeoutMs`: past it the
+   * run is stopped and the attempt fails with TIMEOUT (retried up to maxAttempts).
+   */
+  timeoutMs?: number;
+  /**
    * Index of the first task: tasks are numbered from it in the order given, which makes their
    * ids deterministic, so submitting the same tasks again creates nothing twice. @default 0
    */
@@ -195,7 +200,11 @@ export class Session<Input = unknown, Output = unknown> {
     options: SubmitOptions,
   ): Promise<SubmitResponse> {
     return this.#http.request("POST", `${this.#path}/tasks`, {
-      body: { ...(options.handler ? { handler: options.handler } : {}), tasks },
+      body: {
+        ...(options.handler ? { handler: options.handler } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        tasks,
+      },
       signal: options.signal,
     });
   }

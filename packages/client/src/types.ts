@@ -17,6 +17,8 @@ export interface SessionConfig {
   chunkMaxBytes: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Longest a task may run; past it the run is stopped and the attempt fails with TIMEOUT. */
+  taskTimeoutMs: number;
 }
 
 export interface SessionInfo {

@@ -107,6 +107,7 @@ export function sessionStatus(
       chunkMaxTasks: 100,
       chunkMaxBytes: 262_144,
       backoffBaseMs: 1_000,
+      taskTimeoutMs: 3_600_000,
       backoffMaxMs: 60_000,
     },
     tags: {},

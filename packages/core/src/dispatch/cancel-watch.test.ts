@@ -87,9 +87,10 @@ describe("cancel watch", () => {
     const hung = () => (): Promise<string> => new Promise(() => {}); // never settles, never listens
     const { grid, clock, d, second } = await running(hung);
     await cancelSession(grid, key);
-    await second();
+    await second(); // the watch aborts both runs: they ignore it
+    await second(); // the sweep sees them still running
     clock.advance(ABANDON_GRACE_MS);
-    await flush();
+    await d.heartbeat(); // … and gives up on them
     await d.drain();
     const p = await getSessionProgress(grid, key);
     expect(p.counts).toMatchObject({ cancelled: 2 });

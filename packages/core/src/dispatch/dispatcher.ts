@@ -2,7 +2,6 @@ import { byteLength } from "../engine/chunking.ts";
 import type { RunnableTask, SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry } from "../model/records.ts";
-import type { Clock } from "../ports/clock.ts";
 import type { ReceivedTicket } from "../ports/ticket-queue.ts";
 import { claimTickets, type WonClaim } from "./claim.ts";
 import { commitLease } from "./commit.ts";
@@ -30,36 +29,27 @@ const MAX_ERROR_CHARS = 1_000;
  */
 export const ABANDON_GRACE_MS = 500;
 
-/** The run's result, or a rejection once `signal` aborted and the run did not settle in time. */
-function settleOrAbandon<T>(work: Promise<T>, signal: AbortSignal, clock: Clock): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const finish = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener("abort", onAbort);
-      settle();
-    };
-    const onAbort = () => {
-      void clock
-        .sleep(ABANDON_GRACE_MS)
-        .then(() =>
-          finish(() =>
-            reject(
-              new Error(
-                `the task did not stop within ${ABANDON_GRACE_MS} ms of its abort (${String(signal.reason)}); abandoned`,
-              ),
-            ),
+/**
+ * One sweep of the running tasks (every heartbeat): a run past its chunk's timeout is aborted
+ * (TIMEOUT), and a run still going ABANDON_GRACE_MS after it was seen aborted is abandoned.
+ */
+export function sweepRuns(leases: Iterable<HeldLease>, now: number): void {
+  for (const lease of leases) {
+    for (const run of lease.runs.values()) {
+      if (run.result || run.startedAt === undefined) continue;
+      if (!run.controller.signal.aborted && now - run.startedAt >= lease.chunk.timeoutMs)
+        run.controller.abort(AbortReason.TIMEOUT);
+      if (!run.controller.signal.aborted) continue;
+      run.abortSeenAt ??= now;
+      if (now - run.abortSeenAt >= ABANDON_GRACE_MS) {
+        run.abandon?.(
+          new Error(
+            `the task did not stop within ${ABANDON_GRACE_MS} ms of its abort (${String(run.controller.signal.reason)}); abandoned`,
           ),
         );
-    };
-    work.then(
-      (value) => finish(() => resolve(value)),
-      (error: unknown) => finish(() => reject(error)),
-    );
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
+      }
+    }
+  }
 }
 
 /** What a task handler receives. */
@@ -266,22 +256,25 @@ export class Dispatcher {
       }
       const c = lease.chunk;
       this.#safeHook(() => this.#hooks.onTaskStart?.(lease, run));
+      // The heartbeat's sweep enforces the task's timeout from here, and abandons a run that
+      // ignores its abort (see sweepRuns): no timer or listener per task.
+      run.startedAt = this.#ports.clock.now();
       try {
-        const result = await settleOrAbandon(
-          this.#runner({
-            tenant: c.tenant,
-            sessionId: c.sessionId,
-            taskId: String(run.index),
-            index: run.index,
-            attempt: run.attempt,
-            maxAttempts: c.maxAttempts,
-            handler: c.handler,
-            payload: payloads[run.slot] ?? null,
-            signal: run.controller.signal,
-          }),
-          run.controller.signal,
-          this.#ports.clock,
-        );
+        const work = this.#runner({
+          tenant: c.tenant,
+          sessionId: c.sessionId,
+          taskId: String(run.index),
+          index: run.index,
+          attempt: run.attempt,
+          maxAttempts: c.maxAttempts,
+          handler: c.handler,
+          payload: payloads[run.slot] ?? null,
+          signal: run.controller.signal,
+        });
+        const result = await new Promise<string | undefined>((resolve, reject) => {
+          run.abandon = reject;
+          work.then(resolve, reject);
+        });
         if (result !== undefined && byteLength(result) > Limits.MAX_TASK_BYTES) {
           run.result = {
             ok: false,
@@ -304,8 +297,14 @@ export class Dispatcher {
           ? "CANCELLED"
           : reason === AbortReason.DEADLINE
             ? "DEADLINE"
-            : "HANDLER_ERROR";
-        run.result = { ok: false, error: { code, message }, cancelled: run.cancelRequested };
+            : reason === AbortReason.TIMEOUT
+              ? "TIMEOUT"
+              : "HANDLER_ERROR";
+        const why =
+          code === "TIMEOUT" ? `the task ran past its timeout of ${c.timeoutMs} ms (${message})` : message;
+        run.result = { ok: false, error: { code, message: why }, cancelled: run.cancelRequested };
+      } finally {
+        run.abandon = undefined;
       }
     } finally {
       this.#slots.release();
@@ -336,6 +335,7 @@ export class Dispatcher {
     };
     const extended = await heartbeat(ctx);
     if (!this.#dead) await watchCancels(ctx);
+    if (!this.#dead) sweepRuns(this.#leases.values(), this.#ports.clock.now());
     return extended;
   }
 

@@ -10,6 +10,12 @@ export interface TaskRun {
   /** Set when the heartbeat found its cancellation requested. */
   cancelRequested: boolean;
   result?: SlotResult | undefined;
+  /** When the task's code was called (the worker's clock); its timeout counts from here. */
+  startedAt?: number | undefined;
+  /** When a sweep first saw the run aborted but still running. */
+  abortSeenAt?: number | undefined;
+  /** Stops waiting for the task's code: the run ends with this error (its promise is left behind). */
+  abandon?: ((error: Error) => void) | undefined;
 }
 
 /** A chunk this worker holds a lease on, with its runs. */
@@ -37,6 +43,7 @@ export const AbortReason = {
   CANCELLED: "cancelled",
   LEASE_LOST: "lease-lost",
   DEADLINE: "deadline",
+  TIMEOUT: "timeout",
   SHUTDOWN: "shutdown",
 } as const;
 export type AbortReason = (typeof AbortReason)[keyof typeof AbortReason];

@@ -94,10 +94,12 @@ export async function planGroup(
   session: SessionRecord,
   group: number,
   placed: readonly Placed[],
-  handler: string | undefined,
+  batch: { handler?: string | undefined; timeoutMs?: number | undefined },
   sizes: ReadonlyMap<string, number>,
   own: ReadonlySet<number> = new Set(),
 ): Promise<GroupPlan> {
+  const handler = batch.handler;
+  const timeoutMs = batch.timeoutMs ?? session.config.taskTimeoutMs;
   const key = { tenant: session.tenant, sessionId: session.sessionId };
   const lock = await ports.store.getGroup(key, group);
   if (lock?.sealed) throw new SessionNotOpenError(key.sessionId, (await getSession(ports, key)).state);
@@ -136,7 +138,7 @@ export async function planGroup(
     if (p.ref !== undefined) p.bytes = sizes.get(p.ref) ?? 0;
     const digest = workDigest(handler, p.payloads, p.ref);
     plan.fresh.push({
-      record: newChunkRecord(session, p, handler, now, ports.timing, digest),
+      record: newChunkRecord(session, p, handler, now, ports.timing, digest, timeoutMs),
       payloads: p.payloads,
     });
   }

@@ -190,7 +190,7 @@ export async function submitTasks(
   // Every group is checked before anything is written: a conflicting batch changes nothing, and
   // the error names the first conflicting task in index order.
   const planned = await mapLimit(groups, GROUP_CONCURRENCY, (g) =>
-    planGroup(ports, session, g, byGroup.get(g)!, batch.handler, sizes).then(
+    planGroup(ports, session, g, byGroup.get(g)!, batch, sizes).then(
       (plan) => ({ plan }),
       (error: unknown) => ({ error }),
     ),
@@ -220,15 +220,7 @@ export async function submitTasks(
           );
         // This call's own earlier inserts are found stored: they are still created by this call.
         const own = new Set(created.map((c) => c.record.start));
-        plan = await planGroup(
-          ports,
-          session,
-          plan.group,
-          byGroup.get(plan.group)!,
-          batch.handler,
-          sizes,
-          own,
-        );
+        plan = await planGroup(ports, session, plan.group, byGroup.get(plan.group)!, batch, sizes, own);
       }
     } finally {
       // Whatever happens next, what this call stored gets its tickets.

@@ -1,4 +1,8 @@
-import type { ReaperTiming, SessionConfig } from "../model/limits.ts";
+import { DEFAULT_SESSION_CONFIG, type ReaperTiming, type SessionConfig } from "../model/limits.ts";
+
+/** The timeout of sessions created before timeouts were settable. */
+const DEFAULT_TASK_TIMEOUT_MS = DEFAULT_SESSION_CONFIG.taskTimeoutMs;
+
 import type { ChunkRecord, SessionKey, SessionRecord } from "../model/records.ts";
 import { SessionState, SlotCode } from "../model/status.ts";
 import type { PlannedChunk } from "./chunking.ts";
@@ -33,6 +37,7 @@ export function newChunkRecord(
   now: number,
   timing: ReaperTiming,
   digest: string,
+  timeoutMs: number = session.config.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS,
 ): ChunkRecord {
   const key = { tenant: session.tenant, sessionId: session.sessionId, start: planned.start };
   const count = planned.payloads.length;
@@ -54,6 +59,7 @@ export function newChunkRecord(
     pool: c.pool,
     priority: c.priority,
     handler,
+    timeoutMs,
     digest,
     payloadKey: planned.ref === undefined ? payloadBlobKey(key, digest) : uploadBlobKey(key, planned.ref),
     payloadRef: planned.ref,

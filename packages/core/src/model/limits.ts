@@ -22,6 +22,8 @@ export const Limits = {
   ENTRY_RESULT_BYTES: 1024 * 1024,
   /** Lifetime of presigned upload and download links. */
   LINK_SECONDS: 60 * 60,
+  /** Longest task timeout a session or batch may set. */
+  MAX_TASK_TIMEOUT_MS: 7 * 24 * 60 * 60_000,
   /** Largest number of tasks in one submit batch. */
   MAX_BATCH_TASKS: 10_000,
   /** Upper bound of maxAttempts (the DLQ's maxReceiveCount sits well above it). */
@@ -50,6 +52,11 @@ export interface SessionConfig {
   backoffBaseMs: number;
   /** Largest retry delay. @default 300000 */
   backoffMaxMs: number;
+  /**
+   * Longest a task may run: past it the run is stopped and the attempt fails with TIMEOUT
+   * (retried up to maxAttempts). A submit batch may set its own. @default 3600000 (1 hour)
+   */
+  taskTimeoutMs: number;
 }
 
 /** Defaults applied to every new session. */
@@ -62,6 +69,7 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
   chunkMaxBytes: 48 * 1024,
   backoffBaseMs: 1_000,
   backoffMaxMs: 300_000,
+  taskTimeoutMs: 60 * 60_000,
 };
 
 /** Timing of the reaper's safety net. */

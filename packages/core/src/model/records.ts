@@ -70,6 +70,8 @@ export interface ChunkRecord extends ChunkKey {
   backoffMaxMs: number;
   pool: string;
   priority: "high" | "normal" | "low";
+  /** Longest a run of one of its tasks may take (TIMEOUT past it). */
+  timeoutMs: number;
   /** Name of the task handler, when the submitter gave one. */
   handler?: string | undefined;
   /**

@@ -40,6 +40,7 @@ export const SessionConfigInput = z
       .int()
       .min(0)
       .max(12 * 60 * 60_000),
+    taskTimeoutMs: z.number().int().min(1_000).max(Limits.MAX_TASK_TIMEOUT_MS),
   })
   .strict()
   .partial();
@@ -78,6 +79,8 @@ export const TaskInputSchema = z
 export const SubmitBatchInput = z
   .object({
     handler: id.optional(),
+    /** This batch's task timeout, instead of the session's. */
+    timeoutMs: z.number().int().min(1_000).max(Limits.MAX_TASK_TIMEOUT_MS).optional(),
     tasks: z.array(TaskInputSchema).min(1).max(Limits.MAX_BATCH_TASKS),
   })
   .strict();

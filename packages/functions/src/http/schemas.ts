@@ -30,6 +30,9 @@ export const SessionConfigSchema = z
     chunkMaxBytes: z.number().int(),
     backoffBaseMs: z.number().int(),
     backoffMaxMs: z.number().int(),
+    taskTimeoutMs: z.number().int().meta({
+      description: "Longest a task may run; past it the run is stopped and the attempt fails with TIMEOUT",
+    }),
   })
   .meta({ id: "SessionConfig" });
 

@@ -17,7 +17,7 @@ import {
   tenantSk,
   uploadBlobKey,
 } from "../../engine/keys.ts";
-import type { SessionConfig } from "../../model/limits.ts";
+import { DEFAULT_SESSION_CONFIG, type SessionConfig } from "../../model/limits.ts";
 import type {
   ChunkKey,
   ChunkRecord,
@@ -77,6 +77,7 @@ export function chunkToItem(c: ChunkRecord): Item {
     pl: c.pool,
     pr: c.priority,
     h: c.handler,
+    tm: c.timeoutMs,
     dg: c.digest,
     pb: c.payloadBytes,
     pu: c.payloadRef,
@@ -114,6 +115,7 @@ export function itemToChunk(item: Item): ChunkRecord {
     pool: item.pl as string,
     priority: item.pr as ChunkRecord["priority"],
     handler: item.h as string | undefined,
+    timeoutMs: (item.tm as number | undefined) ?? 60 * 60_000,
     digest: item.dg as string,
     payloadKey:
       item.pu === undefined ? payloadBlobKey(key, item.dg as string) : uploadBlobKey(key, item.pu as string),
@@ -158,7 +160,8 @@ export function itemToSession(item: Item): SessionRecord {
     ...parseSessionPk(item.pk as string),
     version: item.v as number,
     state: item.st as SessionState,
-    config: JSON.parse(item.cfg as string) as SessionConfig,
+    // Settings added later take their defaults in sessions created before them.
+    config: { ...DEFAULT_SESSION_CONFIG, ...(JSON.parse(item.cfg as string) as Partial<SessionConfig>) },
     tags: JSON.parse(item.tags as string) as Record<string, string>,
     sealed: item.se === true,
     cancelEpoch: (item.ce as number | undefined) ?? 0,
