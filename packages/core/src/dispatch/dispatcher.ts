@@ -210,6 +210,7 @@ export class Dispatcher {
   ): Promise<void> {
     const payloads = await this.#loadPayloads(lease, inline);
     await Promise.all(runnable.map((t) => this.#runTask(lease, lease.runs.get(t.slot)!, payloads)));
+    await lease.earlyCommits;
     if (lease.lost || this.#dead) {
       this.#safeHook(() => this.#hooks.onLeaseLost?.(lease));
       return;
@@ -217,6 +218,18 @@ export class Dispatcher {
     const entry = await commitLease(this.#ports, this.#owner, this.acker, lease);
     if (lease.lost) this.#safeHook(() => this.#hooks.onLeaseLost?.(lease));
     else this.#safeHook(() => this.#hooks.onCommit?.(lease, entry));
+  }
+
+  /**
+   * Commits what the lease's finished runs have while others still run: a cancelled task reads
+   * CANCELLED within the cancel's bound instead of when its chunk's last run ends. Only cancels
+   * call it, so a session nobody cancels pays nothing.
+   */
+  #commitEarly(lease: HeldLease): void {
+    lease.earlyCommits = (lease.earlyCommits ?? Promise.resolve()).then(async () => {
+      if (lease.lost || this.#dead || ![...lease.runs.values()].some((r) => !r.result)) return;
+      await commitLease(this.#ports, this.#owner, this.acker, lease).catch(() => undefined);
+    });
   }
 
   async #runTask(lease: HeldLease, run: TaskRun, payloads: (string | null)[] | undefined): Promise<void> {
@@ -308,6 +321,7 @@ export class Dispatcher {
       }
     } finally {
       this.#slots.release();
+      if (run.cancelRequested && run.result) this.#commitEarly(lease);
     }
   }
 

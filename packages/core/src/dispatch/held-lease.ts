@@ -36,6 +36,8 @@ export interface HeldLease {
   claimedAt: number;
   /** The session's cancel epoch when this worker last looked at the chunk. */
   cancelEpoch: number;
+  /** Commits made before the lease's last run ended (cancelled runs), one after the other. */
+  earlyCommits?: Promise<void> | undefined;
 }
 
 /** Reasons a dispatcher aborts a run. */
