@@ -10,10 +10,12 @@ import { availableParallelism, hostname } from "node:os";
 import {
   Dispatcher,
   type GridPorts,
+  type HeldLease,
   keys,
   PRIORITY_ORDER,
   runPollLoop,
   type SessionUsage,
+  type TaskRun,
   type TaskRunner,
 } from "@tessera/core";
 import { AgentTime } from "@tessera/core/metering";
@@ -110,23 +112,29 @@ export class Agent {
     }
     this.#ports = options.ports;
     const counts = this.#counts;
-    const runner: TaskRunner = async (task) => {
+    // Running tasks and their time are counted from the dispatcher's start and end of each run:
+    // a task abandoned after ignoring its abort no longer counts, though its promise lingers.
+    const ends = new WeakMap<object, () => void>();
+    const taskStarted = (lease: HeldLease, run: TaskRun) => {
       this.#running++;
       this.#idleSince = undefined;
-      const ended = this.#time.start(task);
-      try {
-        return await options.runner(task);
-      } finally {
-        ended();
-        if (--this.#running === 0) this.#idleSince = Date.now();
-      }
+      ends.set(run, this.#time.start(lease.chunk));
+    };
+    const taskEnded = (_lease: HeldLease, run: TaskRun) => {
+      ends.get(run)?.();
+      ends.delete(run);
+      if (--this.#running === 0) this.#idleSince = Date.now();
     };
     this.#dispatcher = new Dispatcher(options.ports, {
       owner: this.#options.owner,
-      runner,
+      runner: options.runner,
       concurrency,
       hooks: {
-        onTaskStart: () => counts.started++,
+        onTaskStart: (lease, run) => {
+          counts.started++;
+          taskStarted(lease, run);
+        },
+        onTaskEnd: taskEnded,
         onCommit: (lease, entry) => {
           for (const o of entry?.outcomes ?? []) {
             if (o.status === "SUCCEEDED") counts.succeeded++;

@@ -1,4 +1,11 @@
-import { createSession, getTask, ResultsReader, submitTasks, type TaskRunner } from "@tessera/core";
+import {
+  cancelTask,
+  createSession,
+  getTask,
+  ResultsReader,
+  submitTasks,
+  type TaskRunner,
+} from "@tessera/core";
 import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { Agent } from "../src/agent.ts";
@@ -218,5 +225,40 @@ describe("agent", () => {
     } finally {
       await health.close();
     }
+  });
+
+  it("ends a hung task on its cancel (the default 60 s lease), while its other tasks keep committing", async () => {
+    const { ports, key } = await grid("hung", {}, 6);
+    const agent = start(
+      ports,
+      async (t) => {
+        if (t.index === 0) return new Promise<string>(() => {}); // hung: never settles, ignores its signal
+        await sleep(100, t.signal);
+        return "ok";
+      },
+      { heartbeatEveryMs: 1_000 },
+    );
+    await until(async () => (await getTask(ports, key, 0)).status === "LEASED");
+    await cancelTask(ports, key, 0);
+    await until(async () => (await getTask(ports, key, 0)).status === "CANCELLED", 15_000);
+    await until(async () => {
+      const done = await Promise.all([1, 2, 3, 4, 5].map((i) => getTask(ports, key, i)));
+      return done.every((t) => t.status === "SUCCEEDED");
+    });
+    expect(agent.stats().runningTasks).toBe(0);
+  });
+
+  it("stops a task past its timeout and retries it", async () => {
+    const { ports, key } = await grid(
+      "timeout",
+      { taskTimeoutMs: 1_000, maxAttempts: 2, backoffBaseMs: 0 },
+      1,
+    );
+    start(ports, async (t) => {
+      await sleep(30_000, t.signal);
+      return "late";
+    });
+    await until(async () => (await getTask(ports, key, 0)).status === "FAILED", 20_000);
+    expect(await getTask(ports, key, 0)).toMatchObject({ attempt: 2, error: { code: "TIMEOUT" } });
   });
 });

@@ -75,6 +75,8 @@ export interface DispatcherHooks {
   /** A lease was granted: its runs are about to start. */
   onClaim?(lease: HeldLease): void;
   onTaskStart?(lease: HeldLease, run: TaskRun): void;
+  /** A task's run ended: it returned, threw, or was abandoned after ignoring its abort. */
+  onTaskEnd?(lease: HeldLease, run: TaskRun): void;
   onCommit?(lease: HeldLease, entry: CompletionEntry | undefined): void;
   onLeaseLost?(lease: HeldLease): void;
 }
@@ -318,6 +320,7 @@ export class Dispatcher {
         run.result = { ok: false, error: { code, message: why }, cancelled: run.cancelRequested };
       } finally {
         run.abandon = undefined;
+        this.#safeHook(() => this.#hooks.onTaskEnd?.(lease, run));
       }
     } finally {
       this.#slots.release();
