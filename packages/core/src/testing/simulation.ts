@@ -9,6 +9,7 @@
 import { FakeClock, MemoryBlobStore, MemoryTaskStore, MemoryTicketQueue } from "../adapters/memory/index.ts";
 import { Dispatcher, type TaskRunner } from "../dispatch/dispatcher.ts";
 import type { GridPorts } from "../dispatch/grid-ports.ts";
+import { CANCEL_WATCH_AGE_MS } from "../dispatch/lease-keeper.ts";
 import { reap } from "../dispatch/reaper.ts";
 import { readResultsPage } from "../dispatch/results-page.ts";
 import { cancelSession, closeSession, createSession } from "../dispatch/sessions.ts";
@@ -68,6 +69,17 @@ const flush = () => new Promise<void>((r) => setImmediate(r));
 interface SimWorker {
   dispatcher: Dispatcher;
   paused: boolean;
+  owner: string;
+  /** Times (the grid's clock) of this worker's heartbeat passes. */
+  beats: number[];
+}
+
+/** A task run on a worker, timed on the grid's clock. */
+interface SimRun {
+  index: number;
+  owner: string;
+  start: number;
+  end?: number | undefined;
 }
 
 /** Runs one seeded simulation and returns the invariant violations it found (none expected). */
@@ -114,6 +126,10 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     step: 0,
   };
 
+  const runs = new Map<object, SimRun>();
+  /** When (the grid's clock) a cancel of each task completed, once the faults stopped. */
+  const cancelTimes = new Map<number, number>();
+  const everyWorker: SimWorker[] = [];
   let nextOwner = 0;
   let skewedWorkers = 0;
   const workers: SimWorker[] = [];
@@ -139,6 +155,13 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
         runner,
         concurrency: 4 + pick(12),
         hooks: {
+          onTaskStart: (_lease, run) => {
+            runs.set(run, { index: run.index, owner, start: clock.now() });
+          },
+          onTaskEnd: (_lease, run) => {
+            const timed = runs.get(run);
+            if (timed) timed.end = clock.now();
+          },
           onClaim: (lease) => {
             audit.claims.set(`${lease.chunk.start}#${lease.fence}`, { owner, step: audit.step });
             for (const run of lease.runs.values()) {
@@ -154,7 +177,9 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
         },
       },
     );
-    workers.push({ dispatcher, paused: false });
+    const worker: SimWorker = { dispatcher, paused: false, owner, beats: [] };
+    workers.push(worker);
+    everyWorker.push(worker);
   };
   for (let i = 0, n = 2 + pick(3); i < n; i++) spawnWorker();
 
@@ -308,7 +333,13 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     } else if (roll < 0.75) {
       clock.advance(100 + pick(2_900));
       await flush();
-      for (const x of workers) if (!x.paused) await tryOp(() => x.dispatcher.heartbeat());
+      for (const x of workers) {
+        if (x.paused) continue;
+        const faults = Object.values(chaos.counts).reduce((a, b) => a + b, 0);
+        await tryOp(() => x.dispatcher.heartbeat());
+        // Only a pass that met no injected fault must have seen every cancel.
+        if (Object.values(chaos.counts).reduce((a, b) => a + b, 0) === faults) x.beats.push(clock.now());
+      }
     } else if (roll < 0.78) {
       await tryOp(() => reap(ports));
     } else if (roll < 0.8) {
@@ -326,6 +357,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       await tryOp(async () => {
         await cancelTask(ports, key, index);
         audit.cancelledAt.set(index, step);
+        cancelTimes.set(index, clock.now());
       });
       cancels++;
     } else if (roll < 0.877 && cancels > 0) {
@@ -333,9 +365,25 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       await tryOp(async () => {
         await cancelSession(ports, key);
         for (const i of indexes) if (!audit.cancelledAt.has(i)) audit.cancelledAt.set(i, step);
+        if (step >= chaosSteps)
+          for (const i of indexes) if (!cancelTimes.has(i)) cancelTimes.set(i, clock.now());
       });
     }
     await flush();
+  }
+  // Once the faults stopped, a cancel stops the task's run on a live worker at that worker's
+  // first heartbeat pass after the cancel at which the run is over 250 ms old (the cancel watch).
+  const byOwner = new Map(everyWorker.map((w) => [w.owner, w]));
+  for (const run of runs.values()) {
+    const at = cancelTimes.get(run.index);
+    const worker = byOwner.get(run.owner);
+    if (at === undefined || !worker) continue;
+    if (run.start >= at || (run.end !== undefined && run.end <= at)) continue;
+    const bound = worker.beats.find((b) => b > at && b - run.start >= CANCEL_WATCH_AGE_MS);
+    if (bound !== undefined && (run.end === undefined || run.end > bound))
+      audit.violations.push(
+        `task ${run.index} still ran on ${run.owner} after the first heartbeat past its cancel`,
+      );
   }
   for (const x of workers) await x.dispatcher.drain();
   // Close, then read the stream to its end: it must settle, having delivered each task once.
