@@ -92,11 +92,12 @@ describe("agent", () => {
   });
 
   it("keeps a task that outlives its lease alive with heartbeats: it runs once", async () => {
-    const { ports, key } = await grid("long", { leaseMs: 1_500 }, 1);
+    // A lease of 2 s (heartbeats every 200 ms extend it) and a task of 5 s: more than two leases.
+    const { ports, key } = await grid("long", { leaseMs: 2_000 }, 1);
     let runs = 0;
     start(ports, async () => {
       runs++;
-      await sleep(4_000);
+      await sleep(5_000);
       return "done";
     });
     start(ports, async () => {

@@ -21,13 +21,16 @@ export async function cancelInChunk(
   ports: GridPorts,
   key: ChunkKey,
   which: readonly number[] | "all",
-): Promise<{ cancelled: number; marked: number; found: boolean }> {
+): Promise<{ cancelled: number; marked: number; found: boolean; requested: number }> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const [chunk] = await ports.store.getChunks([key]);
-    if (!chunk) return { cancelled: 0, marked: 0, found: false };
+    if (!chunk) return { cancelled: 0, marked: 0, found: false, requested: 0 };
     const now = ports.clock.now();
     const change = requestCancel(chunk, which, now);
-    if (!change) return { cancelled: 0, marked: 0, found: true };
+    // Slots marked for cancellation whose runs may still go (an earlier call may have marked them).
+    const requested = (slots: string) =>
+      [...slots].filter((c, i) => c === "K" && (which === "all" || which.includes(i))).length;
+    if (!change) return { cancelled: 0, marked: 0, found: true, requested: requested(chunk.slots) };
     const completion =
       change.outcomes.length > 0
         ? attachCompletion(change.next, change.outcomes, now, { fence: chunk.fence })
@@ -37,10 +40,15 @@ export async function cancelInChunk(
       let marked = 0;
       for (let i = 0; i < chunk.slots.length; i++)
         if (chunk.slots[i] !== change.next.slots[i] && change.next.slots[i] === "K") marked++;
-      return { cancelled: change.outcomes.length, marked, found: true };
+      return {
+        cancelled: change.outcomes.length,
+        marked,
+        found: true,
+        requested: requested(change.next.slots),
+      };
     }
   }
-  return { cancelled: 0, marked: 0, found: true };
+  return { cancelled: 0, marked: 0, found: true, requested: 0 };
 }
 
 /** Bounds of a cancel walk. */

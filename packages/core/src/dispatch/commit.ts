@@ -60,6 +60,7 @@ export async function commitLease(
   owner: string,
   acker: TicketAcker,
   lease: HeldLease,
+  options: { keepOnFailure?: boolean } = {},
 ): Promise<CompletionEntry | undefined> {
   const results = new Map<number, SlotResult>();
   for (const run of lease.runs.values()) if (run.result) results.set(run.slot, run.result);
@@ -110,7 +111,9 @@ export async function commitLease(
         await ports.clock.sleep(50 * 2 ** attempt);
       }
     }
-    loseLease(lease); // give up: the lease expires and the tasks run again
+    // Give up: the lease expires and the tasks run again; an early commit (other runs still
+    // going) just stops trying, the lease's final commit writes its results.
+    if (!options.keepOnFailure) loseLease(lease);
     return undefined;
   } finally {
     lease.committing = false;

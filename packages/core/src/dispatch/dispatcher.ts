@@ -230,12 +230,22 @@ export class Dispatcher {
   #commitEarly(lease: HeldLease): void {
     lease.earlyCommits = (lease.earlyCommits ?? Promise.resolve()).then(async () => {
       if (lease.lost || this.#dead || ![...lease.runs.values()].some((r) => !r.result)) return;
-      await commitLease(this.#ports, this.#owner, this.acker, lease).catch(() => undefined);
+      // Best effort: an early commit that cannot land gives up without losing the lease (the
+      // lease's final commit writes these results anyway).
+      await commitLease(this.#ports, this.#owner, this.acker, lease, { keepOnFailure: true }).catch(
+        () => undefined,
+      );
     });
   }
 
   async #runTask(lease: HeldLease, run: TaskRun, payloads: (string | null)[] | undefined): Promise<void> {
-    await this.#slots.acquire();
+    // A run aborted while it waits for a slot (a cancel, a timeout, a shutdown) stops waiting.
+    const acquired = await this.#slots.acquire(run.controller.signal);
+    if (!acquired) {
+      this.#recordNotStarted(run);
+      if (run.cancelRequested && run.result) this.#commitEarly(lease);
+      return;
+    }
     try {
       if (lease.lost || this.#dead) return;
       if (this.#stopping && !run.controller.signal.aborted) {
@@ -254,19 +264,7 @@ export class Dispatcher {
         return;
       }
       if (run.controller.signal.aborted) {
-        // Aborted while waiting for a slot (a cancel, a deadline): it never starts.
-        const reason = String(run.controller.signal.reason);
-        run.result = run.cancelRequested
-          ? { ok: false, error: { code: "CANCELLED", message: "task cancelled" }, cancelled: true }
-          : reason === AbortReason.SHUTDOWN
-            ? RELEASED
-            : {
-                ok: false,
-                error: {
-                  code: reason === AbortReason.DEADLINE ? "DEADLINE" : "ABORTED",
-                  message: `not started: ${reason}`,
-                },
-              };
+        this.#recordNotStarted(run);
         return;
       }
       const c = lease.chunk;
@@ -288,7 +286,7 @@ export class Dispatcher {
         });
         const result = await new Promise<string | undefined>((resolve, reject) => {
           run.abandon = reject;
-          work.then(resolve, reject);
+          Promise.resolve(work).then(resolve, reject);
         });
         if (result !== undefined && byteLength(result) > Limits.MAX_TASK_BYTES) {
           run.result = {
@@ -326,6 +324,22 @@ export class Dispatcher {
       this.#slots.release();
       if (run.cancelRequested && run.result) this.#commitEarly(lease);
     }
+  }
+
+  /** The outcome of a run aborted before it started (a cancel, a deadline, a timeout, a shutdown). */
+  #recordNotStarted(run: TaskRun): void {
+    const reason = String(run.controller.signal.reason);
+    run.result = run.cancelRequested
+      ? { ok: false, error: { code: "CANCELLED", message: "task cancelled" }, cancelled: true }
+      : reason === AbortReason.SHUTDOWN
+        ? RELEASED
+        : {
+            ok: false,
+            error: {
+              code: reason === AbortReason.DEADLINE ? "DEADLINE" : "ABORTED",
+              message: `not started: ${reason}`,
+            },
+          };
   }
 
   /** Observers must not break the worker: a throwing hook is ignored. */
@@ -386,6 +400,8 @@ export class Dispatcher {
    * that must exit while some task ignores its abort: the process exits, and the task with it.
    */
   async releaseAll(): Promise<void> {
+    // An early commit in flight is not the lease's last: wait for it, then release the rest.
+    await Promise.all([...this.#leases.values()].map((l) => l.earlyCommits));
     const leases = [...this.#leases.values()].filter((l) => !l.lost && !l.committing);
     this.#dead = true;
     await Promise.all(

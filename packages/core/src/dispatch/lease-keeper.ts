@@ -137,11 +137,14 @@ export async function watchCancels(ctx: LeaseKeeperContext): Promise<number> {
       }
       const moved = leases.filter((l) => l.cancelEpoch !== session.cancelEpoch && !l.committing);
       if (moved.length === 0) continue;
+      const versions = moved.map((l) => l.chunk.version);
       const fresh = await ports.store.getChunks(moved.map((l) => l.chunk));
       moved.forEach((lease, i) => {
         const record = fresh[i];
-        if (lease.lost || lease.committing) return;
-        if (!record || record.fence !== lease.fence || record.owner !== ctx.owner) {
+        // A commit (early or final) that landed meanwhile knows better than this read.
+        if (lease.lost || lease.committing || lease.chunk.version !== versions[i]) return;
+        if (!record || record.version < lease.chunk.version) return;
+        if (record.fence !== lease.fence || record.owner !== ctx.owner) {
           loseLease(lease);
           ctx.onLost?.(lease);
           return;

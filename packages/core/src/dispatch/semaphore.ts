@@ -7,12 +7,29 @@ export class Semaphore {
     this.#free = permits;
   }
 
-  acquire(): Promise<void> {
+  /**
+   * Takes a permit; resolves true when it has one, or false (holding none) if `signal` aborts
+   * first.
+   */
+  acquire(signal?: AbortSignal): Promise<boolean> {
     if (this.#free > 0) {
       this.#free--;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(true);
+      };
+      const onAbort = () => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at >= 0) this.#waiters.splice(at, 1);
+        resolve(false);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
   }
 
   release(): void {

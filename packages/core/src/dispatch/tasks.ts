@@ -73,8 +73,9 @@ export async function getTask(ports: GridPorts, key: SessionKey, index: number):
  */
 export async function cancelTask(ports: GridPorts, key: SessionKey, index: number): Promise<TaskView> {
   const chunk = await chunkOf(ports, key, index);
-  const { marked } = await cancelInChunk(ports, chunk, [index - chunk.start]);
-  // A running task: its worker learns of it within a second or two (its cancel watch).
-  if (marked > 0) await bumpCancelEpoch(ports, key);
+  const { requested } = await cancelInChunk(ports, chunk, [index - chunk.start]);
+  // A running task (marked now, or by an earlier try of this cancel whose bump failed): its
+  // worker learns of it within a second or two (its cancel watch).
+  if (requested > 0) await bumpCancelEpoch(ports, key);
   return getTask(ports, key, index);
 }

@@ -132,13 +132,17 @@ export async function processBatch(
   const finished = dispatcher.settle(ids);
   const stop = new AbortController();
   const beats = (async () => {
+    let aborted = false;
     while (!stop.signal.aborted) {
       const now = ports.clock.now();
-      if (now >= options.deadline) {
+      if (now >= options.deadline && !aborted) {
         dispatcher.abortAll(AbortReason.DEADLINE);
-        return;
+        aborted = true;
       }
-      const wait = Math.min(options.heartbeatEveryMs ?? 1_000, options.deadline - now);
+      // Past the deadline the passes go on (briefly): a task that ignores its abort is
+      // abandoned by them, so the batch returns before Lambda's own timeout.
+      const every = options.heartbeatEveryMs ?? 1_000;
+      const wait = aborted ? Math.min(every, 250) : Math.min(every, options.deadline - now);
       await ports.clock.sleep(wait, stop.signal).catch(() => {});
       if (!stop.signal.aborted) await dispatcher.heartbeat().catch(() => 0);
     }

@@ -211,6 +211,12 @@ export function applyCommit(
   let ticket: TicketAction;
   if (hasLeasedSlot(next.slots)) {
     next.due = (chunk.leaseUntil ?? now) + ctx.timing.leaseGraceMs;
+    // A failure committed while other runs still go keeps its backoff for the final commit.
+    if (retryAttempt > 0)
+      next.notBefore = Math.max(
+        chunk.notBefore,
+        now + backoffDelayMs(retryAttempt, chunk.backoffBaseMs, chunk.backoffMaxMs, ctx.random),
+      );
     ticket = { kind: "keep" };
   } else {
     released(next);
@@ -223,7 +229,8 @@ export function applyCommit(
         retryAttempt === 0 && gaveBack
           ? 0
           : backoffDelayMs(retryAttempt, chunk.backoffBaseMs, chunk.backoffMaxMs, ctx.random);
-      next.notBefore = now + delay;
+      // An earlier (early) commit's backoff is kept if it ends later.
+      next.notBefore = Math.max(now + delay, chunk.notBefore);
       next.due = next.notBefore + ctx.timing.ticketGraceMs;
       ticket = { kind: "delay", until: next.notBefore };
     }
