@@ -3,9 +3,11 @@ import type { FakeClock } from "../adapters/memory/clocks.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
 import { ABANDON_GRACE_MS, Dispatcher, type TaskRunner } from "./dispatcher.ts";
 import { getSessionProgress } from "./progress.ts";
+import { Semaphore } from "./semaphore.ts";
 import { cancelSession, createSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 import { cancelTask, getTask } from "./tasks.ts";
+import { processBatch } from "./worker-loop.ts";
 
 const QUEUE = "default-normal";
 const key = { tenant: "acme", sessionId: "cw" };
@@ -112,5 +114,56 @@ describe("cancel watch", () => {
     expect(reads.sessions).toBe(10);
     expect(chunkReads).toBe(0);
     expect(d.heldLeases).toBe(1);
+  });
+});
+
+describe("stopping, past the review", () => {
+  it("returns a Lambda batch in time though a task ignores its deadline abort", async () => {
+    const grid = memoryGrid();
+    const clock = grid.clock as FakeClock;
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    await submitTasks(grid, key, { tasks: [{ index: 0 }] });
+    const d = new Dispatcher(grid, { owner: "l", runner: () => new Promise(() => {}), ackMode: "report" });
+    const tickets = await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 });
+    let returned = false;
+    const batch = processBatch(grid, d, QUEUE, tickets, { deadline: clock.now() + 5_000 }).then((r) => {
+      returned = true;
+      return r;
+    });
+    for (let s = 0; s < 40 && !returned; s++) {
+      clock.advance(250);
+      await flush();
+      await flush();
+    }
+    expect(returned).toBe(true);
+    expect((await batch).failedReceipts).toHaveLength(1); // not acknowledged: it runs again later
+  });
+
+  it("bumps the cancel epoch on a retried cancel whose first bump failed", async () => {
+    const { grid, second } = await running(cooperative(120_000));
+    const writeSession = grid.store.writeSession.bind(grid.store);
+    let failed = false;
+    grid.store.writeSession = async (...args) => {
+      if (!failed) {
+        failed = true;
+        throw new Error("throttled");
+      }
+      return writeSession(...args);
+    };
+    await expect(cancelTask(grid, key, 1)).rejects.toThrow("throttled");
+    await cancelTask(grid, key, 1); // the client retries
+    await second();
+    expect(await getTask(grid, key, 1)).toMatchObject({ status: "CANCELLED" });
+  });
+
+  it("stops a cancelled run's wait for a slot", async () => {
+    const slots = new Semaphore(1);
+    expect(await slots.acquire()).toBe(true);
+    const cancel = new AbortController();
+    const waiting = slots.acquire(cancel.signal);
+    cancel.abort();
+    expect(await waiting).toBe(false);
+    slots.release();
+    expect(await slots.acquire()).toBe(true); // the aborted waiter took no permit
   });
 });
