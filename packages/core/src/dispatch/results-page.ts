@@ -219,12 +219,14 @@ async function readPartition(
 ): Promise<boolean> {
   const base = groupStart(group);
   let after = scan.after;
-  for (;;) {
+  // Reads start small and double: a page that fills after a few entries reads no more than it
+  // needs (a read is billed for every entry it returns), a long read still takes 200 a call.
+  for (let want = 32; ; want = Math.min(200, want * 2)) {
     const read = await ports.store.readCompletions(
       key,
       group,
       after,
-      Math.max(1, Math.min(200, page.entriesLeft)),
+      Math.max(1, Math.min(want, page.entriesLeft)),
     );
     for (const entry of read.entries) {
       const fresh = entry.outcomes.filter((o) => !position.delivered.has(o.index - base));
