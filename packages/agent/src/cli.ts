@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { TaskRunner } from "@tessera/core";
-import { collectTasks, runtimeFromEnv, taskRunner } from "@tessera/functions";
+import { collectTasks, isolatedTaskRunner, runtimeFromEnv, taskRunner } from "@tessera/functions";
 import { Command, InvalidArgumentError } from "commander";
 import { Agent } from "./agent.ts";
 import { commandRunner } from "./command-runner.ts";
@@ -28,6 +28,10 @@ const program = new Command("tessera-agent")
   .option("--concurrency <n>", "tasks run at once", positiveInt, availableParallelism())
   .option("--tasks <modules...>", "JS/TS modules exporting defineTask() definitions")
   .option("--default-task <name>", "task run for batches that name no handler")
+  .option(
+    "--in-process",
+    "run --tasks code in the agent's own thread (default: in worker threads, where a cancel or timeout can stop any task)",
+  )
   .option("--command <program>", "run this program per task (payload on stdin, result from stdout)")
   .option("--arg <value...>", "arguments of --command", [])
   .option("--input <mode>", "how --command gets the payload: stdin or file (TESSERA_INPUT_FILE)", "stdin")
@@ -58,6 +62,7 @@ async function main(): Promise<void> {
     concurrency: number;
     tasks?: string[];
     defaultTask?: string;
+    inProcess?: boolean;
     command?: string;
     arg: string[];
     input: string;
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
   if (opts.concurrency < 1) fail("--concurrency must be at least 1");
 
   let runner: TaskRunner;
+  let closeRunner = async () => {};
   if (opts.tasks) {
     const modules: Record<string, unknown>[] = [];
     for (const path of opts.tasks) {
@@ -85,7 +91,17 @@ async function main(): Promise<void> {
     }
     const tasks = collectTasks(...modules);
     if (tasks.size === 0) fail(`no defineTask() definitions exported by ${opts.tasks.join(", ")}`);
-    runner = taskRunner(tasks, { defaultTask: opts.defaultTask });
+    if (opts.inProcess) {
+      runner = taskRunner(tasks, { defaultTask: opts.defaultTask });
+    } else {
+      // One warm thread per task slot: a task is stopped by stopping its thread.
+      const isolated = isolatedTaskRunner(opts.tasks, {
+        threads: opts.concurrency,
+        defaultTask: opts.defaultTask,
+      });
+      runner = isolated.run;
+      closeRunner = () => isolated.close();
+    }
   } else {
     runner = commandRunner({
       command: opts.command!,
@@ -203,6 +219,7 @@ async function main(): Promise<void> {
     process.stdin.resume();
   }
   await agent.run();
+  await closeRunner();
   endSpotWatch();
   await endEc2Status();
   await health?.close();

@@ -2,6 +2,8 @@ export { createApiHandler, openApiDocument } from "./api.ts";
 export type { AuthConfig } from "./http/auth.ts";
 export type { Route, RouteInput } from "./http/route.ts";
 export { API_ROUTES } from "./http/routes.ts";
+export type { IsolatedRunner, IsolatedRunnerOptions } from "./isolated-runner.ts";
+export { isolatedTaskRunner } from "./isolated-runner.ts";
 export type { Observability } from "./observability.ts";
 export { createObservability, METRICS_NAMESPACE } from "./observability.ts";
 export { createReaperHandler } from "./reaper.ts";
