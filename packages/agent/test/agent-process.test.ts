@@ -1,7 +1,7 @@
 /** The agent as a real process: `tessera-agent` started as operators start it, and signalled. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createSession, getTask, reap, submitTasks } from "@tessera/core";
+import { cancelTask, createSession, getTask, reap, submitTasks } from "@tessera/core";
 import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
 import { afterEach, describe, expect, inject, it } from "vitest";
 
@@ -99,5 +99,21 @@ describe("tessera-agent process", () => {
     expect(agent.output().trim()).toBe(
       "tessera-agent: give either --tasks <modules...> or --command <program>",
     );
+  });
+
+  it("stops a task that spins the CPU at its timeout and another at its cancel, and keeps working", async () => {
+    const { g, key } = await setup("spin", { maxAttempts: 1 }, [200, 200]);
+    await submitTasks(g.ports, key, { handler: "spin", timeoutMs: 1_500, tasks: [{ index: 2 }] });
+    await submitTasks(g.ports, key, { handler: "spin", tasks: [{ index: 3 }] });
+    const agent = startAgent(g, ["--concurrency", "3"]);
+    await until(async () => (await getTask(g.ports, key, 3)).status === "LEASED");
+    await cancelTask(g.ports, key, 3);
+    await until(async () => (await getTask(g.ports, key, 3)).status === "CANCELLED");
+    await until(async () => (await getTask(g.ports, key, 2)).status === "FAILED");
+    expect(await getTask(g.ports, key, 2)).toMatchObject({ error: { code: "TIMEOUT" } });
+    for (const i of [0, 1]) expect((await getTask(g.ports, key, i)).status, agent.output()).toBe("SUCCEEDED");
+    agent.kill("SIGTERM");
+    const [code] = await once(agent, "exit");
+    expect(code, agent.output()).toBe(0);
   });
 });
