@@ -18,7 +18,7 @@ beforeAll(async () => {
     port: 0,
     sample: { tasks: 0, fleetTasks: 0 },
     agents: { count: 0, concurrency: 1 },
-    lambda: { pollers: 1, timeoutSeconds: 30, concurrency: 16 },
+    lambda: { pollers: 1, timeoutSeconds: 30, concurrency: 16, threads: 2 },
   });
 });
 afterAll(() => grid?.stop());

@@ -21,6 +21,7 @@ import {
   logicalQueueOf,
   processBatch,
   type TaskRun,
+  type TaskRunner,
 } from "@tessera/core";
 import { counterName } from "@tessera/core/metering";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
@@ -35,6 +36,11 @@ export interface WorkerOptions {
   tasks: Map<string, TaskDefinition>;
   /** Task type for batches that name no handler. */
   defaultTask?: string;
+  /**
+   * Runs the tasks instead of calling `tasks` in the worker's own thread (e.g. an
+   * isolatedTaskRunner over the same modules, where a cancel or timeout can stop any task).
+   */
+  runner?: TaskRunner;
   /** Tasks run at once per container. @default 16 */
   concurrency?: number;
   /**
@@ -111,13 +117,15 @@ export function createWorkerHandler(
     const rt = runtime();
     dispatcher ??= new Dispatcher(rt.ports, {
       owner,
-      runner: taskRunner(options.tasks, {
-        defaultTask: options.defaultTask,
-        logger: (task) =>
-          o.logger.createChild({
-            persistentKeys: { sessionId: task.sessionId, taskId: task.taskId, attempt: task.attempt },
-          }),
-      }),
+      runner:
+        options.runner ??
+        taskRunner(options.tasks, {
+          defaultTask: options.defaultTask,
+          logger: (task) =>
+            o.logger.createChild({
+              persistentKeys: { sessionId: task.sessionId, taskId: task.taskId, attempt: task.attempt },
+            }),
+        }),
       concurrency: options.concurrency ?? 16,
       ackMode: "report",
       hooks,

@@ -26,7 +26,7 @@ const grid = await startLocalGrid(
     sample: { tasks: 0, fleetTasks: 0 },
     fleet: { ...loadConfig(repo, {}).fleet, pools: [] }, // no scaler calls in the metered figures
     agents: { count: agents, concurrency: 8 },
-    lambda: { pollers: 2, timeoutSeconds: 60, concurrency: 16 },
+    lambda: { ...loadConfig(repo, {}).lambda, pollers: 2, timeoutSeconds: 60, concurrency: 16 },
   },
   () => {},
   { inProcessAgents: true },

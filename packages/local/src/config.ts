@@ -36,9 +36,15 @@ export const LocalConfigSchema = z
         timeoutSeconds: z.number().int().min(5).max(900).default(60),
         /** Tasks one invocation runs at once. */
         concurrency: z.number().int().min(1).max(256).default(16),
+        /**
+         * Worker threads the task code runs in, shared by the workers (0: in the grid's own
+         * thread). In threads a cancel or timeout stops any task, and CPU-bound tasks never
+         * slow the API.
+         */
+        threads: z.number().int().min(0).max(64).default(2),
       })
       .strict()
-      .default({ pollers: 2, timeoutSeconds: 60, concurrency: 16 }),
+      .default({ pollers: 2, timeoutSeconds: 60, concurrency: 16, threads: 2 }),
     /** Agent processes (the EC2/EKS agent, run locally). */
     agents: z
       .object({

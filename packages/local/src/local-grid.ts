@@ -48,6 +48,7 @@ import {
   createObservability,
   createWorkerHandler,
   type GridRuntime,
+  isolatedTaskRunner,
   sessionUsageFor,
   taskRunner,
 } from "@tessera/functions";
@@ -272,12 +273,18 @@ export async function startLocalGrid(
     // invocation at a time per container.
     const stopSources = new AbortController();
     const sources: Promise<void>[] = [];
+    // Task code runs in worker threads shared by the workers, off the API's thread.
+    const isolated =
+      config.lambda.threads > 0
+        ? isolatedTaskRunner(config.tasks, { threads: config.lambda.threads })
+        : undefined;
+    if (isolated) stops.push(() => isolated.close());
     for (const q of grid.queues) {
       if (!workerPools.some((p) => q.name.startsWith(`${p}-`))) continue;
       for (let i = 0; i < config.lambda.pollers; i++) {
         const handler = createWorkerHandler(
           () => runtime,
-          { tasks, concurrency: config.lambda.concurrency },
+          { tasks, concurrency: config.lambda.concurrency, runner: isolated?.run },
           createObservability("tessera-worker"),
         );
         sources.push(

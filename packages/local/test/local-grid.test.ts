@@ -15,7 +15,7 @@ const config = () => ({
   ...loadConfig(repo, {}),
   dataDir,
   port: 0,
-  lambda: { pollers: 1, timeoutSeconds: 30, concurrency: 8 },
+  lambda: { pollers: 1, timeoutSeconds: 30, concurrency: 8, threads: 2 },
   agents: { count: 1, concurrency: 2 },
 });
 const grids: LocalGrid[] = [];
@@ -92,6 +92,37 @@ describe("local grid", () => {
       clearInterval(watch);
       await grid.stop();
     }
+  });
+
+  it("stops a CPU-spinning task at its timeout on its Lambda-style workers, and its API keeps answering", async () => {
+    const stubborn = new URL("../../agent/test/fixtures/tasks.ts", import.meta.url).pathname;
+    const grid = await startLocalGrid({
+      ...config(),
+      dataDir: mkdtempSync(join(tmpdir(), "tessera-spin-")),
+      tasks: [...config().tasks, stubborn],
+      agents: { count: 0, concurrency: 1 },
+      sample: { tasks: 0, fleetTasks: 0 },
+    });
+    grids.push(grid);
+    await api(grid, "POST", "/sessions", { sessionId: "spin", config: { maxAttempts: 1 } });
+    await api(grid, "POST", "/sessions/spin/tasks", {
+      handler: "spin",
+      timeoutMs: 1_500,
+      tasks: [{ index: 0 }],
+    });
+    let answered = 0;
+    for (const end = Date.now() + 30_000; Date.now() < end; ) {
+      const task = await api(grid, "GET", "/sessions/spin/tasks/0");
+      answered++;
+      if (task.body.status === "FAILED") {
+        expect(task.body.error).toMatchObject({ code: "TIMEOUT" });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await api(grid, "GET", "/sessions/spin/tasks/0")).body.status).toBe("FAILED");
+    expect(answered).toBeGreaterThan(5); // the API answered all along, the task spinning in a thread
+    await grid.stop();
   });
 
   it("says in one line when its port is taken, and starts nothing", async () => {
