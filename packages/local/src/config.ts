@@ -4,9 +4,13 @@
  * win. Every field has a default, so no file is needed.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { IdSchema, parseInput } from "@tessera/core";
 import { z } from "zod";
+
+/** Task threads of the Lambda-style workers: every core but one, which the API keeps. */
+const DEFAULT_TASK_THREADS = Math.max(1, availableParallelism() - 1);
 
 /** A configuration the user must fix. */
 export class ConfigError extends Error {
@@ -41,10 +45,10 @@ export const LocalConfigSchema = z
          * thread). In threads a cancel or timeout stops any task, and CPU-bound tasks never
          * slow the API.
          */
-        threads: z.number().int().min(0).max(64).default(2),
+        threads: z.number().int().min(0).max(64).default(DEFAULT_TASK_THREADS),
       })
       .strict()
-      .default({ pollers: 2, timeoutSeconds: 60, concurrency: 16, threads: 2 }),
+      .default({ pollers: 2, timeoutSeconds: 60, concurrency: 16, threads: DEFAULT_TASK_THREADS }),
     /** Agent processes (the EC2/EKS agent, run locally). */
     agents: z
       .object({
