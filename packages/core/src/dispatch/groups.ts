@@ -1,25 +1,22 @@
 import type { SessionKey } from "../model/records.ts";
-import type { GroupPage } from "../ports/task-store.ts";
 import type { GridPorts } from "./grid-ports.ts";
 
 /** Directory entries read per call. */
-export const DIRECTORY_PAGE = 1_000;
+const DIRECTORY_PAGE = 1_000;
 
 /**
  * The key groups of a session that hold chunks, in order, from its group directory (strongly
  * consistent: a group is listed from the write that created it). Walks only groups that exist,
- * so the work follows the data, never the highest task index. `first` is the first page when
- * the caller already asked for it (alongside another read).
+ * so the work follows the data, never the highest task index.
  */
 export async function* sessionGroups(
   ports: GridPorts,
   key: SessionKey,
   after?: number,
-  first?: Promise<GroupPage>,
 ): AsyncGenerator<number> {
   let from = after;
-  for (let pages = 0; ; pages++) {
-    const page = pages === 0 && first ? await first : await ports.store.listGroups(key, from, DIRECTORY_PAGE);
+  for (;;) {
+    const page = await ports.store.listGroups(key, from, DIRECTORY_PAGE);
     yield* page.groups;
     if (page.next === undefined) return;
     from = page.next;

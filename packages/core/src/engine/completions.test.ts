@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_REAPER_TIMING, DEFAULT_SESSION_CONFIG } from "../model/limits.ts";
 import type { ChunkRecord, TaskOutcome } from "../model/records.ts";
-import { attachCompletion, completionId, resultBytes, viewTask } from "./completions.ts";
+import { attachCompletion, resultBytes, viewTask } from "./completions.ts";
 import { completionSk } from "./keys.ts";
 import { newChunkRecord, newSessionRecord } from "./records.ts";
 
@@ -67,35 +67,6 @@ describe("attachCompletion", () => {
     const keys = [0, 0, 5].map((dt) => attachCompletion(next, [outcome], NOW + dt, { fence: 1 }).sortKey);
     expect(new Set(keys).size).toBe(3);
     expect([...keys].sort()).toEqual(keys);
-  });
-});
-
-describe("completionId", () => {
-  const original = { chunkStart: START, sortKey: completionSk(NOW, START, 4) };
-
-  it.each([
-    {
-      name: "re-published later",
-      other: { chunkStart: START, sortKey: completionSk(NOW + 9_000, START, 4) },
-      same: true,
-    },
-    { name: "the same key", other: { ...original }, same: true },
-    {
-      name: "another write of the chunk",
-      other: { chunkStart: START, sortKey: completionSk(NOW, START, 5) },
-      same: false,
-    },
-    {
-      name: "another chunk, same seq",
-      other: { chunkStart: START + 64, sortKey: completionSk(NOW, START + 64, 4) },
-      same: false,
-    },
-  ])("$name → same id: $same", ({ other, same }) => {
-    expect(completionId(other) === completionId(original)).toBe(same);
-  });
-
-  it("is the chunk start and the sequence number", () => {
-    expect(completionId(original)).toBe("8192#004");
   });
 });
 

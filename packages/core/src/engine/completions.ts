@@ -37,11 +37,6 @@ export function resultBytes(outcomes: readonly TaskOutcome[]): number {
   return total;
 }
 
-/** Identity of a completion entry that survives re-publication under a later sort key. */
-export function completionId(entry: Pick<CompletionEntry, "chunkStart" | "sortKey">): string {
-  return `${entry.chunkStart}#${entry.sortKey.slice(-3)}`;
-}
-
 const STATUS_OF_SLOT: Record<string, TaskView["status"]> = {
   [SlotCode.QUEUED]: "QUEUED",
   [SlotCode.LEASED]: "LEASED",
