@@ -131,6 +131,9 @@ export function functions(
           handler: settings.workerEntry,
           memory: `${settings.workerMemoryMb} MB`,
           timeout: "15 minutes",
+          // Task threads (see isolate in examples/worker.ts) need piscina's own thread file,
+          // which a bundle cannot hold: it is installed beside the bundle.
+          nodejs: { install: ["piscina"] },
           permissions: workerPermissions(
             arns,
             served.map((q) => q.queue.arn),

@@ -225,6 +225,13 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     }
   });
 
+  it("installs piscina beside the worker's bundle, for its task threads", () => {
+    const worker = Object.values(full.builds).find((b) => b.handler === "examples/worker.handler")!;
+    expect(worker.install).toHaveProperty("piscina");
+    const others = Object.values(full.builds).filter((b) => b !== worker);
+    for (const b of others) expect(b.install).toEqual({});
+  });
+
   it("subscribes the worker to exactly the Lambda pools' queues, reporting batch item failures", () => {
     const worker = one(full, "aws:lambda/function:Function", "WorkerFunction");
     const mappings = ofType(full, "aws:lambda/eventSourceMapping:EventSourceMapping");

@@ -38,7 +38,16 @@ export interface Graph {
   resources: GraphResource[];
   outputs: Record<string, unknown>;
   /** Functions SST asked the CLI to build: logical id → handler. */
-  builds: Record<string, { handler: string; runtime: string; architecture: string }>;
+  builds: Record<
+    string,
+    {
+      handler: string;
+      runtime: string;
+      architecture: string;
+      /** Packages installed beside the bundle instead of bundled (`nodejs.install`). */
+      install: Record<string, string>;
+    }
+  >;
   /** Provider functions the mocks did not model (their inputs were echoed back). */
   unknownCalls: string[];
 }
@@ -123,6 +132,7 @@ export async function declareStack(options: GraphOptions = {}): Promise<Graph> {
           handler: input.handler,
           runtime: input.runtime,
           architecture: input.properties?.architecture,
+          install: input.properties?.install ?? {},
         };
         const out = join(work, "build", String(input.functionID));
         mkdirSync(out, { recursive: true });

@@ -14,6 +14,7 @@ const totals = {
   starts: 0,
   crashes: 0,
   cancels: 0,
+  stalls: 0,
   ticketLoss: 0,
   ticketDuplicate: 0,
   storeError: 0,
@@ -29,6 +30,7 @@ for (let seed = from; seed < from + seeds; seed++) {
   totals.starts += r.starts;
   totals.crashes += r.crashes;
   totals.cancels += r.cancels;
+  totals.stalls += r.stalls;
   totals.ticketLoss += r.faults.ticketLoss;
   totals.ticketDuplicate += r.faults.ticketDuplicate;
   totals.storeError += r.faults.storeError;
@@ -48,7 +50,7 @@ console.log(
   `${seeds} runs (seeds ${from}..${from + seeds - 1}) in ${seconds.toFixed(1)} s: ${failing.length} failing`,
 );
 console.log(
-  `injected: ${totals.crashes} worker crashes, ${totals.ticketLoss} lost and ${totals.ticketDuplicate} duplicated tickets, ${totals.storeError} store errors, ${totals.storeLostAck} lost write acks, ${totals.cancels} cancels, ${totals.conflicts} submits refused as other work, ${totals.skewedWorkers} workers with skewed clocks (up to ±60 s), ${totals.refusedAtClose} tasks kept out by a close they raced`,
+  `injected: ${totals.crashes} worker crashes, ${totals.ticketLoss} lost and ${totals.ticketDuplicate} duplicated tickets, ${totals.storeError} store errors, ${totals.storeLostAck} lost write acks, ${totals.cancels} cancels, ${totals.stalls} worker CPU stalls, ${totals.conflicts} submits refused as other work, ${totals.skewedWorkers} workers with skewed clocks (up to ±60 s), ${totals.refusedAtClose} tasks kept out by a close they raced`,
 );
 console.log(
   JSON.stringify({

@@ -20,11 +20,13 @@ import {
   decodeTicket,
   logicalQueueOf,
   processBatch,
+  type TaskContext,
   type TaskRun,
   type TaskRunner,
 } from "@tessera/core";
 import { counterName } from "@tessera/core/metering";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { inEntryTaskThread, isolatedTaskRunner } from "./isolated-runner.ts";
 import { withObservability } from "./middleware.ts";
 import { createObservability, type Observability } from "./observability.ts";
 import { functionMemoryGb, type GridRuntime } from "./runtime.ts";
@@ -41,6 +43,14 @@ export interface WorkerOptions {
    * isolatedTaskRunner over the same modules, where a cancel or timeout can stop any task).
    */
   runner?: TaskRunner;
+  /**
+   * Runs the tasks in worker threads that load this worker's own entry module, so that a cancel,
+   * a timeout or the function's deadline stops any task (a hung or CPU-bound one included) and no
+   * task holds the heartbeats and commits of the others. `entry` is the entry's
+   * `import.meta.url`; `exportName` the name it exports the handler under (default `handler`).
+   * Threads start on demand, up to `concurrency`, and stay warm with the container.
+   */
+  isolate?: { entry: string; exportName?: string };
   /** Tasks run at once per container. @default 16 */
   concurrency?: number;
   /**
@@ -80,7 +90,18 @@ export function createWorkerHandler(
   options: WorkerOptions,
   o: Observability = createObservability("tessera-worker"),
 ) {
+  const logger = (task: { sessionId: string; taskId: string; attempt: number }) =>
+    o.logger.createChild({
+      persistentKeys: { sessionId: task.sessionId, taskId: task.taskId, attempt: task.attempt },
+    });
+  if (inEntryTaskThread()) {
+    // This module was loaded by a task thread (see isolate): the export is the task function.
+    const run = taskRunner(options.tasks, { defaultTask: options.defaultTask, logger });
+    const never = new AbortController().signal;
+    return ((task: Omit<TaskContext, "signal">) => run({ ...task, signal: never })) as never;
+  }
   const owner = `lambda:${randomUUID()}`;
+  const concurrency = options.concurrency ?? 16;
   const started = new WeakMap<TaskRun, number>();
   const hooks: DispatcherHooks = {
     onTaskStart: (_lease, run) => {
@@ -119,14 +140,10 @@ export function createWorkerHandler(
       owner,
       runner:
         options.runner ??
-        taskRunner(options.tasks, {
-          defaultTask: options.defaultTask,
-          logger: (task) =>
-            o.logger.createChild({
-              persistentKeys: { sessionId: task.sessionId, taskId: task.taskId, attempt: task.attempt },
-            }),
-        }),
-      concurrency: options.concurrency ?? 16,
+        (options.isolate
+          ? isolatedTaskRunner(options.isolate, { threads: concurrency, warmThreads: 1 }).run
+          : taskRunner(options.tasks, { defaultTask: options.defaultTask, logger })),
+      concurrency,
       ackMode: "report",
       hooks,
     });

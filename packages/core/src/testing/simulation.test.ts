@@ -10,12 +10,16 @@ describe("deterministic simulation with injected faults", () => {
     let lost = 0;
     let conflicts = 0;
     let skewed = 0;
+    let stalls = 0;
+    let cancels = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const r = await simulate(seed);
       crashes += r.crashes;
       lost += r.faults.ticketLoss;
       conflicts += r.conflicts;
       skewed += r.skewedWorkers;
+      stalls += r.stalls;
+      cancels += r.cancels;
       if (r.violations.length > 0) failures.push(`seed ${seed}: ${r.violations.slice(0, 3).join("; ")}`);
     }
     expect(failures).toEqual([]);
@@ -24,6 +28,8 @@ describe("deterministic simulation with injected faults", () => {
     expect(lost).toBeGreaterThan(SEEDS);
     expect(conflicts).toBeGreaterThan(10); // concurrent batches with other work, refused
     expect(skewed).toBeGreaterThan(SEEDS); // workers whose clocks are up to a minute off
+    expect(stalls).toBeGreaterThan(SEEDS); // workers whose event loop stalls
+    expect(cancels).toBeGreaterThan(SEEDS); // cancels at random moments
   });
 
   it("is deterministic: the same seed gives the same run", async () => {

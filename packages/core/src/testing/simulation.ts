@@ -1,7 +1,8 @@
 /**
  * Deterministic simulation of the dispatch engine: seeded runs over the in-memory adapters
  * with injected faults (duplicated, delayed and lost tickets, store and queue errors, lost
- * acknowledgements, workers crashing mid-task, slow workers whose leases expire, cancels),
+ * acknowledgements, workers crashing mid-task, slow workers whose leases expire, workers whose
+ * event loop stalls, cancels at random moments),
  * concurrent conflicting submits, sparse task indexes, workers whose clocks are up to a minute
  * off, and a results reader polling throughout, checked against the grid's invariants after
  * each run.
@@ -32,6 +33,8 @@ export interface SimResult {
   faults: FaultCounts;
   crashes: number;
   cancels: number;
+  /** CPU stalls injected into workers. */
+  stalls: number;
   starts: number;
   /** Submits refused because another batch held their indexes with other work. */
   conflicts: number;
@@ -41,9 +44,19 @@ export interface SimResult {
   refusedAtClose: number;
 }
 
-/** A worker's view of time: the grid's clock off by `skewMs` (sleeps are unaffected). */
-function skewedClock(clock: Clock, skewMs: number): Clock {
-  return { now: () => clock.now() + skewMs, sleep: (ms, signal) => clock.sleep(ms, signal) };
+/**
+ * A worker's view of time: the grid's clock off by `skewMs`, whose sleeps also wait out the
+ * worker's CPU stalls (a blocked event loop fires no timer).
+ */
+function workerClock(clock: Clock, skewMs: number, stalledUntil: () => number): Clock {
+  return {
+    now: () => clock.now() + skewMs,
+    sleep: async (ms, signal) => {
+      await clock.sleep(ms, signal);
+      for (let until = stalledUntil(); clock.now() < until; until = stalledUntil())
+        await clock.sleep(until - clock.now(), signal);
+    },
+  };
 }
 
 /**
@@ -69,6 +82,11 @@ const flush = () => new Promise<void>((r) => setImmediate(r));
 interface SimWorker {
   dispatcher: Dispatcher;
   paused: boolean;
+  /**
+   * A CPU stall (the grid's clock): until then the worker's event loop is blocked, so it takes no
+   * tickets, sends no heartbeats, and none of its timers (task code included) fire.
+   */
+  stalledUntil: number;
   owner: string;
   /** Times (the grid's clock) of this worker's heartbeat passes. */
   beats: number[];
@@ -138,18 +156,20 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     // A third of the workers run on a clock up to a minute off (agents on EKS or on premises).
     const skew = chance(0.33) ? (pick(121) - 60) * 1_000 : 0;
     if (skew !== 0) skewedWorkers++;
+    let stalledUntil = 0;
+    const time = workerClock(clock, skew, () => stalledUntil);
     const runner: TaskRunner = async (t) => {
       // Behaviour of a run is a function of (seed, task, attempt), so replays agree.
       const r = seededRandom(seed * 7919 + t.index * 131 + t.attempt)();
       const duration =
         r < 0.7 ? Math.floor(r * 1_000) : r < 0.9 ? Math.floor(r * 8_000) : Math.floor(r * 40_000);
-      await clock.sleep(duration, t.signal);
+      await time.sleep(duration, t.signal);
       if (r * 1000 - Math.floor(r * 1000) < 0.25)
         throw new Error(`task ${t.index} attempt ${t.attempt} failed`);
       return `${t.index}:${t.attempt}:${owner}:${t.payload}`;
     };
     const dispatcher = new Dispatcher(
-      { ...ports, clock: skewedClock(clock, skew) },
+      { ...ports, clock: time },
       {
         owner,
         runner,
@@ -177,7 +197,18 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
         },
       },
     );
-    const worker: SimWorker = { dispatcher, paused: false, owner, beats: [] };
+    const worker: SimWorker = {
+      dispatcher,
+      paused: false,
+      get stalledUntil() {
+        return stalledUntil;
+      },
+      set stalledUntil(at: number) {
+        stalledUntil = at;
+      },
+      owner,
+      beats: [],
+    };
     workers.push(worker);
     everyWorker.push(worker);
   };
@@ -277,6 +308,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
 
   let crashes = 0;
   let cancels = 0;
+  let stalls = 0;
   const maxSteps = options.maxSteps ?? 3_000;
   const tryOp = async (op: () => Promise<unknown>) => {
     try {
@@ -321,20 +353,22 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     if (step > chaosSteps && step % 50 === 0 && (await settled())) break;
     const roll = random();
     const w = workers[pick(workers.length)]!;
+    const stalled = (x: SimWorker) => clock.now() < x.stalledUntil;
     if (roll < 0.5) {
-      await tryOp(async () => {
-        const tickets = await ports.queue.receive(QUEUE, {
-          max: 10,
-          waitSeconds: 0,
-          visibilitySeconds: 5 + pick(30),
+      if (!stalled(w))
+        await tryOp(async () => {
+          const tickets = await ports.queue.receive(QUEUE, {
+            max: 10,
+            waitSeconds: 0,
+            visibilitySeconds: 5 + pick(30),
+          });
+          await w.dispatcher.accept(QUEUE, tickets);
         });
-        await w.dispatcher.accept(QUEUE, tickets);
-      });
     } else if (roll < 0.75) {
       clock.advance(100 + pick(2_900));
       await flush();
       for (const x of workers) {
-        if (x.paused) continue;
+        if (x.paused || stalled(x)) continue;
         const faults = Object.values(chaos.counts).reduce((a, b) => a + b, 0);
         await tryOp(() => x.dispatcher.heartbeat());
         // Only a pass that met no injected fault must have seen every cancel.
@@ -349,8 +383,14 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       workers.splice(workers.indexOf(w), 1);
       spawnWorker();
       crashes++;
-    } else if (roll < 0.86 && step < chaosSteps) {
+    } else if (roll < 0.85 && step < chaosSteps) {
       w.paused = !w.paused; // a slow worker: its leases expire while it still runs
+    } else if (roll < 0.86) {
+      // A CPU stall (a task spinning in the worker's own thread, a GC pause, a starved VM) of up
+      // to a lease and a half: its leases may expire meanwhile, and it resumes as if nothing
+      // happened.
+      w.stalledUntil = clock.now() + 500 + pick(Math.floor(config.leaseMs * 1.5));
+      stalls++;
     } else if (roll < 0.875) {
       const index = indexes[pick(tasks)]!;
       audit.cancelRequested.add(index);
@@ -411,6 +451,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     faults: { ...chaos.counts },
     crashes,
     cancels,
+    stalls,
     starts: audit.starts.length,
     conflicts,
     skewedWorkers,
