@@ -9,6 +9,8 @@
  * the bundle): the entry's `createWorkerHandler` sees that it runs in a task thread and returns
  * the task function in place of the Lambda handler.
  */
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { resolve } from "node:path";
 import { isMainThread, workerData } from "node:worker_threads";
 import type { TaskRunner } from "@tessera/core";
@@ -72,4 +74,18 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
 /** True in a task thread that loaded a worker entry (see {@link TaskSource}). */
 export function inEntryTaskThread(): boolean {
   return !isMainThread && (workerData as Record<string, unknown> | null)?.[ENTRY_THREAD] === true;
+}
+
+/**
+ * Lowers the scheduling priority of the calling thread (nice 10, Linux): task code then yields
+ * the CPU to the thread that heartbeats, commits and serves the API, and to the store, whenever
+ * they need it. Elsewhere (no per-thread priority) it does nothing.
+ */
+export function yieldToDispatcher(): void {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").at(-1));
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // not Linux, or not allowed: the thread keeps its priority
+  }
 }

@@ -6,7 +6,10 @@
 import { pathToFileURL } from "node:url";
 import { workerData } from "node:worker_threads";
 import type { TaskContext } from "@tessera/core";
+import { yieldToDispatcher } from "./isolated-runner.ts";
 import { collectTasks, taskRunner } from "./task-definition.ts";
+
+yieldToDispatcher();
 
 const { modules, defaultTask } = workerData as { modules: string[]; defaultTask?: string };
 const loaded = await Promise.all(

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:api-load -- --tasks N --threads T`: how the local grid's API answers while its
  * Lambda-style workers run CPU-bound tasks: N Monte-Carlo option prices (200,000 paths each) are
- * submitted, and `GET /sessions/{id}` is timed 100 times while they run. With task code in worker
+ * submitted, and `GET /sessions/{id}` is timed 300 times while they run. With task code in worker
  * threads (`--threads`, default 1) the API stays quick (with task code in the grid's own thread,
  * `lambda.threads: 0`, the same reads took seconds). The last line is JSON.
  */
@@ -12,7 +12,7 @@ import { numberFlags } from "../../core/bench/args.ts";
 import { loadConfig } from "../src/config.ts";
 import { startLocalGrid } from "../src/local-grid.ts";
 
-const { tasks, threads, reads } = numberFlags({ tasks: 3_000, threads: 1, reads: 100 });
+const { tasks, threads, reads } = numberFlags({ tasks: 3_000, threads: 1, reads: 300 });
 const repo = new URL("../../../", import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), "tessera-bench-api-load-"));
 const base = loadConfig(repo, {});
