@@ -6,7 +6,7 @@ export {
   SystemClock,
 } from "./adapters/memory/index.ts";
 export type { DispatcherHooks, DispatcherOptions, TaskContext, TaskRunner } from "./dispatch/dispatcher.ts";
-export { Dispatcher } from "./dispatch/dispatcher.ts";
+export { ABANDON_GRACE_MS, Dispatcher } from "./dispatch/dispatcher.ts";
 export type { GridPorts } from "./dispatch/grid-ports.ts";
 export { listSessionGroups, sessionGroups } from "./dispatch/groups.ts";
 export type { HeldLease, TaskRun } from "./dispatch/held-lease.ts";

@@ -1,23 +1,35 @@
 /**
  * Task code run in worker threads (a warm Piscina pool), where the dispatcher can stop it: a
- * cancel, a timeout, a lost lease or a shutdown aborts the run, and the thread running it is
- * terminated (and replaced), so a hung or CPU-bound task never holds the worker's heartbeats,
- * commits or other tasks. Each thread loads the task code once.
+ * cancel, a timeout, a lost lease or a shutdown fires the task's own AbortSignal in its thread
+ * (so it can clean up and stop), and a task still running {@link ABANDON_GRACE_MS} later is
+ * stopped by terminating its thread (which is replaced), so a hung or CPU-bound task never holds
+ * the worker's heartbeats, commits or other tasks. Each thread loads the task code once.
  *
  * The threads load either the task modules themselves (agents, the local grid: files on disk),
  * or the worker's own entry (a bundled Lambda worker, where the task modules exist only inside
  * the bundle): the entry's `createWorkerHandler` sees that it runs in a task thread and returns
  * the task function in place of the Lambda handler.
  */
+import { randomUUID } from "node:crypto";
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { resolve } from "node:path";
-import { isMainThread, workerData } from "node:worker_threads";
-import type { TaskRunner } from "@tessera/core";
+import { BroadcastChannel, isMainThread, workerData } from "node:worker_threads";
+import { ABANDON_GRACE_MS, type TaskContext, type TaskRunner } from "@tessera/core";
 import { Piscina } from "piscina";
 
 /** Marks the workerData of the threads that load a worker entry. */
 const ENTRY_THREAD = "tesseraTaskThread";
+/** Names (in workerData) the channel on which a pool announces its runs' aborts. */
+const ABORTS = "tesseraAborts";
+
+/** A run as handed to a task thread: the task without its signal, and the run's number. */
+export type ThreadTask = Omit<TaskContext, "signal"> & { run: number };
+/** An abort as announced to the task threads. */
+interface AbortNotice {
+  run: number;
+  reason: unknown;
+}
 
 /** Where the threads find the task code. */
 export type TaskSource =
@@ -49,6 +61,11 @@ export interface IsolatedRunner {
 export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOptions): IsolatedRunner {
   const fromEntry = !Array.isArray(source);
   const entry = source as Exclude<TaskSource, readonly string[]>;
+  // Aborts are rare (cancels, timeouts, lost leases): they are broadcast to every thread, and the
+  // one running that run aborts it, which costs a run nothing when nobody aborts it.
+  const aborts = `tessera-aborts-${randomUUID()}`;
+  const channel = new BroadcastChannel(aborts);
+  channel.unref();
   const pool = new Piscina({
     filename: fromEntry ? entry.entry : new URL("./task-thread.ts", import.meta.url).href,
     name: fromEntry ? (entry.exportName ?? "handler") : "default",
@@ -56,18 +73,62 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
     maxThreads: options.threads,
     idleTimeout: Number.POSITIVE_INFINITY,
     workerData: fromEntry
-      ? { [ENTRY_THREAD]: true }
+      ? { [ENTRY_THREAD]: true, [ABORTS]: aborts }
       : {
+          [ABORTS]: aborts,
           modules: (source as readonly string[]).map((m) => resolve(m)),
           defaultTask: options.defaultTask,
         },
   });
+  let runs = 0;
   return {
     run: async (task) => {
       const { signal, ...plain } = task;
-      return (await pool.run(plain, { signal })) as string | undefined;
+      const run = ++runs;
+      const terminate = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        channel.postMessage({ run, reason: signal.reason } satisfies AbortNotice);
+        timer = setTimeout(() => terminate.abort(signal.reason), ABANDON_GRACE_MS);
+      };
+      if (signal.aborted) terminate.abort(signal.reason);
+      else signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        return (await pool.run({ ...plain, run } satisfies ThreadTask, { signal: terminate.signal })) as
+          | string
+          | undefined;
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+        clearTimeout(timer);
+      }
     },
-    close: () => pool.destroy(),
+    close: async () => {
+      channel.close();
+      await pool.destroy();
+    },
+  };
+}
+
+/**
+ * In a task thread: runs tasks with `run`, each with an AbortSignal that fires when the pool
+ * announces the run's abort.
+ */
+export function threadTaskFunction(run: TaskRunner): (task: ThreadTask) => Promise<string | undefined> {
+  const running = new Map<number, AbortController>();
+  const channel = new BroadcastChannel(String((workerData as Record<string, unknown>)[ABORTS]));
+  channel.unref();
+  channel.onmessage = (event) => {
+    const notice = (event as { data: AbortNotice }).data;
+    running.get(notice.run)?.abort(notice.reason);
+  };
+  return async ({ run: id, ...task }) => {
+    const controller = new AbortController();
+    running.set(id, controller);
+    try {
+      return await run({ ...task, signal: controller.signal });
+    } finally {
+      running.delete(id);
+    }
   };
 }
 

@@ -1,12 +1,11 @@
 /**
  * The code of one isolated task thread (see isolated-runner.ts): it loads the task modules once
- * and runs the tasks it is handed. The dispatcher stops a task by stopping its thread, so no
- * signal reaches the task's code here: a task that spins the CPU is ended all the same.
+ * and runs the tasks it is handed, each with an AbortSignal that fires when the pool announces
+ * the run's abort. A task that does not stop is stopped with its thread.
  */
 import { pathToFileURL } from "node:url";
 import { workerData } from "node:worker_threads";
-import type { TaskContext } from "@tessera/core";
-import { yieldToDispatcher } from "./isolated-runner.ts";
+import { threadTaskFunction, yieldToDispatcher } from "./isolated-runner.ts";
 import { collectTasks, taskRunner } from "./task-definition.ts";
 
 yieldToDispatcher();
@@ -15,10 +14,6 @@ const { modules, defaultTask } = workerData as { modules: string[]; defaultTask?
 const loaded = await Promise.all(
   modules.map((m) => import(pathToFileURL(m).href) as Promise<Record<string, unknown>>),
 );
-const run = taskRunner(collectTasks(...loaded), { defaultTask });
-const never = new AbortController().signal;
 
 /** Runs one task in this thread. */
-export default function runTask(task: Omit<TaskContext, "signal">): Promise<string | undefined> {
-  return run({ ...task, signal: never });
-}
+export default threadTaskFunction(taskRunner(collectTasks(...loaded), { defaultTask }));

@@ -20,13 +20,17 @@ import {
   decodeTicket,
   logicalQueueOf,
   processBatch,
-  type TaskContext,
   type TaskRun,
   type TaskRunner,
 } from "@tessera/core";
 import { counterName } from "@tessera/core/metering";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { inEntryTaskThread, isolatedTaskRunner, yieldToDispatcher } from "./isolated-runner.ts";
+import {
+  inEntryTaskThread,
+  isolatedTaskRunner,
+  threadTaskFunction,
+  yieldToDispatcher,
+} from "./isolated-runner.ts";
 import { withObservability } from "./middleware.ts";
 import { createObservability, type Observability } from "./observability.ts";
 import { functionMemoryGb, type GridRuntime } from "./runtime.ts";
@@ -97,9 +101,9 @@ export function createWorkerHandler(
   if (inEntryTaskThread()) {
     // This module was loaded by a task thread (see isolate): the export is the task function.
     yieldToDispatcher();
-    const run = taskRunner(options.tasks, { defaultTask: options.defaultTask, logger });
-    const never = new AbortController().signal;
-    return ((task: Omit<TaskContext, "signal">) => run({ ...task, signal: never })) as never;
+    return threadTaskFunction(
+      taskRunner(options.tasks, { defaultTask: options.defaultTask, logger }),
+    ) as never;
   }
   const owner = `lambda:${randomUUID()}`;
   const concurrency = options.concurrency ?? 16;

@@ -45,6 +45,15 @@ describe("isolated task runner", () => {
     expect(await isolated.run(task("square", { x: 4 }))).toBe('{"y":16}'); // a fresh thread
   });
 
+  it("fires the task's own AbortSignal in its thread, so a task can stop cleanly", async () => {
+    const stop = new AbortController();
+    const tidy = isolated.run(task("tidy", {}, stop.signal));
+    await new Promise((r) => setTimeout(r, 200)); // running in its thread
+    stop.abort("cancelled");
+    await expect(tidy).rejects.toThrow("stopped cleanly: cancelled");
+    expect(await isolated.run(task("square", { x: 5 }))).toBe('{"y":25}');
+  });
+
   it("on a worker, ends spinning and hung tasks at their cancel and timeout while the rest commit", async () => {
     const grid = realtimeMemoryGrid();
     await createSession(grid, key.tenant, {
