@@ -1,9 +1,11 @@
 /** The agent as a real process: `tessera-agent` started as operators start it, and signalled. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync, rmSync } from "node:fs";
 import { cancelTask, createSession, getTask, reap, submitTasks } from "@tessera/core";
 import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { napped } from "./fixtures/tasks.ts";
 
 const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 const TASKS = new URL("./fixtures/tasks.ts", import.meta.url).pathname;
@@ -76,7 +78,9 @@ describe("tessera-agent process", () => {
   it("loses nothing when SIGKILLed: its task is finished by another agent", async () => {
     const { g, key } = await setup("kill", { leaseMs: 2_000 }, [60_000], true);
     const doomed = startAgent(g);
-    await until(async () => (await getTask(g.ports, key, 0)).status === "LEASED");
+    // Killed once the task runs (the nap's marker is written as it starts).
+    const marker = napped(g.grid.table.name.replace(/-tasks$/, ""), "kill", "0");
+    await until(async () => existsSync(marker));
     doomed.kill("SIGKILL");
     await once(doomed, "exit");
     // The lease expires after 2 s; the reaper (here with no extra grace) re-drives it.
@@ -86,8 +90,10 @@ describe("tessera-agent process", () => {
     startAgent(g);
     await until(async () => (await getTask(g.ports, key, 0)).status === "SUCCEEDED");
     const view = await getTask(g.ports, key, 0);
-    expect(view.attempt).toBe(2); // the killed attempt counted, and the task ran again elsewhere
+    // The killed run was never committed: it cost no attempt, and the task ran again elsewhere.
+    expect(view.attempt).toBe(1);
     expect(JSON.parse(view.result!).pid).not.toBe(doomed.pid);
+    rmSync(marker, { force: true });
   });
 
   it("says what is wrong in one line and exits 2 on bad flags", async () => {

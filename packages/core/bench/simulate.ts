@@ -15,6 +15,9 @@ const totals = {
   crashes: 0,
   cancels: 0,
   stalls: 0,
+  throttlings: 0,
+  throttledCalls: 0,
+  unknownCharges: 0,
   ticketLoss: 0,
   ticketDuplicate: 0,
   storeError: 0,
@@ -31,6 +34,9 @@ for (let seed = from; seed < from + seeds; seed++) {
   totals.crashes += r.crashes;
   totals.cancels += r.cancels;
   totals.stalls += r.stalls;
+  totals.throttlings += r.throttlings;
+  totals.throttledCalls += r.throttledCalls;
+  totals.unknownCharges += r.unknownCharges;
   totals.ticketLoss += r.faults.ticketLoss;
   totals.ticketDuplicate += r.faults.ticketDuplicate;
   totals.storeError += r.faults.storeError;
@@ -50,7 +56,10 @@ console.log(
   `${seeds} runs (seeds ${from}..${from + seeds - 1}) in ${seconds.toFixed(1)} s: ${failing.length} failing`,
 );
 console.log(
-  `injected: ${totals.crashes} worker crashes, ${totals.ticketLoss} lost and ${totals.ticketDuplicate} duplicated tickets, ${totals.storeError} store errors, ${totals.storeLostAck} lost write acks, ${totals.cancels} cancels, ${totals.stalls} worker CPU stalls, ${totals.conflicts} submits refused as other work, ${totals.skewedWorkers} workers with skewed clocks (up to ±60 s), ${totals.refusedAtClose} tasks kept out by a close they raced`,
+  `injected: ${totals.crashes} worker crashes, ${totals.ticketLoss} lost and ${totals.ticketDuplicate} duplicated tickets, ${totals.storeError} store errors, ${totals.storeLostAck} lost write acks, ${totals.cancels} cancels, ${totals.stalls} worker CPU stalls, ${totals.throttlings} throttling episodes (${totals.throttledCalls} store calls refused), ${totals.conflicts} submits refused as other work, ${totals.skewedWorkers} workers with skewed clocks (up to ±60 s), ${totals.refusedAtClose} tasks kept out by a close they raced`,
+);
+console.log(
+  `charges of careful claims whose dying worker never learned they landed (exempt from the attempt check): ${totals.unknownCharges}`,
 );
 console.log(
   JSON.stringify({

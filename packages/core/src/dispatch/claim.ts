@@ -4,10 +4,11 @@ import { planClaim, type RunnableTask } from "../engine/transitions.ts";
 import type { ChunkRecord, SessionRecord } from "../model/records.ts";
 import { SessionState } from "../model/status.ts";
 import { decodeTicket, type Ticket } from "../model/ticket.ts";
-import { type ChunkWrite, chunkWrite } from "../ports/task-store.ts";
+import { type ChunkWrite, type ChunkWriteResult, chunkWrite } from "../ports/task-store.ts";
 import type { ReceivedTicket } from "../ports/ticket-queue.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { leaseId } from "./held-lease.ts";
+import { type LoadedPayloads, loadPayloads } from "./payloads.ts";
 import type { TicketAcker } from "./ticket-acker.ts";
 
 /** A chunk won by a claim: its new record and the tasks to run. */
@@ -19,13 +20,30 @@ export interface WonClaim {
   runnable: RunnableTask[];
   /** The session's cancel epoch as the claim read it. */
   cancelEpoch: number;
+  /** Payloads loaded before the claim was written (careful claims: their runs start at once). */
+  payloads?: LoadedPayloads | undefined;
 }
 
 /** Leases longer than this get their ticket re-timed at claim (receive visibility is 60 s). */
 const LONG_LEASE_MS = 90_000;
 
-/** Seconds before a ticket whose claim lost a race is offered again. */
+/** Seconds before a ticket whose claim lost a race (or waits for a free slot) is offered again. */
 const RETRY_SOON_SECONDS = 1;
+
+/** Longest wait before a ticket whose claim met store errors is offered again. */
+const MAX_ERROR_BACKOFF_SECONDS = 300;
+
+/**
+ * Seconds before a ticket whose claim met a store error (throttling, an outage) is offered again:
+ * doubling with each receive, up to five minutes, so that hours of errors pass before its
+ * queue's redrive policy dead-letters it (and even then no task with attempts left fails).
+ */
+export function errorBackoffSeconds(receiveCount: number): number {
+  return Math.min(MAX_ERROR_BACKOFF_SECONDS, 2 ** Math.max(0, Math.min(receiveCount - 1, 16)));
+}
+
+/** Seconds past a live lease's end at which its duplicate ticket is offered again. */
+const AFTER_LEASE_SECONDS = 2;
 
 async function loadSessions(
   ports: GridPorts,
@@ -42,9 +60,11 @@ async function loadSessions(
 /**
  * Claims the chunks of up to ten received tickets: one batch read of the records, one read per
  * distinct session, one batch of conditional writes. Tickets of terminal chunks are
- * acknowledged; duplicates of a chunk leased by a live owner are acknowledged too (the owner
- * holds its own ticket, and the reaper re-drives the chunk if that owner dies); a chunk in
- * retry backoff has its ticket re-timed to the backoff's end.
+ * acknowledged. A ticket of a chunk leased by another live owner is offered again just after
+ * that lease ends: if the owner died, its tasks run again then, not when the reaper notices. A
+ * chunk in retry backoff has its ticket re-timed to the backoff's end. Store errors re-time the
+ * ticket with a backoff that grows with its receive count. A claim whose write failed without
+ * an answer is read back: if it landed, the chunk is this worker's.
  */
 export async function claimTickets(
   ports: GridPorts,
@@ -53,8 +73,15 @@ export async function claimTickets(
   queue: string,
   received: readonly ReceivedTicket[],
   held: ReadonlySet<string>,
+  /** Tasks this worker can start at once (see ClaimContext.startable). */
+  startable: number = Number.POSITIVE_INFINITY,
+  /**
+   * Claims whose write got no answer and could not be read back: they may have landed. The
+   * worker reads them back later (see Dispatcher.heartbeat) and runs those that did.
+   */
+  onUnanswered?: (claim: WonClaim) => void,
 ): Promise<WonClaim[]> {
-  const picked: Array<{ ticket: Ticket; receipt: string }> = [];
+  const picked: Array<{ ticket: Ticket; receipt: string; receiveCount: number }> = [];
   const seen = new Set<string>();
   for (const r of received) {
     const ticket = decodeTicket(r.body);
@@ -64,7 +91,7 @@ export async function claimTickets(
       continue;
     }
     seen.add(id);
-    picked.push({ ticket, receipt: r.receipt });
+    picked.push({ ticket, receipt: r.receipt, receiveCount: r.receiveCount });
   }
   if (picked.length === 0) return [];
 
@@ -77,20 +104,24 @@ export async function claimTickets(
       picked.map((p) => p.ticket),
     );
   } catch {
-    for (const p of picked) acker.retime(queue, p.receipt, RETRY_SOON_SECONDS);
+    for (const p of picked) acker.retime(queue, p.receipt, errorBackoffSeconds(p.receiveCount));
     return [];
   }
 
   const now = ports.clock.now();
+  let room = startable;
   const writes: ChunkWrite[] = [];
   const pending: Array<{
     at: number;
     receipt: string;
+    receiveCount: number;
     ticket: Ticket;
     runnable?: RunnableTask[];
     cancelEpoch: number;
+    careful: boolean;
+    payloads?: LoadedPayloads | undefined;
   }> = [];
-  picked.forEach(({ ticket, receipt }, i) => {
+  picked.forEach(({ ticket, receipt, receiveCount }, i) => {
     const chunk = chunks[i];
     if (!chunk) {
       acker.ack(queue, receipt); // a ticket for a chunk that was never stored
@@ -98,11 +129,16 @@ export async function claimTickets(
     }
     const session = sessions.get(`${ticket.tenant}/${ticket.sessionId}`);
     const sessionState = session?.state ?? SessionState.CANCELLED;
-    const plan = planClaim(chunk, { now, owner, sessionState, timing: ports.timing });
+    const plan = planClaim(chunk, { now, owner, sessionState, timing: ports.timing, startable: room });
     switch (plan.kind) {
       case "settled":
-      case "busy":
         acker.ack(queue, receipt);
+        return;
+      case "busy":
+        acker.retime(queue, receipt, secondsUntil(plan.leaseUntil, now) + AFTER_LEASE_SECONDS);
+        return;
+      case "defer":
+        acker.retime(queue, receipt, RETRY_SOON_SECONDS);
         return;
       case "wait":
         acker.retime(queue, receipt, secondsUntil(plan.notBefore, now));
@@ -113,12 +149,15 @@ export async function claimTickets(
           plan.outcomes.length > 0
             ? attachCompletion(plan.next, plan.outcomes, now, { owner, fence: plan.next.fence })
             : undefined;
+        if (plan.kind === "claim" && plan.careful) room -= plan.runnable.length;
         pending.push({
           at: writes.length,
           receipt,
+          receiveCount,
           ticket,
           runnable: plan.kind === "claim" ? plan.runnable : undefined,
           cancelEpoch: session?.cancelEpoch ?? 0,
+          careful: plan.kind === "claim" && plan.careful,
         });
         writes.push(chunkWrite(chunk, plan.next, completion));
       }
@@ -126,34 +165,100 @@ export async function claimTickets(
   });
   if (writes.length === 0) return [];
 
-  let results: string[];
+  // A careful claim charges its runs an attempt, so they must start the moment it lands: their
+  // payloads are loaded first (one try: the ticket's backoff is the retry), and one that cannot
+  // be read is not claimed now.
+  await Promise.all(
+    pending.map(async (p) => {
+      if (p.careful) p.payloads = await loadPayloads(ports, writes[p.at]!.chunk, p.ticket, 0);
+    }),
+  );
+  const kept = pending.filter((p) => {
+    if (!p.payloads || !("unreadable" in p.payloads)) return true;
+    acker.retime(queue, p.receipt, errorBackoffSeconds(p.receiveCount));
+    return false;
+  });
+  if (kept.length === 0) return [];
+  const keptWrites = kept.map((p) => writes[p.at]!);
+
+  let results: ChunkWriteResult[];
   try {
-    results = await ports.store.writeChunks(writes);
+    results = await ports.store.writeChunks(keptWrites);
   } catch {
-    for (const p of pending) acker.retime(queue, p.receipt, RETRY_SOON_SECONDS);
-    return [];
+    results = keptWrites.map(() => "error");
   }
+  const unknown = await readBack(ports, keptWrites, results);
   const won: WonClaim[] = [];
-  for (const p of pending) {
-    if (results[p.at] !== "ok") {
+  kept.forEach((p, i) => {
+    const chunk = keptWrites[i]!.chunk;
+    if (results[i] === "conflict") {
       acker.retime(queue, p.receipt, RETRY_SOON_SECONDS); // lost a race: look again soon
+    } else if (results[i] !== "ok") {
+      acker.retime(queue, p.receipt, errorBackoffSeconds(p.receiveCount));
+      if (unknown.has(i) && p.runnable)
+        onUnanswered?.({
+          queue,
+          receipt: p.receipt,
+          ticket: p.ticket,
+          chunk,
+          runnable: p.runnable,
+          cancelEpoch: p.cancelEpoch,
+          payloads: p.payloads,
+        });
     } else if (p.runnable) {
-      const chunk = writes[p.at]!.chunk;
       // The first heartbeat comes at leaseMs/3; a ticket whose receive visibility ends sooner
-      // would reappear as a "duplicate" and be deleted, so long leases re-time it now.
+      // would reappear as a "duplicate", so long leases re-time it now.
       if (chunk.leaseMs > LONG_LEASE_MS)
         acker.retime(queue, p.receipt, leaseVisibilitySeconds(chunk.leaseMs));
-      won.push({
+      const claim = {
         queue,
         receipt: p.receipt,
         ticket: p.ticket,
-        chunk: writes[p.at]!.chunk,
+        chunk,
         runnable: p.runnable,
         cancelEpoch: p.cancelEpoch,
-      });
+        payloads: p.payloads,
+      };
+      // Careful claims first: their runs take the free task slots before any other run.
+      if (p.careful) won.unshift(claim);
+      else won.push(claim);
     } else {
       acker.ack(queue, p.receipt); // finalized: nothing left to run
     }
-  }
+  });
   return won;
+}
+
+/**
+ * Claims whose write failed without an answer may have landed: each is read back, and one whose
+ * record is the write's own counts as landed. Returns the positions that could not be read (their
+ * outcome stays unknown).
+ */
+async function readBack(
+  ports: GridPorts,
+  writes: readonly ChunkWrite[],
+  results: ChunkWriteResult[],
+): Promise<Set<number>> {
+  const unanswered = results.flatMap((r, i) => (r === "error" ? [i] : []));
+  if (unanswered.length === 0) return new Set();
+  let records: Array<ChunkRecord | undefined>;
+  try {
+    records = await ports.store.getChunks(unanswered.map((i) => writes[i]!.chunk));
+  } catch {
+    return new Set(unanswered);
+  }
+  unanswered.forEach((i, k) => {
+    if (isOwnWrite(records[k], writes[i]!.chunk)) results[i] = "ok";
+  });
+  return new Set();
+}
+
+/** True when `found` is the record `written` by this worker's claim (same version, owner, fence). */
+export function isOwnWrite(found: ChunkRecord | undefined, written: ChunkRecord): boolean {
+  return (
+    found !== undefined &&
+    found.version === written.version &&
+    found.owner === written.owner &&
+    found.fence === written.fence
+  );
 }

@@ -1,13 +1,15 @@
 import { byteLength } from "../engine/chunking.ts";
-import type { RunnableTask, SlotResult } from "../engine/transitions.ts";
+import type { SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry } from "../model/records.ts";
+import { decodeTicket } from "../model/ticket.ts";
 import type { ReceivedTicket } from "../ports/ticket-queue.ts";
-import { claimTickets, type WonClaim } from "./claim.ts";
+import { claimTickets, isOwnWrite, type WonClaim } from "./claim.ts";
 import { commitLease } from "./commit.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { AbortReason, type HeldLease, leaseId, loseLease, type TaskRun } from "./held-lease.ts";
 import { heartbeat, watchCancels } from "./lease-keeper.ts";
+import { type LoadedPayloads, loadPayloads, UNREADABLE_RETRY_MS } from "./payloads.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type AckMode, TicketAcker } from "./ticket-acker.ts";
 
@@ -104,7 +106,12 @@ export class Dispatcher {
   readonly #runner: TaskRunner;
   readonly #hooks: DispatcherHooks;
   readonly #slots: Semaphore;
+  readonly #concurrency: number;
   readonly #leases = new Map<string, HeldLease>();
+  /** Chunks an accept() is claiming right now (held as far as other tickets are concerned). */
+  readonly #claiming = new Set<string>();
+  /** Claims whose write got no answer and could not be read back yet (see heartbeat). */
+  #unanswered: WonClaim[] = [];
   readonly #done = new Map<string, Promise<void>>();
   readonly acker: TicketAcker;
   #dead = false;
@@ -115,7 +122,8 @@ export class Dispatcher {
     this.#owner = options.owner;
     this.#runner = options.runner;
     this.#hooks = options.hooks ?? {};
-    this.#slots = new Semaphore(options.concurrency ?? 8);
+    this.#concurrency = options.concurrency ?? 8;
+    this.#slots = new Semaphore(this.#concurrency);
     this.acker = new TicketAcker(ports.queue, ports.clock, options.ackMode ?? "delete");
   }
 
@@ -129,19 +137,46 @@ export class Dispatcher {
     return this.#leases.size;
   }
 
+  /** Runs held that have not started yet (waiting for a task slot or for their payloads). */
+  get waitingRuns(): number {
+    let waiting = 0;
+    for (const lease of this.#leases.values())
+      for (const run of lease.runs.values()) if (!run.result && run.startedAt === undefined) waiting++;
+    return waiting;
+  }
+
+  /** Task slots free once the runs held have started: what a new claim could start at once. */
+  get startable(): number {
+    let busy = 0;
+    for (const lease of this.#leases.values()) for (const run of lease.runs.values()) if (!run.result) busy++;
+    return Math.max(0, this.#concurrency - busy);
+  }
+
   /** Claims the chunks of received tickets and starts their tasks; resolves once claims are written. */
   async accept(queue: string, tickets: readonly ReceivedTicket[]): Promise<string[]> {
     if (this.#dead) return [];
-    const won = await claimTickets(
-      this.#ports,
-      this.#owner,
-      this.acker,
-      queue,
-      tickets,
-      new Set(this.#leases.keys()),
-    );
-    if (this.#dead) return [];
-    return won.map((claim) => this.#start(claim));
+    const ids = tickets.flatMap((t) => {
+      const ticket = decodeTicket(t.body);
+      return ticket ? [leaseId(ticket)] : [];
+    });
+    const held = new Set([...this.#leases.keys(), ...this.#claiming]);
+    for (const id of ids) this.#claiming.add(id);
+    try {
+      const won = await claimTickets(
+        this.#ports,
+        this.#owner,
+        this.acker,
+        queue,
+        tickets,
+        held,
+        this.startable,
+        (claim) => this.#unanswered.push(claim),
+      );
+      if (this.#dead) return [];
+      return won.map((claim) => this.#start(claim));
+    } finally {
+      for (const id of ids) if (!held.has(id)) this.#claiming.delete(id);
+    }
   }
 
   #start(claim: WonClaim): string {
@@ -168,9 +203,7 @@ export class Dispatcher {
     }
     this.#leases.set(lease.id, lease);
     this.#safeHook(() => this.#hooks.onClaim?.(lease));
-    // Inline payloads are used only if they are the stored chunk's own work (same digest).
-    const inline = claim.ticket.digest === claim.chunk.digest ? claim.ticket.payloads : undefined;
-    const done = this.#runLease(lease, inline, claim.runnable).finally(() => {
+    const done = this.#runLease(lease, claim).finally(() => {
       this.#leases.delete(lease.id);
       this.#done.delete(lease.id);
     });
@@ -178,40 +211,9 @@ export class Dispatcher {
     return lease.id;
   }
 
-  async #loadPayloads(
-    lease: HeldLease,
-    inline: (string | null)[] | undefined,
-  ): Promise<(string | null)[] | undefined> {
-    if (inline && inline.length === lease.chunk.count) return inline;
-    // A transient read error is retried: it must not cost the tasks an attempt.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        // An upload link stays writable for its lifetime: never load more than a task may hold.
-        if (lease.chunk.payloadRef !== undefined) {
-          const size = await this.#ports.blobs.sizeOf(lease.chunk.payloadKey);
-          if (size === undefined || size > Limits.MAX_TASK_BYTES) return undefined;
-        }
-        const blob = await this.#ports.blobs.get(lease.chunk.payloadKey);
-        // An uploaded payload is the raw input of the chunk's one task.
-        if (lease.chunk.payloadRef !== undefined) return blob === undefined ? undefined : [blob];
-        const parsed = blob === undefined ? undefined : (JSON.parse(blob) as { payloads?: unknown }).payloads;
-        return Array.isArray(parsed) && parsed.length === lease.chunk.count
-          ? (parsed as (string | null)[])
-          : undefined;
-      } catch {
-        if (attempt < 2) await this.#ports.clock.sleep(100 * 2 ** attempt).catch(() => {});
-      }
-    }
-    return undefined;
-  }
-
-  async #runLease(
-    lease: HeldLease,
-    inline: (string | null)[] | undefined,
-    runnable: RunnableTask[],
-  ): Promise<void> {
-    const payloads = await this.#loadPayloads(lease, inline);
-    await Promise.all(runnable.map((t) => this.#runTask(lease, lease.runs.get(t.slot)!, payloads)));
+  async #runLease(lease: HeldLease, claim: WonClaim): Promise<void> {
+    const loaded = claim.payloads ?? (await loadPayloads(this.#ports, lease.chunk, claim.ticket));
+    await Promise.all(claim.runnable.map((t) => this.#runTask(lease, lease.runs.get(t.slot)!, loaded)));
     await lease.earlyCommits;
     if (lease.lost || this.#dead) {
       this.#safeHook(() => this.#hooks.onLeaseLost?.(lease));
@@ -238,7 +240,7 @@ export class Dispatcher {
     });
   }
 
-  async #runTask(lease: HeldLease, run: TaskRun, payloads: (string | null)[] | undefined): Promise<void> {
+  async #runTask(lease: HeldLease, run: TaskRun, loaded: LoadedPayloads): Promise<void> {
     // A run aborted while it waits for a slot (a cancel, a timeout, a shutdown) stops waiting.
     const acquired = await this.#slots.acquire(run.controller.signal);
     if (!acquired) {
@@ -253,7 +255,20 @@ export class Dispatcher {
         run.result = RELEASED;
         return;
       }
-      if (!payloads) {
+      if ("unreadable" in loaded) {
+        // The store kept failing: no fault of the task, which is given back and tried later.
+        run.result = {
+          ok: false,
+          released: true,
+          retryAfterMs: UNREADABLE_RETRY_MS,
+          error: {
+            code: "PAYLOAD_UNAVAILABLE",
+            message: `payload blob ${lease.chunk.payloadKey} unreadable`,
+          },
+        };
+        return;
+      }
+      if ("missing" in loaded) {
         run.result = {
           ok: false,
           error: {
@@ -263,6 +278,7 @@ export class Dispatcher {
         };
         return;
       }
+      const { payloads } = loaded;
       if (run.controller.signal.aborted) {
         this.#recordNotStarted(run);
         return;
@@ -326,20 +342,23 @@ export class Dispatcher {
     }
   }
 
-  /** The outcome of a run aborted before it started (a cancel, a deadline, a timeout, a shutdown). */
+  /**
+   * The outcome of a run aborted before it started (a cancel, a deadline, a lost lease, a
+   * shutdown): CANCELLED if cancelled, otherwise given back; never charged an attempt.
+   */
   #recordNotStarted(run: TaskRun): void {
-    const reason = String(run.controller.signal.reason);
     run.result = run.cancelRequested
-      ? { ok: false, error: { code: "CANCELLED", message: "task cancelled" }, cancelled: true }
-      : reason === AbortReason.SHUTDOWN
-        ? RELEASED
-        : {
-            ok: false,
-            error: {
-              code: reason === AbortReason.DEADLINE ? "DEADLINE" : "ABORTED",
-              message: `not started: ${reason}`,
-            },
-          };
+      ? {
+          ok: false,
+          error: { code: "CANCELLED", message: "task cancelled" },
+          cancelled: true,
+          released: true,
+        }
+      : {
+          ok: false,
+          released: true,
+          error: { code: "RELEASED", message: `not started: ${String(run.controller.signal.reason)}` },
+        };
   }
 
   /** Observers must not break the worker: a throwing hook is ignored. */
@@ -364,10 +383,43 @@ export class Dispatcher {
       leases: () => this.#leases.values(),
       onLost: (l: HeldLease) => this.#hooks.onLeaseLost?.(l),
     };
+    await this.#readBackUnanswered();
     const extended = await heartbeat(ctx);
     if (!this.#dead) await watchCancels(ctx);
     if (!this.#dead) sweepRuns(this.#leases.values(), this.#ports.clock.now());
     return extended;
+  }
+
+  /**
+   * Claims whose write got no answer may have landed: they are read back, and one that landed is
+   * run (this worker holds that lease; left alone, it would expire with its tasks charged for
+   * runs that never started). One that cannot be read is tried again next pass, until its lease
+   * would have ended.
+   */
+  async #readBackUnanswered(): Promise<void> {
+    if (this.#unanswered.length === 0) return;
+    const now = this.#ports.clock.now();
+    const claims = this.#unanswered.filter(
+      (c) => !this.#leases.has(leaseId(c.chunk)) && (c.chunk.leaseUntil ?? 0) > now,
+    );
+    this.#unanswered = [];
+    if (claims.length === 0) return;
+    let found: Awaited<ReturnType<GridPorts["store"]["getChunks"]>>;
+    try {
+      found = await this.#ports.store.getChunks(claims.map((c) => c.chunk));
+    } catch {
+      this.#unanswered.push(...claims);
+      return;
+    }
+    claims.forEach((claim, i) => {
+      if (!this.#dead && !this.#leases.has(leaseId(claim.chunk)) && isOwnWrite(found[i], claim.chunk))
+        this.#start(claim);
+    });
+  }
+
+  /** Claims of this worker whose answer is still unknown (they may have landed). */
+  get unansweredClaims(): readonly WonClaim[] {
+    return this.#unanswered;
   }
 
   /** Waits until every held lease committed or was given up, then flushes acknowledgements. */

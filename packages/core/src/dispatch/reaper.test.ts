@@ -37,20 +37,58 @@ describe("reaper", () => {
       await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 }),
     );
     await d.drain();
-    expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 2 });
+    // The dead worker's run was never committed: it cost the task no attempt.
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 1 });
   });
 
-  it("turns dead-lettered tickets into FAILED tasks and leaves the DLQ empty", async () => {
+  it("queues again the tasks of a dead-lettered ticket (a fresh ticket), and leaves the DLQ empty", async () => {
     const grid = memoryGrid();
     await createSession(grid, key.tenant, { sessionId: key.sessionId });
     await submitTasks(grid, key, { tasks: [{ index: 0 }, { index: 1 }] });
     const [ticket] = await grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 60 });
     await grid.queue.ack(QUEUE, [ticket!.receipt]);
     await grid.queue.send(`${QUEUE}-dlq`, [{ body: ticket!.body }, { body: "not a ticket" }]);
+    // Received 50 times without being done (throttling, say): that is no reason to fail a task.
     const report = await reap(grid);
-    expect(report).toMatchObject({ deadLettered: 2, deadLetterMessages: 2 });
+    expect(report).toMatchObject({ deadLettered: 0, deadLetterMessages: 2, redriven: 1 });
     expect(grid.queue.depth(`${QUEUE}-dlq`)).toBe(0);
-    expect(await getTask(grid, key, 1)).toMatchObject({ status: "FAILED", error: { code: "DEAD_LETTERED" } });
+    expect(await getTask(grid, key, 1)).toMatchObject({ status: "QUEUED", attempt: 0 });
+    const d = new Dispatcher(grid, { owner: "w", runner: async () => "ok" });
+    await d.accept(
+      QUEUE,
+      await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 }),
+    );
+    await d.drain();
+    expect(await getTask(grid, key, 1)).toMatchObject({ status: "SUCCEEDED", attempt: 1 });
+  });
+
+  it("fails a dead-lettered task whose attempts are used up: its last run started and never ended", async () => {
+    const grid = memoryGrid({ timing: { leaseGraceMs: 1_000 } });
+    const clock = grid.clock as FakeClock;
+    await createSession(grid, key.tenant, {
+      sessionId: key.sessionId,
+      config: { leaseMs: 5_000, maxAttempts: 1 },
+    });
+    await submitTasks(grid, key, { tasks: [{ index: 0 }] });
+    const receive = () => grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 1 });
+    // Two workers die running it; the second one's lease was careful: its run was charged.
+    for (const owner of ["first", "second"]) {
+      const tickets = await receive();
+      const dying = new Dispatcher(grid, { owner, runner: () => new Promise(() => {}) });
+      await dying.accept(QUEUE, tickets);
+      dying.crash();
+      clock.advance(5_001);
+    }
+    expect(await getTask(grid, key, 0)).toMatchObject({ attempt: 1 });
+    const [last] = await receive();
+    await grid.queue.ack(QUEUE, [last!.receipt]);
+    await grid.queue.send(`${QUEUE}-dlq`, [{ body: last!.body }]);
+    expect(await reap(grid)).toMatchObject({ deadLettered: 1, redriven: 0 });
+    expect(await getTask(grid, key, 0)).toMatchObject({
+      status: "FAILED",
+      attempt: 1,
+      error: { code: "DEAD_LETTERED" },
+    });
   });
 
   it("leaves a dead-lettered ticket of a chunk under a live lease alone", async () => {

@@ -21,7 +21,7 @@ export interface ReapReport {
   redriven: number;
   /** Settled chunks dropped from the due index. */
   cleaned: number;
-  /** Tasks failed from dead-lettered tickets. */
+  /** Tasks failed from dead-lettered tickets (only those whose attempts were used up). */
   deadLettered: number;
   /** Dead-letter messages read (all of them are deleted once handled). */
   deadLetterMessages: number;
@@ -200,12 +200,23 @@ async function failChunk(
     const [chunk] = await ports.store.getChunks([key]);
     if (!chunk) return true;
     const now = ports.clock.now();
-    const change = deadLetter(chunk, now, receiveCount);
+    const change = deadLetter(chunk, now, receiveCount, ports.timing);
     if (!change) return true;
-    const completion = attachCompletion(change.next, change.outcomes, now, { fence: chunk.fence });
+    const completion =
+      change.outcomes.length > 0
+        ? attachCompletion(change.next, change.outcomes, now, { fence: chunk.fence })
+        : undefined;
     const [r] = await ports.store.writeChunks([chunkWrite(chunk, change.next, completion)]);
     if (r === "ok") {
       report.deadLettered += change.outcomes.filter((o) => o.status === "FAILED").length;
+      if (change.redrive) {
+        // Its other tasks go on: a fresh ticket (at the retry backoff's end, if any).
+        const ticket = ticketFor(change.next);
+        if (change.next.notBefore > now)
+          ticket.delaySeconds = Math.min(Limits.MAX_DELAY_SECONDS, secondsUntil(change.next.notBefore, now));
+        await ports.queue.send(queueNameOf(chunk.pool, chunk.priority), [ticket]);
+        report.redriven++;
+      }
       return true;
     }
   }
@@ -215,7 +226,8 @@ async function failChunk(
 /**
  * One reaper pass: re-drives whatever crashes left behind (expired leases, lost or never-sent
  * tickets) through the `due` index of each active session, finishes the cancel walk of
- * cancelled sessions, and turns dead-lettered tickets into FAILED tasks. It reads indexes
+ * cancelled sessions, and handles dead-lettered tickets (their tasks with attempts left are
+ * queued again, the rest FAILED). It reads indexes
  * only, never the whole table; its cost follows the active sessions, not the data kept.
  */
 export async function reap(ports: GridPorts, options: ReapOptions = {}): Promise<ReapReport> {

@@ -5,7 +5,11 @@ import { AbortReason } from "./held-lease.ts";
 
 /** Settings of a polling worker (an agent). */
 export interface PollLoopOptions {
-  /** Logical queue names, highest priority first. */
+  /**
+   * Logical queue names, highest priority first. They are served by weight (see
+   * priorityWeights): the first queue asked each time the worker has room rotates so that, with
+   * every queue backlogged, of each 2ⁿ − 1 rounds (n queues) the i-th queue leads 2ⁿ⁻¹⁻ⁱ times.
+   */
   queues: readonly string[];
   /** Most chunks held at once (prefetch). @default 10 */
   maxLeases?: number;
@@ -26,6 +30,36 @@ export interface PollLoopOptions {
    * without waiting for them (see Dispatcher.releaseAll). @default 5000
    */
   releaseWaitMs?: number;
+}
+
+/**
+ * Weighted service of priority queues (smooth weighted round-robin): queue i of n (highest
+ * first) has weight 2ⁿ⁻¹⁻ⁱ, and each round names the queue to ask first, then the others in
+ * priority order. With every queue backlogged, a round that has room takes from the queue it
+ * leads with, so of every 2ⁿ − 1 such rounds the lowest queue leads one: high goes first, and a
+ * low ticket at the head of its queue waits a bounded number of rounds.
+ */
+export class WeightedOrder {
+  readonly #weights: number[];
+  readonly #current: number[];
+  readonly #total: number;
+
+  constructor(queues: number) {
+    this.#weights = Array.from({ length: queues }, (_, i) => 2 ** (queues - 1 - i));
+    this.#current = this.#weights.map(() => 0);
+    this.#total = this.#weights.reduce((a, b) => a + b, 0);
+  }
+
+  /** The order in which to ask the queues this round. */
+  next(): number[] {
+    let lead = 0;
+    for (let i = 0; i < this.#weights.length; i++) {
+      this.#current[i]! += this.#weights[i]!;
+      if (this.#current[i]! > this.#current[lead]!) lead = i;
+    }
+    this.#current[lead]! -= this.#total;
+    return [lead, ...[...this.#weights.keys()].filter((i) => i !== lead)];
+  }
 }
 
 /** Resolves true if `work` finished within `ms`. */
@@ -67,12 +101,23 @@ export async function runPollLoop(
     }
   })();
   let idle = false;
+  const order = new WeightedOrder(options.queues.length);
+  // Tasks per ticket, as claimed so far: a worker takes only as many tickets as it can start
+  // tasks for, so it never holds far more leased work than it runs.
+  let tasksPerTicket = 1;
   while (!signal.aborted) {
+    if (dispatcher.heldLeases >= maxLeases || dispatcher.startable <= 0) {
+      // Full: the weighted order moves only with rounds that can take work.
+      await ports.clock.sleep(5, signal).catch(() => {});
+      continue;
+    }
     let got = 0;
     let asked = 0;
-    for (const queue of options.queues) {
-      const room = Math.min(10, maxLeases - dispatcher.heldLeases);
-      if (room <= 0 || signal.aborted) break;
+    for (const q of order.next()) {
+      const queue = options.queues[q]!;
+      const startable = dispatcher.startable;
+      const room = Math.min(10, maxLeases - dispatcher.heldLeases, Math.ceil(startable / tasksPerTicket));
+      if (room <= 0 || startable <= 0 || signal.aborted) break;
       asked++;
       let tickets: ReceivedTicket[] = [];
       try {
@@ -87,14 +132,15 @@ export async function runPollLoop(
       }
       if (tickets.length > 0) {
         got += tickets.length;
-        await dispatcher.accept(queue, tickets);
+        const won = await dispatcher.accept(queue, tickets);
+        const taken = startable - dispatcher.startable;
+        if (won.length > 0 && taken > 0) tasksPerTicket = 0.7 * tasksPerTicket + (0.3 * taken) / won.length;
       }
     }
     // Idle only when every queue was asked and had nothing: a full worker that could not ask
     // must not long-poll the first queue next while another one has tickets.
     if (asked === options.queues.length) idle = got === 0;
     else if (got > 0) idle = false;
-    if (dispatcher.heldLeases >= maxLeases) await ports.clock.sleep(5, signal).catch(() => {});
   }
   dispatcher.beginShutdown();
   const finished = dispatcher.drain();

@@ -37,7 +37,10 @@ function chunk(slots: string, patch: Partial<ChunkRecord> = {}): ChunkRecord {
   return { ...base, slots, version: 7, ...patch };
 }
 
-/** A chunk held by `owner` under fence 4, its lease expiring at `leaseUntil`. */
+/**
+ * A chunk held by `owner` under fence 4, its lease expiring at `leaseUntil`. The lease is a
+ * charged one (its runs' attempts are in `attempts`) unless `patch` says otherwise.
+ */
 function held(
   slots: string,
   attempts: number[],
@@ -46,6 +49,7 @@ function held(
 ): ChunkRecord {
   return chunk(slots, {
     attempts,
+    charged: true,
     fence: 4,
     owner: "w1",
     leasedAt: leaseUntil - leaseMs,
@@ -122,20 +126,13 @@ describe("planClaim", () => {
     expect(record).toEqual(before);
   });
 
-  it("claims: bumps the fence once and the attempts of runnable slots only, and takes the lease", () => {
-    const record = chunk("QLSFCQ", {
-      attempts: [0, 1, 1, 3, 2, 2],
-      fence: 4,
-      owner: "old",
-      leasedAt: NOW - leaseMs - 1,
-      leaseUntil: NOW - 1,
-      due: NOW + 5,
-      commits: ["x"],
-    });
+  it("claims: bumps the fence, takes the lease, and charges no attempt until a run is committed", () => {
+    const record = chunk("QQSFCQ", { attempts: [0, 1, 1, 3, 2, 2], fence: 4, due: NOW + 5, commits: ["x"] });
     const before = structuredClone(record);
-    const plan = planClaim(record, claimCtx());
+    const plan = planClaim(record, claimCtx({ startable: 1 }));
     expect(plan.kind).toBe("claim");
     if (plan.kind !== "claim") return;
+    // A plain claim leases every runnable task, however few the worker can start at once.
     expect(plan.runnable).toEqual([
       { slot: 0, index: START, attempt: 1 },
       { slot: 1, index: START + 1, attempt: 2 },
@@ -145,7 +142,6 @@ describe("planClaim", () => {
     expect(plan.next).toEqual({
       ...before,
       slots: "LLSFCL",
-      attempts: [1, 2, 1, 3, 2, 3],
       fence: 5,
       owner: "w2",
       leasedAt: NOW,
@@ -154,7 +150,75 @@ describe("planClaim", () => {
       version: 8,
       updatedAt: NOW,
     });
+    expect(plan.next.charged).toBeUndefined();
     expect(record).toEqual(before);
+  });
+
+  it("after an expired lease, claims carefully: only the tasks it can start, charged at once, none for the dead run", () => {
+    // w1's plain lease expired: its runs of slots 1 and 2 were never committed.
+    const record = held("QLLSQ", [0, 1, 0, 1, 2], { charged: undefined }, NOW - 1);
+    const plan = planClaim(record, claimCtx({ startable: 2 }));
+    expect(plan.kind).toBe("claim");
+    if (plan.kind !== "claim") return;
+    expect(plan.runnable).toEqual([
+      { slot: 0, index: START, attempt: 1 },
+      { slot: 1, index: START + 1, attempt: 2 },
+    ]);
+    expect(plan.next).toMatchObject({
+      slots: "LLQSQ",
+      attempts: [1, 2, 0, 1, 2],
+      charged: true,
+      owner: "w2",
+      fence: 5,
+      leaseUntil: NOW + leaseMs,
+    });
+    expect(plan.outcomes).toEqual([]);
+    // With no task slot free, a careful claim waits for one.
+    expect(planClaim(record, claimCtx({ startable: 0 }))).toEqual({ kind: "defer" });
+  });
+
+  it("charges a committed run of a plain lease, and not a run given back or cancelled before it started", () => {
+    const plain = held("LLLL", [0, 1, 0, 2], { charged: undefined });
+    const results = new Map<number, SlotResult>([
+      [0, { ok: true, result: "r" }],
+      [1, { ok: false, error: HANDLER_ERROR }],
+      [2, { ok: false, released: true, error: { code: "RELEASED", message: "not started" } }],
+    ]);
+    const plan = applyCommit(plain, results, commitCtx());
+    expect(plan.kind).toBe("committed");
+    if (plan.kind !== "committed") return;
+    expect(plan.next.slots).toBe("SQQL");
+    expect(plan.next.attempts).toEqual([1, 2, 0, 2]);
+    expect(plan.outcomes).toEqual([{ index: START, status: "SUCCEEDED", attempt: 1, result: "r" }]);
+    const cancelled = applyCommit(
+      held("K", [1], { charged: undefined }),
+      new Map([[0, { ok: false, cancelled: true, released: true, error: CANCELLED_ERROR }]]),
+      commitCtx(),
+    );
+    expect(cancelled.kind === "committed" && cancelled.outcomes).toEqual([
+      { index: START, status: "CANCELLED", attempt: 1, error: CANCELLED_ERROR },
+    ]);
+  });
+
+  it("retakes its own live lease (its claim's answer was lost) without charging anything", () => {
+    const mine = held("LLQ", [1, 0, 0], { owner: "w2", charged: undefined });
+    const plan = planClaim(mine, claimCtx());
+    expect(plan.kind).toBe("claim");
+    if (plan.kind !== "claim") return;
+    expect(plan.runnable).toEqual([
+      { slot: 0, index: START, attempt: 2 },
+      { slot: 1, index: START + 1, attempt: 1 },
+    ]);
+    expect(plan.next).toMatchObject({
+      slots: "LLQ",
+      attempts: [1, 0, 0],
+      fence: 5,
+      owner: "w2",
+      leaseUntil: mine.leaseUntil,
+    });
+    expect(plan.next.charged).toBeUndefined();
+    // Another worker's live lease is still busy.
+    expect(planClaim(mine, claimCtx({ owner: "w3" })).kind).toBe("busy");
   });
 
   it.each([
@@ -706,30 +770,30 @@ describe("planReap", () => {
 });
 
 describe("deadLetter", () => {
-  it("fails every non-terminal slot with DEAD_LETTERED, except cancel-requested ones which are cancelled", () => {
-    const record = held("QLKSFC", [1, 2, 1, 1, 3, 0], {}, NOW - 1);
+  it("queues again every task with attempts left (a fresh ticket), cancels cancel requests, fails only used-up tasks", () => {
+    const record = held("QLKSFCL", [1, 2, 1, 1, 3, 0, 3], {}, NOW - 1);
     const before = structuredClone(record);
-    const change = deadLetter(record, NOW, 11);
+    const change = deadLetter(record, NOW, 11, timing);
     expect(change).toBeDefined();
     if (!change) return;
-    expect(change.next.slots).toBe("FFCSFC");
+    expect(change.next.slots).toBe("QQCSFCF");
     expect(change.outcomes).toEqual([
+      { index: START + 2, status: "CANCELLED", attempt: 1, error: CANCELLED_ERROR },
       {
-        index: START,
+        index: START + 6,
         status: "FAILED",
-        attempt: 1,
+        attempt: 3,
         error: { code: "DEAD_LETTERED", message: expect.stringContaining("11") },
       },
-      {
-        index: START + 1,
-        status: "FAILED",
-        attempt: 2,
-        error: { code: "DEAD_LETTERED", message: expect.any(String) },
-      },
-      { index: START + 2, status: "CANCELLED", attempt: 1, error: CANCELLED_ERROR },
     ]);
-    expect(change.next).toMatchObject({ version: 8, updatedAt: NOW, attempts: before.attempts });
-    for (const field of ["owner", "leasedAt", "leaseUntil", "due"] as const)
+    expect(change.redrive).toBe(true);
+    expect(change.next).toMatchObject({
+      version: 8,
+      updatedAt: NOW,
+      attempts: before.attempts,
+      due: NOW + timing.ticketGraceMs,
+    });
+    for (const field of ["owner", "leasedAt", "leaseUntil", "charged"] as const)
       expect(change.next[field]).toBeUndefined();
     expect(record).toEqual(before);
   });
@@ -738,10 +802,11 @@ describe("deadLetter", () => {
     { name: "a live lease holds the chunk", record: held("LQ", [1, 0], {}, NOW + 1) },
     { name: "every slot is terminal", record: chunk("SFC") },
   ])("changes nothing when $name", ({ record }) => {
-    expect(deadLetter(record, NOW, 5)).toBeUndefined();
+    expect(deadLetter(record, NOW, 5, timing)).toBeUndefined();
   });
 
   it("acts on a lease that expires exactly now", () => {
-    expect(deadLetter(held("L", [1], {}, NOW), NOW, 5)?.next.slots).toBe("F");
+    expect(deadLetter(held("L", [1], {}, NOW), NOW, 5, timing)?.next.slots).toBe("Q");
+    expect(deadLetter(held("L", [3], {}, NOW), NOW, 5, timing)?.next.slots).toBe("F");
   });
 });

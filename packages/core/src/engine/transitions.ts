@@ -26,24 +26,31 @@ export type SlotResult =
       /** The run ended because it was cancelled. */
       cancelled?: boolean;
       /**
-       * The worker gave the task back unfinished (it is shutting down): the task is queued again
-       * at once, and the attempt does not count.
+       * The worker gave the task back unfinished (it is shutting down, or the task never
+       * started): the task is queued again at once, and the attempt does not count.
        */
       released?: boolean;
+      /** A released task waits this long before it is tried again (the store kept failing). */
+      retryAfterMs?: number;
     };
 
 /** What a claim found and, if anything, what to write. */
 export type ClaimPlan =
   /** Every task is terminal: acknowledge the ticket. */
   | { kind: "settled" }
-  /** Another live lease holds the chunk: the ticket is a duplicate. */
+  /** Another live lease holds the chunk: its ticket may be offered again when the lease ends. */
   | { kind: "busy"; leaseUntil: number }
+  /** A careful claim (see planClaim) with no task slot free to start one now: try again soon. */
+  | { kind: "defer" }
   /** Retry backoff: the chunk may not be claimed before `notBefore`. */
   | { kind: "wait"; notBefore: number }
   /** Nothing left to run, but some tasks became terminal (cancelled, attempts exhausted). */
   | { kind: "finalize"; next: ChunkRecord; outcomes: TaskOutcome[] }
-  /** A new lease: run `runnable` under `next.fence`. */
-  | { kind: "claim"; next: ChunkRecord; outcomes: TaskOutcome[]; runnable: RunnableTask[] };
+  /**
+   * A new lease: run `runnable` under `next.fence`. `careful`: the claim charged its runs now,
+   * so they must start at once.
+   */
+  | { kind: "claim"; next: ChunkRecord; outcomes: TaskOutcome[]; runnable: RunnableTask[]; careful: boolean };
 
 /** What becomes of the ticket after a commit. */
 export type TicketAction = { kind: "ack" } | { kind: "keep" } | { kind: "delay"; until: number };
@@ -72,6 +79,11 @@ export interface ClaimContext {
   owner: string;
   sessionState: SessionState;
   timing: ReaperTiming;
+  /**
+   * Tasks the claiming worker can start at once (free task slots): a careful claim leases no
+   * more than this. @default unlimited
+   */
+  startable?: number | undefined;
 }
 
 /** Re-drive intervals double up to 2^2 = 4 × ticketGraceMs. */
@@ -94,23 +106,45 @@ function released(next: ChunkRecord): void {
   next.owner = undefined;
   next.leasedAt = undefined;
   next.leaseUntil = undefined;
+  next.charged = undefined;
+}
+
+/** The attempt number of the run of a leased slot: its charge is taken at claim or at commit. */
+export function runAttempt(chunk: ChunkRecord, slot: number): number {
+  return chunk.charged ? chunk.attempts[slot]! : chunk.attempts[slot]! + 1;
 }
 
 const CANCELLED_ERROR: TaskError = { code: "CANCELLED", message: "task cancelled" };
 
 /**
- * Claims a chunk for `owner`. Fenced: the new lease bumps `fence`, and every task made
- * runnable bumps its attempt; a task that exhausted its attempts (its last run's lease
- * expired) is FAILED instead of run again, and a task whose cancellation was requested, or
- * whose session was cancelled, is CANCELLED.
+ * Claims a chunk for `owner`. Fenced: the new lease bumps `fence`. A task whose cancellation was
+ * requested, or whose session was cancelled, is CANCELLED; one whose charged attempts are used
+ * up (its last run's charged lease expired) is FAILED; the rest are leased to run.
+ *
+ * Attempts are charged to runs that started, so that no dead worker (a SIGKILL, a spot
+ * reclaim, a crashed host) fails tasks it held but never ran:
+ * - A plain claim leases every runnable task and charges nothing: each run is charged when it
+ *   is committed. If the worker dies first, its runs cost nothing and run again.
+ * - A claim after a lease of the chunk expired (its worker died or stalled, perhaps killed by
+ *   one of these very tasks) is careful: it leases only the tasks the worker can start at once
+ *   (`startable`), in slot order, and charges them now; the rest stay queued for the next
+ *   claim. So a task that kills every worker that runs it is charged each time it runs and ends
+ *   FAILED after maxAttempts, while its neighbours are never charged for it.
+ * A worker that finds its own live lease on the chunk (its claim landed but the answer was
+ * lost) takes it over again without charging anything.
  */
 export function planClaim(chunk: ChunkRecord, ctx: ClaimContext): ClaimPlan {
   const { now } = ctx;
   if (allTerminal(chunk.slots)) return { kind: "settled" };
-  if (isLeaseLive(chunk, now)) return { kind: "busy", leaseUntil: chunk.leaseUntil! };
+  const retake = isLeaseLive(chunk, now) && chunk.owner === ctx.owner;
+  if (isLeaseLive(chunk, now) && !retake) return { kind: "busy", leaseUntil: chunk.leaseUntil! };
   const cancelAll = ctx.sessionState === SessionState.CANCELLED;
-  if (chunk.notBefore > now && !cancelAll) return { kind: "wait", notBefore: chunk.notBefore };
+  if (chunk.notBefore > now && !cancelAll && !retake) return { kind: "wait", notBefore: chunk.notBefore };
 
+  // A lease that left leased slots behind without a commit expired (or, retaken, never ran).
+  const careful = !retake && hasLeasedSlot(chunk.slots);
+  let room = careful ? (ctx.startable ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
+  if (room <= 0) return { kind: "defer" };
   const next = withWrite(chunk, now);
   const slots = chunk.slots.split("");
   const outcomes: TaskOutcome[] = [];
@@ -123,7 +157,7 @@ export function planClaim(chunk: ChunkRecord, ctx: ClaimContext): ClaimPlan {
     if (code === SlotCode.CANCEL_REQUESTED || cancelAll) {
       slots[slot] = SlotCode.CANCELLED;
       outcomes.push({ index, status: "CANCELLED", attempt, error: CANCELLED_ERROR });
-    } else if (attempt >= chunk.maxAttempts) {
+    } else if (attempt >= chunk.maxAttempts && !retake) {
       slots[slot] = SlotCode.FAILED;
       outcomes.push({
         index,
@@ -134,9 +168,16 @@ export function planClaim(chunk: ChunkRecord, ctx: ClaimContext): ClaimPlan {
           message: `lease of attempt ${attempt} expired and no attempts are left`,
         },
       });
+    } else if (retake) {
+      if (code === SlotCode.LEASED) runnable.push({ slot, index, attempt: runAttempt(chunk, slot) });
+    } else if (room <= 0) {
+      slots[slot] = SlotCode.QUEUED; // a careful claim leaves it for the next one
     } else {
       slots[slot] = SlotCode.LEASED;
-      next.attempts[slot] = attempt + 1;
+      if (careful) {
+        next.attempts[slot] = attempt + 1;
+        room--;
+      }
       runnable.push({ slot, index, attempt: attempt + 1 });
     }
   }
@@ -149,10 +190,13 @@ export function planClaim(chunk: ChunkRecord, ctx: ClaimContext): ClaimPlan {
   next.fence = chunk.fence + 1;
   next.redrives = 0; // a claim proves the ticket path works: the re-drive backoff starts over
   next.owner = ctx.owner;
-  next.leasedAt = now;
-  next.leaseUntil = now + chunk.leaseMs;
-  next.due = next.leaseUntil + ctx.timing.leaseGraceMs;
-  return { kind: "claim", next, outcomes, runnable };
+  if (!retake) {
+    next.charged = careful ? true : undefined;
+    next.leasedAt = now;
+    next.leaseUntil = now + chunk.leaseMs;
+    next.due = next.leaseUntil + ctx.timing.leaseGraceMs;
+  }
+  return { kind: "claim", next, outcomes, runnable, careful };
 }
 
 /** Context of a commit. */
@@ -183,27 +227,34 @@ export function applyCommit(
   const slots = chunk.slots.split("");
   const outcomes: TaskOutcome[] = [];
   let retryAttempt = 0;
-  let gaveBack = false;
+  let retryAfterMs = 0;
   for (const [slot, res] of results) {
     const code = slots[slot];
     if (code !== SlotCode.LEASED && code !== SlotCode.CANCEL_REQUESTED) continue;
     const index = chunk.start + slot;
-    const attempt = next.attempts[slot]!;
+    // The run's attempt: charged now unless the lease was charged at claim.
+    const attempt = runAttempt(chunk, slot);
     if (res.ok) {
       slots[slot] = SlotCode.SUCCEEDED;
+      next.attempts[slot] = attempt;
       outcomes.push({ index, status: "SUCCEEDED", attempt, result: res.result });
-    } else if (res.released && code === SlotCode.LEASED) {
+    } else if (res.released && !res.cancelled && code === SlotCode.LEASED) {
       slots[slot] = SlotCode.QUEUED;
       next.attempts[slot] = attempt - 1;
-      gaveBack = true;
+      retryAfterMs = Math.max(retryAfterMs, res.retryAfterMs ?? 0);
     } else if (code === SlotCode.CANCEL_REQUESTED || res.cancelled) {
+      // A cancelled run that never started is charged nothing.
       slots[slot] = SlotCode.CANCELLED;
-      outcomes.push({ index, status: "CANCELLED", attempt, error: CANCELLED_ERROR });
+      const at = res.released ? attempt - 1 : attempt;
+      next.attempts[slot] = at;
+      outcomes.push({ index, status: "CANCELLED", attempt: at, error: CANCELLED_ERROR });
     } else if (attempt >= chunk.maxAttempts) {
       slots[slot] = SlotCode.FAILED;
+      next.attempts[slot] = attempt;
       outcomes.push({ index, status: "FAILED", attempt, error: res.error });
     } else {
       slots[slot] = SlotCode.QUEUED;
+      next.attempts[slot] = attempt;
       retryAttempt = Math.max(retryAttempt, attempt);
     }
   }
@@ -224,11 +275,14 @@ export function applyCommit(
       next.due = undefined;
       ticket = { kind: "ack" };
     } else {
-      // Released tasks alone go back at once; a failure among them sets the backoff.
-      const delay =
-        retryAttempt === 0 && gaveBack
+      // Released tasks (and those a careful claim left queued) go back at once; a failure
+      // among them sets the backoff.
+      const delay = Math.max(
+        retryAfterMs,
+        retryAttempt === 0
           ? 0
-          : backoffDelayMs(retryAttempt, chunk.backoffBaseMs, chunk.backoffMaxMs, ctx.random);
+          : backoffDelayMs(retryAttempt, chunk.backoffBaseMs, chunk.backoffMaxMs, ctx.random),
+      );
       // An earlier (early) commit's backoff is kept if it ends later.
       next.notBefore = Math.max(now + delay, chunk.notBefore);
       next.due = next.notBefore + ctx.timing.ticketGraceMs;
@@ -324,33 +378,44 @@ export function planReap(chunk: ChunkRecord, now: number, timing: ReaperTiming):
 }
 
 /**
- * Turns a dead-lettered ticket into FAILED tasks: every task of the chunk that is not terminal
- * and not held by a live lease fails with DEAD_LETTERED. Returns `undefined` when nothing changes.
+ * What a dead-lettered ticket changes: nothing while a live lease holds the chunk. Otherwise a
+ * dead-lettered ticket says only that it was received many times without being done (minutes of
+ * throttling, a store that kept failing): tasks whose charged attempts are used up are FAILED
+ * with DEAD_LETTERED, cancel requests become CANCELLED, and every other task is queued again
+ * (`redrive`: the caller sends a fresh ticket), its attempts untouched. Returns `undefined` when
+ * nothing changes.
  */
 export function deadLetter(
   chunk: ChunkRecord,
   now: number,
   receiveCount: number,
-): { next: ChunkRecord; outcomes: TaskOutcome[] } | undefined {
+  timing: ReaperTiming,
+): { next: ChunkRecord; outcomes: TaskOutcome[]; redrive: boolean } | undefined {
   if (allTerminal(chunk.slots) || isLeaseLive(chunk, now)) return undefined;
   const slots = chunk.slots.split("");
   const outcomes: TaskOutcome[] = [];
   for (let slot = 0; slot < slots.length; slot++) {
     if (isTerminalSlot(slots[slot]!)) continue;
-    const cancelled = slots[slot] === SlotCode.CANCEL_REQUESTED;
-    slots[slot] = cancelled ? SlotCode.CANCELLED : SlotCode.FAILED;
-    outcomes.push({
-      index: chunk.start + slot,
-      status: cancelled ? "CANCELLED" : "FAILED",
-      attempt: chunk.attempts[slot]!,
-      error: cancelled
-        ? CANCELLED_ERROR
-        : { code: "DEAD_LETTERED", message: `ticket dead-lettered after ${receiveCount} receives` },
-    });
+    const attempt = chunk.attempts[slot]!;
+    if (slots[slot] === SlotCode.CANCEL_REQUESTED) {
+      slots[slot] = SlotCode.CANCELLED;
+      outcomes.push({ index: chunk.start + slot, status: "CANCELLED", attempt, error: CANCELLED_ERROR });
+    } else if (attempt >= chunk.maxAttempts) {
+      slots[slot] = SlotCode.FAILED;
+      outcomes.push({
+        index: chunk.start + slot,
+        status: "FAILED",
+        attempt,
+        error: { code: "DEAD_LETTERED", message: `ticket dead-lettered after ${receiveCount} receives` },
+      });
+    } else {
+      slots[slot] = SlotCode.QUEUED;
+    }
   }
   const next = withWrite(chunk, now);
   next.slots = slots.join("");
   released(next);
-  next.due = undefined;
-  return { next, outcomes };
+  const redrive = !allTerminal(next.slots);
+  next.due = redrive ? Math.max(now, chunk.notBefore) + timing.ticketGraceMs : undefined;
+  return { next, outcomes, redrive };
 }

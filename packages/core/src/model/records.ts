@@ -48,8 +48,18 @@ export interface ChunkRecord extends ChunkKey {
   count: number;
   /** One slot code per task (see SlotCode). */
   slots: string;
-  /** Attempts started per task. */
+  /**
+   * Attempts charged per task: runs that ended (a result, a failure, a timeout), plus the runs of
+   * a `charged` lease. A run under an uncharged lease is charged when it is committed, so a
+   * worker that dies charges nothing to the tasks it held but never committed.
+   */
   attempts: number[];
+  /**
+   * The current lease charged its runs an attempt when it was claimed: a careful lease (see
+   * planClaim), taken after a lease of this chunk expired, whose every run starts at once. When
+   * it expires too, its runs keep their charge (a task that kills its worker uses up its attempts).
+   */
+  charged?: boolean | undefined;
   /** Lease epoch: bumped by every claim; heartbeats and commits must present it. */
   fence: number;
   /** Owner of the current lease (absent when not leased). */

@@ -28,6 +28,13 @@ export function chunkWrite(read: ChunkRecord, next: ChunkRecord, completion?: Co
 export type WriteResult = "ok" | "conflict";
 
 /**
+ * Outcome of one write of a writeChunks call: `ok`, `conflict` (the record changed since it
+ * was read), or `error`: the write failed in a way that leaves it unknown whether it landed
+ * (throttled, timed out, its answer lost). Re-read before deciding again.
+ */
+export type ChunkWriteResult = WriteResult | "error";
+
+/**
  * Outcome of an insert into a group: `ok`; `conflict` when the group changed since its version
  * was read (re-read and decide again); `not-open` when the session no longer accepts tasks.
  */
@@ -107,8 +114,11 @@ export interface TaskStore {
   listChunks(session: SessionKey, group: number): Promise<ChunkRecord[]>;
   /** The chunks of `group` that overlap task indexes [from, to), in index order (strongly consistent). */
   listChunksIn(session: SessionKey, group: number, from: number, to: number): Promise<ChunkRecord[]>;
-  /** Applies conditional chunk writes independently; each reports ok or conflict. */
-  writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]>;
+  /**
+   * Applies conditional chunk writes independently; each reports ok, conflict or error (one
+   * write's failure never fails the others).
+   */
+  writeChunks(writes: readonly ChunkWrite[]): Promise<ChunkWriteResult[]>;
   /** Non-terminal chunks of a group whose `due` time is at or before `dueBy`, soonest first. */
   listDueChunks(session: SessionKey, group: number, dueBy: number, limit: number): Promise<ChunkKey[]>;
 

@@ -43,6 +43,13 @@ export type FaultCounts = Record<keyof FaultRates, number>;
 export class Chaos {
   rates: FaultRates = { ...NO_FAULTS };
   readonly counts: FaultCounts = { ...NO_FAULTS };
+  /**
+   * While this returns true every store call fails, as DynamoDB throttles a table through a
+   * traffic spike (the simulation sets it for episodes of several minutes).
+   */
+  throttled: () => boolean = () => false;
+  /** Store calls refused by throttling episodes. */
+  throttledCalls = 0;
   readonly #random: () => number;
 
   constructor(random: () => number) {
@@ -79,7 +86,12 @@ export function chaosStore(inner: TaskStore, chaos: Chaos): TaskStore {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== "function") return value;
+      if (prop === "writeChunks") return chaosWriteChunks(target, chaos);
       return async (...args: unknown[]) => {
+        if (chaos.throttled()) {
+          chaos.throttledCalls++;
+          throw new TransientError(`injected throttling of ${String(prop)}`);
+        }
         if (chaos.hit("storeError")) throw new TransientError(`injected ${String(prop)} failure`);
         const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         if (WRITES.has(String(prop)) && chaos.hit("storeLostAck"))
@@ -88,6 +100,31 @@ export function chaosStore(inner: TaskStore, chaos: Chaos): TaskStore {
       };
     },
   });
+}
+
+/**
+ * writeChunks as DynamoDB answers it: each write on its own, so one write can fail (`error`,
+ * nothing written) or land with its answer lost (`error` too) while the others land; and
+ * sometimes the whole call fails.
+ */
+function chaosWriteChunks(target: TaskStore, chaos: Chaos): TaskStore["writeChunks"] {
+  return async (writes) => {
+    if (chaos.throttled()) {
+      chaos.throttledCalls++;
+      throw new TransientError("injected throttling of writeChunks");
+    }
+    if (chaos.hit("storeError")) throw new TransientError("injected writeChunks failure");
+    const out: Awaited<ReturnType<TaskStore["writeChunks"]>> = [];
+    for (const w of writes) {
+      if (chaos.hit("storeError")) {
+        out.push("error");
+        continue;
+      }
+      const [result] = await target.writeChunks([w]);
+      out.push(result === "ok" && chaos.hit("storeLostAck") ? "error" : result!);
+    }
+    return out;
+  };
 }
 
 /** A TicketQueue that duplicates, loses and delays tickets and fails calls at the chaos rates. */

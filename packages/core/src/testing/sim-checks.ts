@@ -24,6 +24,13 @@ export interface SimAudit {
   cancelRequested: Set<number>;
   /** Step at which a cancel of the task completed. */
   cancelledAt: Map<number, number>;
+  /** Attempt numbers each task's code was really called with (onTaskStart). */
+  runStarts: Map<number, Set<number>>;
+  /**
+   * `${index}#${attempt}` charged by a careful claim whose worker died before it learned that the
+   * claim had landed (its answer lost, its read-back failed): the runs never started.
+   */
+  unknownCharges: Set<string>;
   step: number;
 }
 
@@ -80,7 +87,8 @@ async function checkStored(
 /**
  * Checks a finished run: every task terminal; no task committed twice; each result is the one
  * produced by the attempt that owned the lease it was committed under, run on the stored
- * payload; FAILED only after maxAttempts; CANCELLED only when cancelled; nothing cancelled
+ * payload; FAILED only after maxAttempts; every attempt charged was a run that started;
+ * CANCELLED only when cancelled; nothing cancelled
  * started after its cancel; the stored work is exactly the accepted work; the results stream
  * delivered each task exactly once, as stored.
  */
@@ -138,6 +146,14 @@ export async function checkInvariants(
       v.push(
         `task ${i}: FAILED (${o.error?.code}) after ${o.attempt} of ${audit.config.maxAttempts} attempts`,
       );
+    }
+    // No infrastructure event (a dead worker, a lost answer, throttling, a dead-lettered ticket)
+    // charges a task an attempt: every attempt counted was a run of the task's code.
+    for (let a = 1; a <= o.attempt; a++) {
+      if (!audit.runStarts.get(i)?.has(a) && !audit.unknownCharges.has(`${i}#${a}`)) {
+        v.push(`task ${i}: ${o.status} at attempt ${o.attempt}, but attempt ${a} never started`);
+        break;
+      }
     }
     if (o.status === "CANCELLED" && !audit.cancelRequested.has(i)) {
       v.push(`task ${i}: CANCELLED without a cancel`);

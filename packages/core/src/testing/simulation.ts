@@ -1,8 +1,9 @@
 /**
  * Deterministic simulation of the dispatch engine: seeded runs over the in-memory adapters
  * with injected faults (duplicated, delayed and lost tickets, store and queue errors, lost
- * acknowledgements, workers crashing mid-task, slow workers whose leases expire, workers whose
- * event loop stalls, cancels at random moments),
+ * acknowledgements, per-item lost claim and commit answers, throttling episodes of minutes,
+ * workers crashing mid-task with prefetched leases, slow workers whose leases expire, workers
+ * whose event loop stalls, cancels at random moments),
  * concurrent conflicting submits, sparse task indexes, workers whose clocks are up to a minute
  * off, and a results reader polling throughout, checked against the grid's invariants after
  * each run.
@@ -35,6 +36,11 @@ export interface SimResult {
   cancels: number;
   /** CPU stalls injected into workers. */
   stalls: number;
+  /** Throttling episodes (minutes of failing store calls), and the calls they refused. */
+  throttlings: number;
+  throttledCalls: number;
+  /** Charges of careful claims whose answer their dying worker never learned (see SimAudit). */
+  unknownCharges: number;
   starts: number;
   /** Submits refused because another batch held their indexes with other work. */
   conflicts: number;
@@ -107,7 +113,11 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   const chance = (p: number) => random() < p;
   const clock = new FakeClock();
   const chaos = new Chaos(seededRandom(seed ^ 0x5eed));
-  const grid = defineGrid();
+  // Half the runs dead-letter a ticket after 6 receives (not 50), so that throttling episodes
+  // and busy chunks really send tickets to the dead-letter queues.
+  const defined = defineGrid();
+  const maxReceiveCount = chance(0.5) ? 6 : 50;
+  const grid = { ...defined, queues: defined.queues.map((q) => ({ ...q, maxReceiveCount })) };
   const rawStore = new MemoryTaskStore();
   const rawBlobs = new MemoryBlobStore();
   const ports: GridPorts = {
@@ -141,6 +151,8 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     claims: new Map(),
     cancelRequested: new Set(),
     cancelledAt: new Map(),
+    runStarts: new Map(),
+    unknownCharges: new Set(),
     step: 0,
   };
 
@@ -173,10 +185,13 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       {
         owner,
         runner,
-        concurrency: 4 + pick(12),
+        concurrency: 1 + pick(12), // often below what a chunk holds: prefetched leases
         hooks: {
           onTaskStart: (_lease, run) => {
             runs.set(run, { index: run.index, owner, start: clock.now() });
+            const started = audit.runStarts.get(run.index) ?? new Set<number>();
+            started.add(run.attempt);
+            audit.runStarts.set(run.index, started);
           },
           onTaskEnd: (_lease, run) => {
             const timed = runs.get(run);
@@ -309,6 +324,10 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   let crashes = 0;
   let cancels = 0;
   let stalls = 0;
+  // Throttling episodes: every store call fails for minutes (DynamoDB throttling a spike).
+  let throttledUntil = 0;
+  let throttlings = 0;
+  chaos.throttled = () => clock.now() < throttledUntil;
   const maxSteps = options.maxSteps ?? 3_000;
   const tryOp = async (op: () => Promise<unknown>) => {
     try {
@@ -338,6 +357,7 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
   for (; step < maxSteps; step++) {
     audit.step = step;
     if (step === chaosSteps) {
+      throttledUntil = 0;
       chaos.rates = {
         ...chaos.rates,
         ticketDuplicate: 0,
@@ -379,6 +399,11 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     } else if (roll < 0.8) {
       await tryOp(readResults);
     } else if (roll < 0.83 && step < chaosSteps) {
+      // The one charge no scheme can avoid: a careful claim (charged at claim, for runs that
+      // start at once) that landed, but whose answer was lost and could not be read back before
+      // its worker died. Its runs never started.
+      for (const c of w.dispatcher.unansweredClaims)
+        if (c.chunk.charged) for (const r of c.runnable) audit.unknownCharges.add(`${r.index}#${r.attempt}`);
       w.dispatcher.crash();
       workers.splice(workers.indexOf(w), 1);
       spawnWorker();
@@ -400,6 +425,9 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
         cancelTimes.set(index, clock.now());
       });
       cancels++;
+    } else if (roll >= 0.877 && roll < 0.8775 && step < chaosSteps && !chaos.throttled()) {
+      throttledUntil = clock.now() + 60_000 + pick(180_000);
+      throttlings++;
     } else if (roll < 0.877 && cancels > 0) {
       for (const i of indexes) audit.cancelRequested.add(i);
       await tryOp(async () => {
@@ -452,6 +480,9 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     crashes,
     cancels,
     stalls,
+    throttlings,
+    throttledCalls: chaos.throttledCalls,
+    unknownCharges: audit.unknownCharges.size,
     starts: audit.starts.length,
     conflicts,
     skewedWorkers,

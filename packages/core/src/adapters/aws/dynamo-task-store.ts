@@ -43,6 +43,7 @@ import type {
 import { SessionState } from "../../model/status.ts";
 import {
   type ChunkWrite,
+  type ChunkWriteResult,
   type CompletionPage,
   type GroupPage,
   type InsertResult,
@@ -469,14 +470,19 @@ export class DynamoTaskStore implements TaskStore {
     return items.map(itemToChunk).filter((c) => c.start < to && c.start + c.count > from);
   }
 
-  async writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]> {
+  async writeChunks(writes: readonly ChunkWrite[]): Promise<ChunkWriteResult[]> {
     // The writes of one call run at once, each worker of the call on its own counter shard (at
     // most WRITE_CONCURRENCY = COUNTER_SHARDS workers), so they never clash with one another;
     // a random starting shard spreads concurrent writers.
     const base = Math.floor(Math.random() * COUNTER_SHARDS);
-    return mapLimit(writes, WRITE_CONCURRENCY, (w, _i, worker) =>
-      this.#writeChunk(w, (base + worker) % COUNTER_SHARDS),
-    );
+    return mapLimit(writes, WRITE_CONCURRENCY, async (w, _i, worker): Promise<ChunkWriteResult> => {
+      try {
+        return await this.#writeChunk(w, (base + worker) % COUNTER_SHARDS);
+      } catch (error) {
+        if (error instanceof InvariantError) throw error;
+        return "error"; // throttled, timed out, answer lost: it may have landed
+      }
+    });
   }
 
   async #writeChunk(w: ChunkWrite, shard: number): Promise<WriteResult> {

@@ -21,6 +21,7 @@ import type {
 import { SessionState } from "../../model/status.ts";
 import {
   type ChunkWrite,
+  type ChunkWriteResult,
   type CompletionPage,
   type GroupPage,
   type InsertResult,
@@ -220,7 +221,7 @@ export class MemoryTaskStore implements TaskStore {
       .map(cloneChunk);
   }
 
-  async writeChunks(writes: readonly ChunkWrite[]): Promise<WriteResult[]> {
+  async writeChunks(writes: readonly ChunkWrite[]): Promise<ChunkWriteResult[]> {
     return writes.map((w) => {
       if (w.chunk.version !== w.expectedVersion + 1) {
         throw new InvariantError(
