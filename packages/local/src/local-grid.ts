@@ -328,8 +328,10 @@ export async function startLocalGrid(
     // Agents: the real agent CLI, as separate processes.
     const agentCli = fileURLToPath(import.meta.resolve("@tessera/agent/cli"));
     const agents: ChildProcess[] = [];
+    let stoppingAgents = false;
     // Registered before the first spawn, so a failure part-way still stops those started.
     stops.push(async () => {
+      stoppingAgents = true;
       await Promise.all(
         agents.map(async (child) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
@@ -361,7 +363,10 @@ export async function startLocalGrid(
         await Promise.all(runs);
       });
     }
-    for (let i = 0; i < (options.inProcessAgents ? 0 : config.agents.count); i++) {
+    // Each agent is supervised as systemd or a Deployment would: one that dies (a crash, an OOM
+    // kill, a SIGKILL) is logged and started again, after a delay that doubles while it keeps
+    // dying (1 s up to 30 s; back to 1 s once it ran a minute).
+    const spawnAgent = (i: number, delayMs = 1_000): void => {
       const out = openSync(join(config.dataDir, "logs", `agent-${i + 1}.log`), "a");
       const child = spawn(
         process.execPath,
@@ -385,9 +390,22 @@ export async function startLocalGrid(
         },
       );
       closeSync(out);
+      const startedAt = Date.now();
       child.on("error", (error) => log(`agent ${i + 1}: ${error.message}`));
-      agents.push(child);
-    }
+      child.once("exit", (code, signal) => {
+        if (stoppingAgents) return;
+        const wait = Date.now() - startedAt > 60_000 ? 1_000 : delayMs;
+        log(
+          `agent ${i + 1} (pid ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${wait / 1000} s`,
+        );
+        const timer = setTimeout(() => {
+          if (!stoppingAgents) spawnAgent(i, Math.min(30_000, wait * 2));
+        }, wait);
+        timer.unref();
+      });
+      agents[i] = child;
+    };
+    for (let i = 0; i < (options.inProcessAgents ? 0 : config.agents.count); i++) spawnAgent(i);
 
     // The agent fleet: the fleet controller on a timer, as the scaler Lambda runs on AWS.
     const fleet = new LocalFleet({

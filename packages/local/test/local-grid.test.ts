@@ -38,10 +38,20 @@ async function api(grid: LocalGrid, method: string, path: string, body?: unknown
 
 describe("local grid", () => {
   it("boots, runs tasks submitted over HTTP on its workers and agents, and keeps sessions across a restart", async () => {
-    const grid = await startLocalGrid(config());
+    const lines: string[] = [];
+    const grid = await startLocalGrid(config(), (line) => lines.push(line));
     grids.push(grid);
     const report = await runSample(grid.apiUrl, grid.token, 300, { timeoutMs: 60_000 });
     expect(report).toMatchObject({ tasks: 300, succeeded: 300, failed: 0 });
+    // A fixed agent that dies is said to have died, and started again (as systemd would).
+    const killed = grid.agents[0]!;
+    killed.kill("SIGKILL");
+    for (const end = Date.now() + 15_000; grid.agents[0] === killed; ) {
+      if (Date.now() > end) throw new Error(`the killed agent was not restarted: ${lines.join(" | ")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(grid.agents[0]!.exitCode).toBeNull();
+    expect(lines.join("\n")).toMatch(/agent 1 \(pid \d+\) exited \(SIGKILL\); restarting it in 1 s/);
     // Results carry the echo of each payload.
     const task = await api(grid, "GET", `/sessions/${report.sessionId}/tasks/42`);
     expect(JSON.parse(task.body.result)).toEqual({ n: 42 });

@@ -24,8 +24,12 @@ export interface WonClaim {
   payloads?: LoadedPayloads | undefined;
 }
 
-/** Leases longer than this get their ticket re-timed at claim (receive visibility is 60 s). */
-const LONG_LEASE_MS = 90_000;
+/**
+ * A claimed ticket is re-timed to its lease (plus a margin) when the visibility it was received
+ * with is further than this from that: a ticket hidden much longer than the lease would keep a
+ * dead worker's tasks waiting, one hidden much shorter would come back while the lease is live.
+ */
+const RETIME_TOLERANCE_SECONDS = 10;
 
 /** Seconds before a ticket whose claim lost a race (or waits for a free slot) is offered again. */
 const RETRY_SOON_SECONDS = 1;
@@ -80,7 +84,11 @@ export async function claimTickets(
    * worker reads them back later (see Dispatcher.heartbeat) and runs those that did.
    */
   onUnanswered?: (claim: WonClaim) => void,
+  /** The visibility the tickets were received with. @default the queue's visibility timeout */
+  receiveVisibilitySeconds?: number,
 ): Promise<WonClaim[]> {
+  const visibility =
+    receiveVisibilitySeconds ?? ports.grid.queues.find((q) => q.name === queue)?.visibilityTimeoutSeconds ?? 60;
   const picked: Array<{ ticket: Ticket; receipt: string; receiveCount: number }> = [];
   const seen = new Set<string>();
   for (const r of received) {
@@ -206,10 +214,10 @@ export async function claimTickets(
           payloads: p.payloads,
         });
     } else if (p.runnable) {
-      // The first heartbeat comes at leaseMs/3; a ticket whose receive visibility ends sooner
-      // would reappear as a "duplicate", so long leases re-time it now.
-      if (chunk.leaseMs > LONG_LEASE_MS)
-        acker.retime(queue, p.receipt, leaseVisibilitySeconds(chunk.leaseMs));
+      // The ticket stays hidden while the lease is kept (heartbeats re-time it), and comes back
+      // just after the lease would end if this worker dies: its tasks then run again at once.
+      const hidden = leaseVisibilitySeconds(chunk.leaseMs);
+      if (Math.abs(hidden - visibility) > RETIME_TOLERANCE_SECONDS) acker.retime(queue, p.receipt, hidden);
       const claim = {
         queue,
         receipt: p.receipt,

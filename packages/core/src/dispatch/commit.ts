@@ -16,8 +16,10 @@ import type { TicketAcker } from "./ticket-acker.ts";
  */
 export const LATE_COMMIT_MS = 2_000;
 
-/** Attempts of a commit before the lease is abandoned (its tasks then re-run). */
-const COMMIT_ATTEMPTS = 6;
+/** Tries of an early commit (best effort: the lease's final commit writes its results too). */
+const EARLY_COMMIT_ATTEMPTS = 6;
+/** Longest wait between two tries of a commit. */
+const MAX_COMMIT_BACKOFF_MS = 2_000;
 
 /**
  * Stores results too large for the entry in blobs, written before the entry points to them: a
@@ -51,7 +53,10 @@ async function spillResults(ports: GridPorts, entry: CompletionEntry): Promise<v
 /**
  * Commits the results of a lease: conditional on the version last read, and fenced on
  * (owner, fence) by the transition, so a worker whose lease was taken over writes nothing.
- * Version conflicts (a heartbeat, a cancel request) are re-read and re-decided. Returns the
+ * Version conflicts (a heartbeat, a cancel request) are re-read and re-decided. Store errors
+ * (throttling, an outage) are retried with a backoff up to 2 s for as long as the lease lasts:
+ * only once it has ended, and another worker may hold the chunk, are the results given up (and
+ * since a run is charged only when committed, that costs the tasks no attempt). Returns the
  * completion entry written, if any; after a commit the ticket is acknowledged, re-timed to the
  * retry backoff, or kept.
  */
@@ -66,9 +71,16 @@ export async function commitLease(
   for (const run of lease.runs.values()) if (run.result) results.set(run.slot, run.result);
   lease.committing = true;
   try {
-    for (let attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+    const backoff = (attempt: number) =>
+      ports.clock.sleep(Math.min(MAX_COMMIT_BACKOFF_MS, 50 * 2 ** attempt)).catch(() => {});
+    for (let attempt = 0; ; attempt++) {
       if (lease.lost) return undefined;
       const now = ports.clock.now();
+      if (
+        attempt > 0 &&
+        (options.keepOnFailure ? attempt >= EARLY_COMMIT_ATTEMPTS : now >= (lease.chunk.leaseUntil ?? now))
+      )
+        break;
       const plan = applyCommit(lease.chunk, results, {
         now,
         owner,
@@ -89,8 +101,9 @@ export async function commitLease(
         if (completion) await spillResults(ports, completion);
         [result] = await ports.store.writeChunks([chunkWrite(lease.chunk, plan.next, completion)]);
       } catch {
-        await ports.clock.sleep(50 * 2 ** attempt);
+        await backoff(attempt);
       }
+      if (result === "error") await backoff(attempt);
       if (result === "ok") {
         lease.chunk = plan.next;
         if (completion && ports.clock.now() - now > LATE_COMMIT_MS) await republish(ports, completion);
@@ -108,7 +121,7 @@ export async function commitLease(
         }
         lease.chunk = fresh;
       } catch {
-        await ports.clock.sleep(50 * 2 ** attempt);
+        await backoff(attempt);
       }
     }
     // Give up: the lease expires and the tasks run again; an early commit (other runs still

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FakeClock } from "../adapters/memory/clocks.ts";
+import { TransientError } from "../errors.ts";
 import { Limits } from "../model/limits.ts";
 import type { TaskOutcome } from "../model/records.ts";
 import { type MemoryGrid, memoryGrid } from "../testing/memory-grid.ts";
@@ -136,5 +137,90 @@ describe("dispatcher over memory adapters", () => {
     expect(results.size).toBe(32);
     expect(results.get(31)?.result).toBe("xxx");
     expect((await getTask(grid, key, 0)).resultRef).toBe(moved.find((o) => o.index === 0)?.resultRef);
+  });
+});
+
+describe("a dead worker's tasks", () => {
+  const receive = (grid: MemoryGrid, visibilitySeconds: number) =>
+    grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds });
+
+  it("run again just after its lease ends, though its ticket came back while the lease was live", async () => {
+    const grid = memoryGrid();
+    const clock = grid.clock as FakeClock;
+    await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { leaseMs: 6_000 } });
+    await submitTasks(grid, key, { tasks: [{ index: 0, payload: "a" }] });
+    const dead = new Dispatcher(grid, { owner: "dead", runner: () => new Promise(() => {}) });
+    await dead.accept(QUEUE, await receive(grid, 5));
+    dead.crash();
+    clock.advance(5_500); // the ticket is back; the dead worker's lease has 500 ms to go
+    const next = new Dispatcher(grid, { owner: "next", runner: upper });
+    await next.accept(QUEUE, await receive(grid, 60));
+    await next.acker.flush();
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "LEASED", owner: "dead" });
+    // Not deleted as a duplicate: re-timed to the lease's end (the reaper is not needed).
+    expect(grid.queue.depth(QUEUE)).toBe(1);
+    clock.advance(3_000);
+    await next.accept(QUEUE, await receive(grid, 60));
+    await next.drain();
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 1, result: "A" });
+  });
+
+  it("run again just after its lease ends, though their tickets were received to stay hidden longer", async () => {
+    const grid = memoryGrid();
+    const clock = grid.clock as FakeClock;
+    await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { leaseMs: 5_000 } });
+    await submitTasks(grid, key, { tasks: [{ index: 0, payload: "b" }] });
+    const dead = new Dispatcher(grid, { owner: "dead", runner: () => new Promise(() => {}) });
+    // An agent receives with 60 s of visibility: the claim re-times the ticket to lease + 5 s.
+    await dead.accept(QUEUE, await receive(grid, 60), { visibilitySeconds: 60 });
+    await dead.acker.flush();
+    dead.crash();
+    clock.advance(10_500);
+    const next = new Dispatcher(grid, { owner: "next", runner: upper });
+    await next.accept(QUEUE, await receive(grid, 60));
+    await next.drain();
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 1, result: "B" });
+  });
+});
+
+describe("a commit", () => {
+  it("keeps trying through seconds of store errors while its lease lasts, and lands", async () => {
+    const grid = memoryGrid();
+    const clock = grid.clock as FakeClock;
+    let failing = false;
+    const store = new Proxy(grid.store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (failing) return Promise.reject(new TransientError(`throttled: ${String(prop)}`));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const ports = { ...grid, store };
+    await createSession(ports, key.tenant, {
+      sessionId: key.sessionId,
+      config: { leaseMs: 60_000, maxAttempts: 1 },
+    });
+    await submitTasks(ports, key, { tasks: [{ index: 0, payload: "c" }] });
+    const runner: TaskRunner = async (t) => {
+      await clock.sleep(1_000, t.signal);
+      return "C";
+    };
+    const d = new Dispatcher(ports, { owner: "w", runner });
+    await d.accept(QUEUE, await grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 60 }));
+    failing = true; // throttled from before the run ends until 20 s later
+    for (let t = 0; t < 20_000; t += 250) {
+      clock.advance(250);
+      await new Promise((r) => setImmediate(r));
+    }
+    failing = false;
+    for (let t = 0; t < 5_000; t += 250) {
+      clock.advance(250);
+      await new Promise((r) => setImmediate(r));
+    }
+    await d.drain();
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 1, result: "C" });
   });
 });

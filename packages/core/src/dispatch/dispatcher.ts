@@ -152,8 +152,15 @@ export class Dispatcher {
     return Math.max(0, this.#concurrency - busy);
   }
 
-  /** Claims the chunks of received tickets and starts their tasks; resolves once claims are written. */
-  async accept(queue: string, tickets: readonly ReceivedTicket[]): Promise<string[]> {
+  /**
+   * Claims the chunks of received tickets and starts their tasks; resolves once claims are
+   * written. `visibilitySeconds`: what the tickets were received with (default: their queue's).
+   */
+  async accept(
+    queue: string,
+    tickets: readonly ReceivedTicket[],
+    options: { visibilitySeconds?: number } = {},
+  ): Promise<string[]> {
     if (this.#dead) return [];
     const ids = tickets.flatMap((t) => {
       const ticket = decodeTicket(t.body);
@@ -171,6 +178,7 @@ export class Dispatcher {
         held,
         this.startable,
         (claim) => this.#unanswered.push(claim),
+        options.visibilitySeconds,
       );
       if (this.#dead) return [];
       return won.map((claim) => this.#start(claim));

@@ -132,7 +132,7 @@ export async function runPollLoop(
       }
       if (tickets.length > 0) {
         got += tickets.length;
-        const won = await dispatcher.accept(queue, tickets);
+        const won = await dispatcher.accept(queue, tickets, { visibilitySeconds });
         const taken = startable - dispatcher.startable;
         if (won.length > 0 && taken > 0) tasksPerTicket = 0.7 * tasksPerTicket + (0.3 * taken) / won.length;
       }
