@@ -144,7 +144,12 @@ export function functions(
       batch: { size: 10, window: "0 seconds", partialResponses: true },
       transform: {
         eventSourceMapping: (args) => {
-          args.scalingConfig = { maximumConcurrency: settings.workerMaxConcurrency };
+          // Priority on a Lambda pool: each queue's share of the worker's concurrency (high all
+          // of it, normal half, low a quarter; at least 2, Lambda's minimum), so under a
+          // backlog in every class high runs most and low still runs.
+          args.scalingConfig = {
+            maximumConcurrency: Math.max(2, Math.round(settings.workerMaxConcurrency * q.share)),
+          };
         },
       },
     });

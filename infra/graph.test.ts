@@ -232,6 +232,16 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     for (const b of others) expect(b.install).toEqual({});
   });
 
+  it("gives each priority class of a Lambda pool its share of the worker's concurrency", () => {
+    const mappings = ofType(full, "aws:lambda/eventSourceMapping:EventSourceMapping");
+    const cap = (name: string) =>
+      mappings.find(
+        (m) =>
+          m.inputs.eventSourceArn === queueArn(full, grid.queues.find((q) => q.name === name)!.physicalName),
+      )!.inputs.scalingConfig.maximumConcurrency;
+    expect([cap("default-high"), cap("default-normal"), cap("default-low")]).toEqual([50, 25, 13]);
+  });
+
   it("subscribes the worker to exactly the Lambda pools' queues, reporting batch item failures", () => {
     const worker = one(full, "aws:lambda/function:Function", "WorkerFunction");
     const mappings = ofType(full, "aws:lambda/eventSourceMapping:EventSourceMapping");

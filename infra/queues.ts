@@ -27,7 +27,7 @@ export function queues(grid: GridDefinition) {
         },
       },
     });
-    return { name: q.name, pool: q.name.slice(0, q.name.lastIndexOf("-")), queue, dlq };
+    return { name: q.name, pool: q.name.slice(0, q.name.lastIndexOf("-")), share: q.share, queue, dlq };
   });
   return { ticketQueues };
 }

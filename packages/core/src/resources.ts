@@ -44,6 +44,13 @@ export interface QueueDefinition {
   visibilityTimeoutSeconds: number;
   /** How long tickets are kept. */
   retentionSeconds: number;
+  /**
+   * The queue's weight among its pool's priority classes: high 1, normal 1/2, low 1/4. Workers
+   * serve a pool's queues in these proportions while all have work (agents by weighted
+   * round-robin, Lambda pools by each queue's share of the worker's concurrency), so high goes
+   * first and low still moves.
+   */
+  share: number;
 }
 
 /** Everything a grid stores data in. */
@@ -85,6 +92,7 @@ export function defineGrid(options: GridOptions = {}): GridDefinition {
         maxReceiveCount: 50,
         visibilityTimeoutSeconds: 60,
         retentionSeconds: 14 * 24 * 60 * 60,
+        share: 2 ** -PRIORITY_ORDER.indexOf(priority),
       });
     }
   }

@@ -281,7 +281,8 @@ export async function startLocalGrid(
     if (isolated) stops.push(() => isolated.close());
     for (const q of grid.queues) {
       if (!workerPools.some((p) => q.name.startsWith(`${p}-`))) continue;
-      for (let i = 0; i < config.lambda.pollers; i++) {
+      // As on AWS, each priority class gets its share of the pollers (at least one).
+      for (let i = 0; i < Math.max(1, Math.round(config.lambda.pollers * q.share)); i++) {
         const handler = createWorkerHandler(
           () => runtime,
           { tasks, concurrency: config.lambda.concurrency, runner: isolated?.run },
