@@ -12,7 +12,7 @@ export { listSessionGroups, sessionGroups } from "./dispatch/groups.ts";
 export type { HeldLease, TaskRun } from "./dispatch/held-lease.ts";
 export type { SessionProgress } from "./dispatch/progress.ts";
 export { getSessionProgress } from "./dispatch/progress.ts";
-export type { ReapOptions, ReapReport, SessionWalk } from "./dispatch/reaper.ts";
+export type { ReapOptions, ReapReport, ReapResume, SessionWalk } from "./dispatch/reaper.ts";
 export { reap } from "./dispatch/reaper.ts";
 export type { ResultsPage, ResultsPageOptions } from "./dispatch/results-page.ts";
 export { readResultsPage } from "./dispatch/results-page.ts";

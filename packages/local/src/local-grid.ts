@@ -28,6 +28,7 @@ import {
   type FleetPolicy,
   type GridDefinition,
   type GridPorts,
+  type ReapResume,
   reap,
   type SessionWalk,
   SystemClock,
@@ -313,9 +314,10 @@ export async function startLocalGrid(
     // The reaper, on a timer (a pass never overlaps the previous one).
     let reaping = Promise.resolve();
     const walks = new Map<string, SessionWalk>();
+    const resume: ReapResume = {};
     const reaper = setInterval(() => {
       reaping = reaping.then(() =>
-        reap(ports, { walks }).then(
+        reap(ports, { walks, resume, budgetMs: config.reaper.everySeconds * 1000 }).then(
           () => {},
           (error: Error) => log(`reaper: ${error.message}`),
         ),

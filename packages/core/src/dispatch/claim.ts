@@ -22,6 +22,11 @@ export interface WonClaim {
   cancelEpoch: number;
   /** Payloads loaded before the claim was written (careful claims: their runs start at once). */
   payloads?: LoadedPayloads | undefined;
+  /**
+   * Give the runs straight back (attempts refunded) instead of running them: the retake of a
+   * careful lease, whose charged runs should have started when it was claimed.
+   */
+  giveBack?: boolean | undefined;
 }
 
 /**
@@ -88,7 +93,9 @@ export async function claimTickets(
   receiveVisibilitySeconds?: number,
 ): Promise<WonClaim[]> {
   const visibility =
-    receiveVisibilitySeconds ?? ports.grid.queues.find((q) => q.name === queue)?.visibilityTimeoutSeconds ?? 60;
+    receiveVisibilitySeconds ??
+    ports.grid.queues.find((q) => q.name === queue)?.visibilityTimeoutSeconds ??
+    60;
   const picked: Array<{ ticket: Ticket; receipt: string; receiveCount: number }> = [];
   const seen = new Set<string>();
   for (const r of received) {
@@ -127,6 +134,7 @@ export async function claimTickets(
     runnable?: RunnableTask[];
     cancelEpoch: number;
     careful: boolean;
+    giveBack: boolean;
     payloads?: LoadedPayloads | undefined;
   }> = [];
   picked.forEach(({ ticket, receipt, receiveCount }, i) => {
@@ -166,6 +174,8 @@ export async function claimTickets(
           runnable: plan.kind === "claim" ? plan.runnable : undefined,
           cancelEpoch: session?.cancelEpoch ?? 0,
           careful: plan.kind === "claim" && plan.careful,
+          // This worker's own careful lease, retaken (its claim's answer was lost).
+          giveBack: plan.kind === "claim" && !plan.careful && chunk.charged === true && chunk.owner === owner,
         });
         writes.push(chunkWrite(chunk, plan.next, completion));
       }
@@ -226,6 +236,7 @@ export async function claimTickets(
         runnable: p.runnable,
         cancelEpoch: p.cancelEpoch,
         payloads: p.payloads,
+        giveBack: p.giveBack,
       };
       // Careful claims first: their runs take the free task slots before any other run.
       if (p.careful) won.unshift(claim);
@@ -261,11 +272,14 @@ async function readBack(
   return new Set();
 }
 
-/** True when `found` is the record `written` by this worker's claim (same version, owner, fence). */
+/**
+ * True when `found` shows the lease `written` by this worker's claim: same owner and fence (a
+ * fence is taken by one claim only; a cancel request since may have moved the version).
+ */
 export function isOwnWrite(found: ChunkRecord | undefined, written: ChunkRecord): boolean {
   return (
     found !== undefined &&
-    found.version === written.version &&
+    found.version >= written.version &&
     found.owner === written.owner &&
     found.fence === written.fence
   );

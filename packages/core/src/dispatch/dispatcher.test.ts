@@ -224,3 +224,58 @@ describe("a commit", () => {
     expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 1, result: "C" });
   });
 });
+
+describe("a claim whose answer is lost", () => {
+  /**
+   * The grid, with the next claim write landing but answering "error", and reads failing while
+   * `blind` (set by that write when `blindAfterLoss`).
+   */
+  const lossy = () => {
+    const grid = memoryGrid();
+    const state = { loseNextWrite: true, blind: false, blindAfterLoss: false };
+    const store = new Proxy(grid.store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function") return value;
+        if (prop === "writeChunks")
+          return async (writes: Parameters<typeof target.writeChunks>[0]) => {
+            const results = await target.writeChunks(writes);
+            if (!state.loseNextWrite) return results;
+            state.loseNextWrite = false;
+            state.blind = state.blindAfterLoss;
+            return results.map(() => "error" as const); // landed, answer lost
+          };
+        if (prop === "getChunks")
+          return (...args: Parameters<typeof target.getChunks>) =>
+            state.blind ? Promise.reject(new TransientError("read failed")) : target.getChunks(...args);
+        return value.bind(target);
+      },
+    });
+    return { grid, ports: { ...grid, store }, state };
+  };
+
+  it("is read back at once: the lease is this worker's and its task runs, charged once", async () => {
+    const { grid, ports } = lossy();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { maxAttempts: 1 } });
+    await submitTasks(grid, key, { tasks: [{ index: 0, payload: "x" }] });
+    const d = new Dispatcher(ports, { owner: "w", runner: upper });
+    await d.accept(QUEUE, await grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 60 }));
+    await d.drain();
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 1, result: "X" });
+  });
+
+  it("is read back at the next heartbeat when the read-back failed too, and runs then", async () => {
+    const { grid, ports, state } = lossy();
+    await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { maxAttempts: 1 } });
+    await submitTasks(grid, key, { tasks: [{ index: 0, payload: "y" }] });
+    const d = new Dispatcher(ports, { owner: "w", runner: upper });
+    state.blindAfterLoss = true;
+    await d.accept(QUEUE, await grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 60 }));
+    expect(d.heldLeases).toBe(0);
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "LEASED", owner: "w" });
+    state.blind = false;
+    await d.heartbeat();
+    await d.drain();
+    expect(await getTask(grid, key, 0)).toMatchObject({ status: "SUCCEEDED", attempt: 1, result: "Y" });
+  });
+});

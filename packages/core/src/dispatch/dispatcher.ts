@@ -20,6 +20,13 @@ const RELEASED: SlotResult = {
   error: { code: "RELEASED", message: "released by a worker shutting down" },
 };
 
+/** The result of a run of a careful claim whose answer came too late for it to start at once. */
+const LEARNED_LATE: SlotResult = {
+  ok: false,
+  released: true,
+  error: { code: "RELEASED", message: "claim learned too late to start at once" },
+};
+
 /** Longest error message recorded for a task. */
 const MAX_ERROR_CHARS = 1_000;
 
@@ -81,6 +88,11 @@ export interface DispatcherHooks {
   onTaskEnd?(lease: HeldLease, run: TaskRun): void;
   onCommit?(lease: HeldLease, entry: CompletionEntry | undefined): void;
   onLeaseLost?(lease: HeldLease): void;
+  /**
+   * A claim whose write got no answer was given up before this worker could learn whether it
+   * landed (its lease ended, or the worker stopped): if it did, its runs never started.
+   */
+  onClaimForgotten?(claim: WonClaim): void;
 }
 
 /** Settings of a dispatcher. */
@@ -167,7 +179,8 @@ export class Dispatcher {
       return ticket ? [leaseId(ticket)] : [];
     });
     const held = new Set([...this.#leases.keys(), ...this.#claiming]);
-    for (const id of ids) this.#claiming.add(id);
+    const mine = ids.filter((id) => !held.has(id));
+    for (const id of mine) this.#claiming.add(id);
     try {
       const won = await claimTickets(
         this.#ports,
@@ -181,13 +194,17 @@ export class Dispatcher {
         options.visibilitySeconds,
       );
       if (this.#dead) return [];
-      return won.map((claim) => this.#start(claim));
+      return won.map((claim) => this.#start(claim, claim.giveBack));
     } finally {
-      for (const id of ids) if (!held.has(id)) this.#claiming.delete(id);
+      for (const id of mine) this.#claiming.delete(id);
     }
   }
 
-  #start(claim: WonClaim): string {
+  /**
+   * Takes up a won claim: runs its tasks, or with `giveBack` (a careful claim learned too late
+   * for its runs to start at once) gives them straight back, their attempts refunded.
+   */
+  #start(claim: WonClaim, giveBack = false): string {
     const lease: HeldLease = {
       id: leaseId(claim.chunk),
       queue: claim.queue,
@@ -207,11 +224,12 @@ export class Dispatcher {
         attempt: t.attempt,
         controller: new AbortController(),
         cancelRequested: false,
+        result: giveBack ? LEARNED_LATE : undefined,
       });
     }
     this.#leases.set(lease.id, lease);
     this.#safeHook(() => this.#hooks.onClaim?.(lease));
-    const done = this.#runLease(lease, claim).finally(() => {
+    const done = this.#runLease(lease, claim, giveBack).finally(() => {
       this.#leases.delete(lease.id);
       this.#done.delete(lease.id);
     });
@@ -219,9 +237,11 @@ export class Dispatcher {
     return lease.id;
   }
 
-  async #runLease(lease: HeldLease, claim: WonClaim): Promise<void> {
-    const loaded = claim.payloads ?? (await loadPayloads(this.#ports, lease.chunk, claim.ticket));
-    await Promise.all(claim.runnable.map((t) => this.#runTask(lease, lease.runs.get(t.slot)!, loaded)));
+  async #runLease(lease: HeldLease, claim: WonClaim, giveBack: boolean): Promise<void> {
+    if (!giveBack) {
+      const loaded = claim.payloads ?? (await loadPayloads(this.#ports, lease.chunk, claim.ticket));
+      await Promise.all(claim.runnable.map((t) => this.#runTask(lease, lease.runs.get(t.slot)!, loaded)));
+    }
     await lease.earlyCommits;
     if (lease.lost || this.#dead) {
       this.#safeHook(() => this.#hooks.onLeaseLost?.(lease));
@@ -407,9 +427,12 @@ export class Dispatcher {
   async #readBackUnanswered(): Promise<void> {
     if (this.#unanswered.length === 0) return;
     const now = this.#ports.clock.now();
-    const claims = this.#unanswered.filter(
-      (c) => !this.#leases.has(leaseId(c.chunk)) && (c.chunk.leaseUntil ?? 0) > now,
-    );
+    const claims = this.#unanswered.filter((c) => {
+      if (this.#leases.has(leaseId(c.chunk))) return false;
+      if ((c.chunk.leaseUntil ?? 0) > now) return true;
+      this.#safeHook(() => this.#hooks.onClaimForgotten?.(c));
+      return false;
+    });
     this.#unanswered = [];
     if (claims.length === 0) return;
     let found: Awaited<ReturnType<GridPorts["store"]["getChunks"]>>;
@@ -420,8 +443,11 @@ export class Dispatcher {
       return;
     }
     claims.forEach((claim, i) => {
-      if (!this.#dead && !this.#leases.has(leaseId(claim.chunk)) && isOwnWrite(found[i], claim.chunk))
-        this.#start(claim);
+      const record = found[i];
+      if (this.#dead || this.#leases.has(leaseId(claim.chunk)) || !isOwnWrite(record, claim.chunk)) return;
+      // It landed: a plain claim runs now (its runs are charged when committed); a careful one
+      // charged runs that had to start at once, which they cannot now: they are given back.
+      this.#start({ ...claim, chunk: record! }, claim.chunk.charged === true);
     });
   }
 
@@ -484,6 +510,7 @@ export class Dispatcher {
    */
   crash(): void {
     this.#dead = true;
+    for (const c of this.#unanswered.splice(0)) this.#safeHook(() => this.#hooks.onClaimForgotten?.(c));
     this.acker.discard();
     for (const lease of this.#leases.values()) loseLease(lease, AbortReason.SHUTDOWN);
   }

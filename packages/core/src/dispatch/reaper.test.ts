@@ -5,7 +5,7 @@ import { encodeTicket } from "../model/ticket.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { getSessionProgress } from "./progress.ts";
-import { REAP_GROUPS_PER_PASS, reap, type SessionWalk } from "./reaper.ts";
+import { IDLE_SESSION_MS, REAP_GROUPS_PER_PASS, reap, type SessionWalk } from "./reaper.ts";
 import { cancelSession, closeSession, createSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 import { getTask } from "./tasks.ts";
@@ -173,5 +173,101 @@ describe("reaper", () => {
       deactivated = (await reap(grid, { walks })).deactivated;
     expect(deactivated).toBe(1);
     expect((await getSessionProgress(grid, key)).counts).toMatchObject({ total: groups, cancelled: groups });
+  });
+});
+
+describe("reaper at scale", () => {
+  const run = async (grid: ReturnType<typeof memoryGrid>) => {
+    const d = new Dispatcher(grid, { owner: "w", runner: async () => "ok" });
+    await d.accept(
+      QUEUE,
+      await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 }),
+    );
+    await d.drain();
+  };
+  const active = async (grid: ReturnType<typeof memoryGrid>) => {
+    const keys = [];
+    for (let shard = 0; shard < 16; shard++) keys.push(...(await grid.store.listActiveSessions(shard)));
+    return keys;
+  };
+
+  it("drops an idle open session from the active index, and its next submit puts it back", async () => {
+    const grid = memoryGrid();
+    const clock = grid.clock as FakeClock;
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    await submitTasks(grid, key, { tasks: [{ index: 0 }] });
+    await run(grid);
+    expect(await reap(grid)).toMatchObject({ sessions: 1, deactivated: 0 }); // submitted a moment ago
+    clock.advance(IDLE_SESSION_MS + 1);
+    expect(await reap(grid)).toMatchObject({ sessions: 1, deactivated: 1 });
+    expect(await active(grid)).toEqual([]);
+    expect(await reap(grid)).toMatchObject({ sessions: 0 }); // an idle session costs a pass nothing
+    // The next submit puts it back, and the reaper again re-drives what needs it.
+    await submitTasks(grid, key, { tasks: [{ index: 1 }] });
+    expect(await active(grid)).toEqual([key]);
+    const [lost] = await grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 60 });
+    await grid.queue.ack(QUEUE, [lost!.receipt]);
+    clock.advance(grid.timing.ticketGraceMs + 1);
+    expect(await reap(grid)).toMatchObject({ sessions: 1, redriven: 1, deactivated: 0 });
+  });
+
+  it("keeps an idle-looking session a submit marked while the pass ran", async () => {
+    const grid = memoryGrid();
+    const clock = grid.clock as FakeClock;
+    await createSession(grid, key.tenant, { sessionId: key.sessionId });
+    clock.advance(IDLE_SESSION_MS + 1);
+    const store = grid.store;
+    // The submit marks the session just after the reaper read it.
+    const racing = {
+      ...grid,
+      store: new Proxy(store, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (prop !== "getSession") return typeof value === "function" ? value.bind(target) : value;
+          return async (k: typeof key) => {
+            const read = await target.getSession(k);
+            await target.touchSession(k, clock.now());
+            return read;
+          };
+        },
+      }),
+    };
+    expect(await reap(racing)).toMatchObject({ sessions: 1 });
+    expect(await active(grid)).toEqual([key]);
+  });
+
+  it("stops starting sessions when its time is up, and the next pass starts where it stopped", async () => {
+    const grid = memoryGrid();
+    const clock = grid.clock as FakeClock;
+    const ids = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, "0")}`);
+    for (const sessionId of ids) await createSession(grid, key.tenant, { sessionId });
+    // Every session read takes 100 ms of the pass's time; the reads say which sessions a pass reached.
+    const reads: string[] = [];
+    const slow = {
+      ...grid,
+      store: new Proxy(grid.store, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            if (prop === "getSession") {
+              clock.advance(100);
+              reads.push((args[0] as typeof key).sessionId);
+            }
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      }),
+    };
+    const resume = {};
+    const first = await reap(slow, { budgetMs: 1_000, resume });
+    expect(first.sessions).toBeLessThan(ids.length);
+    expect(first.deferred).toBe(ids.length - first.sessions);
+    // Passes go on where the last stopped: every session is reached once before any twice.
+    while (reads.length < ids.length) await reap(slow, { budgetMs: 1_000, resume });
+    expect(new Set(reads.slice(0, ids.length)).size).toBe(ids.length);
+    // Without a budget, one pass reaches them all.
+    reads.length = 0;
+    expect(await reap(slow)).toMatchObject({ sessions: ids.length, deferred: 0 });
   });
 });

@@ -25,8 +25,10 @@ export interface ReapReport {
   deadLettered: number;
   /** Dead-letter messages read (all of them are deleted once handled). */
   deadLetterMessages: number;
-  /** Settled closed or cancelled sessions dropped from the active index. */
+  /** Sessions dropped from the active index: settled closed or cancelled ones, and idle open ones. */
   deactivated: number;
+  /** Active sessions this pass did not reach before its time was up (the next pass starts there). */
+  deferred: number;
   /** Sessions or queues skipped this pass because a call failed (the next pass retries). */
   errors: number;
 }
@@ -41,8 +43,14 @@ const DUE_PAGE = 100;
 export const REAP_GROUPS_PER_PASS = 256;
 /** Chunks of a cancelled session a pass cancels; the next pass goes on. */
 const CANCEL_CHUNKS_PER_PASS = 2_000;
-/** Sessions reaped at once. */
-const SESSION_CONCURRENCY = 4;
+/** Sessions reaped at once (over every shard of the active index). */
+const SESSION_CONCURRENCY = 16;
+/**
+ * An OPEN session leaves the active index once no submit marked it for this long (see
+ * TOUCH_EVERY_MS) and a whole cycle of its groups found nothing pending; its next submit puts it
+ * back. Far longer than any submit request and any index lag.
+ */
+export const IDLE_SESSION_MS = 10 * 60_000;
 /** Groups of one session reaped at once. */
 const GROUP_CONCURRENCY = 4;
 
@@ -56,6 +64,20 @@ export interface ReapOptions {
    * window of every session (tests, simulations).
    */
   walks?: Map<string, SessionWalk>;
+  /**
+   * The pass stops starting sessions after this long (a scheduled reaper's pass must end before
+   * the next one starts); those not reached are reaped first by the next pass that is given the
+   * same `resume`. @default unlimited
+   */
+  budgetMs?: number;
+  /** Where the last time-boxed pass stopped: keep one object across passes (per reaper process). */
+  resume?: ReapResume;
+}
+
+/** Where a time-boxed reaper pass stopped. */
+export interface ReapResume {
+  /** `tenant/sessionId` of the last session reached, in the pass order; the next pass starts after it. */
+  after?: string | undefined;
 }
 
 async function reapGroup(
@@ -146,9 +168,14 @@ async function reapSession(
         maxChunks: CANCEL_CHUNKS_PER_PASS,
       });
     await mapLimit(window.groups, GROUP_CONCURRENCY, (group) => reapGroup(ports, current, group, report));
-    // A session leaves the active index once sealed (no task can come), quiet for a while, and
-    // a whole cycle of windows found no chunk that is not terminal.
-    const candidate = current.sealed && ports.clock.now() - current.updatedAt > ports.timing.ticketGraceMs;
+    // A session leaves the active index once a whole cycle of windows found no chunk that is not
+    // terminal and no task can come: sealed (and quiet for a while), or open but idle, no submit
+    // having marked it for IDLE_SESSION_MS (its next submit puts it back; see touchSession).
+    const now = ports.clock.now();
+    const idleOpen =
+      current.state === SessionState.OPEN &&
+      now - (current.lastSubmitAt ?? current.createdAt) > IDLE_SESSION_MS;
+    const candidate = (current.sealed && now - current.updatedAt > ports.timing.ticketGraceMs) || idleOpen;
     const pending = walk.pending || !candidate || (await hasPendingChunks(ports, current, window.groups));
     if (window.next !== undefined) {
       walk.after = window.next;
@@ -158,7 +185,11 @@ async function reapSession(
       continue; // no map to remember the walk by: this pass walks every window
     }
     if (!pending) {
-      await ports.store.deactivateSession(current);
+      // An open session only if no submit marked it since it was read (one that did is busy).
+      await ports.store.deactivateSession(
+        current,
+        current.state === SessionState.OPEN ? { lastSubmitAt: current.lastSubmitAt } : undefined,
+      );
       report.deactivated++;
     }
     return;
@@ -227,8 +258,12 @@ async function failChunk(
  * One reaper pass: re-drives whatever crashes left behind (expired leases, lost or never-sent
  * tickets) through the `due` index of each active session, finishes the cancel walk of
  * cancelled sessions, and handles dead-lettered tickets (their tasks with attempts left are
- * queued again, the rest FAILED). It reads indexes
- * only, never the whole table; its cost follows the active sessions, not the data kept.
+ * queued again, the rest FAILED). It reads indexes only, never the whole table; its cost follows
+ * the active sessions, not the data kept, and idle sessions leave the active index.
+ *
+ * Order: the dead-letter queues first (however long the sessions take), then the active
+ * sessions of every shard, listed in parallel and reaped 16 at a time, starting after where the
+ * last time-boxed pass stopped (`resume`), until `budgetMs` is spent.
  */
 export async function reap(ports: GridPorts, options: ReapOptions = {}): Promise<ReapReport> {
   const report: ReapReport = {
@@ -238,24 +273,47 @@ export async function reap(ports: GridPorts, options: ReapOptions = {}): Promise
     deadLettered: 0,
     deadLetterMessages: 0,
     deactivated: 0,
+    deferred: 0,
     errors: 0,
   };
-  // Dead letters first: however long the sessions take, every queue's are read each pass.
-  for (const q of ports.grid.queues) {
-    await drainDeadLetters(ports, q.deadLetter, report, options.maxDeadLetters ?? 1000).catch(
-      () => report.errors++,
-    );
-  }
-  for (let shard = 0; shard < ACTIVE_SHARDS; shard++) {
-    try {
-      const keys = await ports.store.listActiveSessions(shard);
-      // One failing session must not starve the others (or the dead-letter queues).
-      await mapLimit(keys, SESSION_CONCURRENCY, (key) =>
-        reapSession(ports, key, report, options.walks).catch(() => report.errors++),
-      );
-    } catch {
+  const deadline = ports.clock.now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
+  await mapLimit(ports.grid.queues, 4, (q) =>
+    drainDeadLetters(ports, q.deadLetter, report, options.maxDeadLetters ?? 1000).catch(() => {
       report.errors++;
-    }
-  }
+    }),
+  );
+  const shards = await mapLimit(
+    Array.from({ length: ACTIVE_SHARDS }, (_, shard) => shard),
+    ACTIVE_SHARDS,
+    (shard) =>
+      ports.store.listActiveSessions(shard).catch(() => {
+        report.errors++;
+        return [] as SessionKey[];
+      }),
+  );
+  const id = (k: SessionKey) => `${k.tenant}/${k.sessionId}`;
+  const all = shards.flat().sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+  // Start after the last session the previous pass reached: every session gets its turn.
+  const after = options.resume?.after;
+  const from = after === undefined ? 0 : all.findIndex((k) => id(k) > after);
+  const order = from <= 0 ? all : [...all.slice(from), ...all.slice(0, from)];
+  let next = 0;
+  let last: string | undefined;
+  await mapLimit(
+    Array.from({ length: Math.min(SESSION_CONCURRENCY, order.length) }),
+    SESSION_CONCURRENCY,
+    async () => {
+      while (next < order.length && ports.clock.now() < deadline) {
+        const key = order[next++]!;
+        last = id(key);
+        // One failing session must not starve the others.
+        await reapSession(ports, key, report, options.walks).catch(() => {
+          report.errors++;
+        });
+      }
+    },
+  );
+  report.deferred = order.length - next;
+  if (options.resume) options.resume.after = report.deferred > 0 ? last : undefined;
   return report;
 }

@@ -146,6 +146,12 @@ export const MAX_BATCH_GROUPS = 256;
 const GROUP_CONCURRENCY = 8;
 
 /**
+ * How often, at most, a submit marks its session as receiving work (touchSession): the reaper
+ * drops an OPEN session from its active index only when this is long past (IDLE_SESSION_MS).
+ */
+export const TOUCH_EVERY_MS = 60_000;
+
+/**
  * Submits a batch of tasks to an open session. Exactly as submitted, exactly once:
  *
  * - Idempotent: task ids are the caller's indexes. Tasks already stored with the same work
@@ -198,6 +204,16 @@ export async function submitTasks(
   const refused = planned.find((p) => "error" in p);
   if (refused && "error" in refused) throw refused.error;
   const plans = planned.map((p) => (p as { plan: GroupPlan }).plan);
+  // The session is marked as receiving work (and put back in the reaper's active index if it
+  // had gone idle) before any insert, and again if this call runs long.
+  let touchedAt = session.lastSubmitAt ?? session.createdAt;
+  const touch = async () => {
+    const now = ports.clock.now();
+    if (now - touchedAt < TOUCH_EVERY_MS) return;
+    await ports.store.touchSession(key, now);
+    touchedAt = now;
+  };
+  if (plans.some((p) => p.fresh.length > 0)) await touch();
 
   const report: SubmitReport = {
     created: 0,
@@ -213,6 +229,7 @@ export async function submitTasks(
     const created: GroupPlan["fresh"] = [];
     try {
       for (let attempt = 0; ; attempt++) {
+        if (plan.fresh.length > 0) await touch();
         if (await writeGroup(ports, key, plan, created, options.signal)) break;
         if (attempt + 1 >= GROUP_ATTEMPTS)
           throw new TransientError(

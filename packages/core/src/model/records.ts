@@ -26,6 +26,12 @@ export interface SessionRecord extends SessionKey {
   cancelEpoch: number;
   /** While sealing is under way over several calls: the last group sealed so far. */
   sealCursor?: number | undefined;
+  /**
+   * When a submit last marked the session as receiving work (at most once a minute; see
+   * touchSession): the reaper drops an OPEN session from its active index only once this is
+   * long past and nothing is pending, and the next submit puts it back.
+   */
+  lastSubmitAt?: number | undefined;
   createdAt: number;
   updatedAt: number;
 }

@@ -161,6 +161,35 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect(await mine()).toEqual([]);
     });
 
+    it("puts a session back in the active index when a submit marks it, and keeps it there against a stale deactivation", async () => {
+      const { store, key, s } = await fresh();
+      await store.createSession(s);
+      const shard = Number(activePk(key).slice(2));
+      const mine = async () => (await store.listActiveSessions(shard)).filter((k) => k.tenant === key.tenant);
+      // Read by the reaper before any submit marked it: no lastSubmitAt.
+      const seen = await store.getSession(key);
+      expect(seen?.lastSubmitAt).toBeUndefined();
+      await store.deactivateSession(key, { lastSubmitAt: undefined });
+      expect(await mine()).toEqual([]);
+      await store.touchSession(key, NOW + 5);
+      expect(await mine()).toEqual([key]);
+      expect((await store.getSession(key))?.lastSubmitAt).toBe(NOW + 5);
+      // A deactivation decided on the read from before the mark changes nothing.
+      await store.deactivateSession(key, { lastSubmitAt: seen?.lastSubmitAt });
+      expect(await mine()).toEqual([key]);
+      // A session write leaves the mark alone.
+      const current = (await store.getSession(key))!;
+      expect(
+        await store.writeSession(
+          { ...current, version: current.version + 1, lastSubmitAt: 1 },
+          current.version,
+        ),
+      ).toBe("ok");
+      expect((await store.getSession(key))?.lastSubmitAt).toBe(NOW + 5);
+      await store.deactivateSession(key, { lastSubmitAt: NOW + 5 });
+      expect(await mine()).toEqual([]);
+    });
+
     it("lists a tenant's sessions newest first, page by page, and no other tenant's", async () => {
       const { store, key } = await fresh();
       const ids = ["a", "b", "c"];

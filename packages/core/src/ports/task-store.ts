@@ -77,8 +77,16 @@ export interface TaskStore {
   getSession(key: SessionKey): Promise<SessionRecord | undefined>;
   /** Replaces a session if its stored version is `expectedVersion`. */
   writeSession(session: SessionRecord, expectedVersion: number): Promise<WriteResult>;
-  /** Drops a settled session from the active-sessions index. */
-  deactivateSession(key: SessionKey): Promise<void>;
+  /**
+   * Drops a session from the active-sessions index. With `ifLastSubmitAt`, only if the session's
+   * lastSubmitAt is still that (no submit marked it since the caller read it).
+   */
+  deactivateSession(key: SessionKey, ifLastSubmitAt?: { lastSubmitAt: number | undefined }): Promise<void>;
+  /**
+   * Marks a session as receiving work at `now` (lastSubmitAt) and puts it (back) in the
+   * active-sessions index. Submitters call it before inserting, at most once a minute.
+   */
+  touchSession(key: SessionKey, now: number): Promise<void>;
   /**
    * A tenant's sessions, newest first. `after` is the `next` of the previous page. Reads the
    * tenant index (eventually consistent: a session created a moment ago may be missing).

@@ -197,6 +197,13 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
             const timed = runs.get(run);
             if (timed) timed.end = clock.now();
           },
+          // The one charge no scheme can avoid: a careful claim (charged at claim, for runs that
+          // start at once) that landed, but whose answer was lost and could not be read back
+          // before its worker died or stalled past the lease. Its runs never started.
+          onClaimForgotten: (claim) => {
+            if (claim.chunk.charged)
+              for (const r of claim.runnable) audit.unknownCharges.add(`${r.index}#${r.attempt}`);
+          },
           onClaim: (lease) => {
             audit.claims.set(`${lease.chunk.start}#${lease.fence}`, { owner, step: audit.step });
             for (const run of lease.runs.values()) {
@@ -389,21 +396,17 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       await flush();
       for (const x of workers) {
         if (x.paused || stalled(x)) continue;
-        const faults = Object.values(chaos.counts).reduce((a, b) => a + b, 0);
+        const faultsSeen = () => Object.values(chaos.counts).reduce((a, b) => a + b, chaos.throttledCalls);
+        const faults = faultsSeen();
         await tryOp(() => x.dispatcher.heartbeat());
         // Only a pass that met no injected fault must have seen every cancel.
-        if (Object.values(chaos.counts).reduce((a, b) => a + b, 0) === faults) x.beats.push(clock.now());
+        if (faultsSeen() === faults) x.beats.push(clock.now());
       }
     } else if (roll < 0.78) {
       await tryOp(() => reap(ports));
     } else if (roll < 0.8) {
       await tryOp(readResults);
     } else if (roll < 0.83 && step < chaosSteps) {
-      // The one charge no scheme can avoid: a careful claim (charged at claim, for runs that
-      // start at once) that landed, but whose answer was lost and could not be read back before
-      // its worker died. Its runs never started.
-      for (const c of w.dispatcher.unansweredClaims)
-        if (c.chunk.charged) for (const r of c.runnable) audit.unknownCharges.add(`${r.index}#${r.attempt}`);
       w.dispatcher.crash();
       workers.splice(workers.indexOf(w), 1);
       spawnWorker();

@@ -141,6 +141,7 @@ export function sessionToItem(s: SessionRecord): Item {
     se: s.sealed,
     ce: s.cancelEpoch,
     sc: s.sealCursor,
+    ls: s.lastSubmitAt,
     ca: s.createdAt,
     ua: s.updatedAt,
   };
@@ -168,6 +169,7 @@ export function itemToSession(item: Item): SessionRecord {
     sealed: item.se === true,
     cancelEpoch: (item.ce as number | undefined) ?? 0,
     sealCursor: item.sc as number | undefined,
+    lastSubmitAt: item.ls as number | undefined,
     createdAt: item.ca as number,
     updatedAt: item.ua as number,
   };

@@ -11,6 +11,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
+  activePk,
   activeShardPk,
   COUNTER_SHARDS,
   COUNTER_SK,
@@ -203,15 +204,43 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
-  async deactivateSession(key: SessionKey): Promise<void> {
+  async deactivateSession(
+    key: SessionKey,
+    ifLastSubmitAt?: { lastSubmitAt: number | undefined },
+  ): Promise<void> {
+    const guard =
+      ifLastSubmitAt === undefined
+        ? {}
+        : ifLastSubmitAt.lastSubmitAt === undefined
+          ? { condition: " AND attribute_not_exists(ls)", values: undefined }
+          : { condition: " AND ls = :ls", values: { ":ls": ifLastSubmitAt.lastSubmitAt } };
     try {
-      // Guarantees: a deleted session is not re-created as a stub by this update.
+      // Guarantees: a deleted session is not re-created as a stub by this update; and with
+      // `ifLastSubmitAt`, a session a submit marked since it was read stays active.
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: sessionPk(key), sk: SESSION_SK },
           UpdateExpression: "REMOVE apk, ask",
+          ConditionExpression: `attribute_exists(pk)${guard.condition ?? ""}`,
+          ExpressionAttributeValues: guard.values,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async touchSession(key: SessionKey, now: number): Promise<void> {
+    try {
+      // Guarantees: the session is in the active index from before the caller's inserts.
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: sessionPk(key), sk: SESSION_SK },
+          UpdateExpression: "SET ls = :now, apk = :apk, ask = :ask",
           ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":now": now, ":apk": activePk(key), ":ask": sessionPk(key) },
         }),
       );
     } catch (error) {

@@ -106,12 +106,25 @@ export class MemoryTaskStore implements TaskStore {
     const pk = sessionPk(session);
     const current = this.#sessions.get(pk);
     if (!current || current.version !== expectedVersion) return "conflict";
-    this.#sessions.set(pk, cloneSession(session));
+    // As in DynamoDB, a session write leaves lastSubmitAt (written by touchSession) alone.
+    this.#sessions.set(pk, { ...cloneSession(session), lastSubmitAt: current.lastSubmitAt });
     return "ok";
   }
 
-  async deactivateSession(key: SessionKey): Promise<void> {
+  async deactivateSession(
+    key: SessionKey,
+    ifLastSubmitAt?: { lastSubmitAt: number | undefined },
+  ): Promise<void> {
+    const current = this.#sessions.get(sessionPk(key));
+    if (ifLastSubmitAt && current?.lastSubmitAt !== ifLastSubmitAt.lastSubmitAt) return;
     this.#active.get(activePk(key))?.delete(sessionPk(key));
+  }
+
+  async touchSession(key: SessionKey, now: number): Promise<void> {
+    const current = this.#sessions.get(sessionPk(key));
+    if (!current) return;
+    current.lastSubmitAt = now;
+    this.#activate(key);
   }
 
   async listSessions(tenant: string, limit: number, after?: string): Promise<SessionPage> {
