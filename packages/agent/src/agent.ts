@@ -20,6 +20,9 @@ import {
 } from "@tessera/core";
 import { AgentTime } from "@tessera/core/metering";
 
+/** How long a ticket an agent received stays hidden before its claim re-times it. */
+const RECEIVE_VISIBILITY_SECONDS = 25;
+
 /** Lifecycle of an agent. */
 export type AgentState = "starting" | "running" | "draining" | "stopped";
 
@@ -27,7 +30,9 @@ export type AgentState = "starting" | "running" | "draining" | "stopped";
 export interface AgentOptions {
   ports: GridPorts;
   runner: TaskRunner;
-  /** Pools served; each pool's queues are read highest priority first. @default ["default"] */
+  /** Tasks the runner would start at once (see DispatcherOptions.runnerCapacity). */
+  runnerCapacity?: () => number;
+  /** Pools served; each pool's queues are served by weight, highest priority first. @default ["default"] */
   pools?: string[];
   /** Tasks run at once. @default the number of CPUs */
   concurrency?: number;
@@ -72,7 +77,9 @@ export interface AgentStats {
 
 /** A running agent. */
 export class Agent {
-  readonly #options: Required<Omit<AgentOptions, "ports" | "runner" | "usage" | "instance">>;
+  readonly #options: Required<
+    Omit<AgentOptions, "ports" | "runner" | "runnerCapacity" | "usage" | "instance">
+  >;
   readonly #usage: SessionUsage | undefined;
   readonly #time: AgentTime;
   readonly #ports: GridPorts;
@@ -128,6 +135,7 @@ export class Agent {
     this.#dispatcher = new Dispatcher(options.ports, {
       owner: this.#options.owner,
       runner: options.runner,
+      runnerCapacity: options.runnerCapacity,
       concurrency,
       hooks: {
         onTaskStart: (lease, run) => {
@@ -172,6 +180,9 @@ export class Agent {
       this.#dispatcher,
       {
         queues,
+        // Received tickets stay hidden only until claimed (a claim re-times its ticket to the
+        // lease): an agent that dies in between leaves them hidden for 25 s, not a minute.
+        visibilitySeconds: RECEIVE_VISIBILITY_SECONDS,
         maxLeases: this.#options.maxLeases,
         idleWaitSeconds: this.#options.idleWaitSeconds,
         heartbeatEveryMs: this.#options.heartbeatEveryMs,

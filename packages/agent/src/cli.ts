@@ -80,6 +80,7 @@ async function main(): Promise<void> {
 
   let runner: TaskRunner;
   let closeRunner = async () => {};
+  let runnerCapacity: (() => number) | undefined;
   if (opts.tasks) {
     const modules: Record<string, unknown>[] = [];
     for (const path of opts.tasks) {
@@ -100,7 +101,14 @@ async function main(): Promise<void> {
         defaultTask: opts.defaultTask,
       });
       runner = isolated.run;
+      runnerCapacity = () => isolated.capacity();
       closeRunner = () => isolated.close();
+      // No work is taken before the task threads have loaded the task modules.
+      try {
+        await isolated.ready();
+      } catch (error) {
+        fail(`task threads could not start: ${(error as Error).message}`);
+      }
     }
   } else {
     runner = commandRunner({
@@ -130,6 +138,7 @@ async function main(): Promise<void> {
       usage,
       instance,
       runner,
+      runnerCapacity,
       pools: opts.pools
         .split(",")
         .map((p) => p.trim())

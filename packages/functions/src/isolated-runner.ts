@@ -54,6 +54,16 @@ export interface IsolatedRunnerOptions {
 /** A task runner over worker threads; `close()` stops the threads. */
 export interface IsolatedRunner {
   run: TaskRunner;
+  /**
+   * Resolves once the warm threads have loaded the task code: a worker should take no work
+   * before (a task handed over earlier waits for a thread to boot, charged but not running).
+   */
+  ready(): Promise<void>;
+  /**
+   * Tasks that would start at once: threads booted and idle (a thread replaced after an abort
+   * takes a moment to load the task code). See DispatcherOptions.runnerCapacity.
+   */
+  capacity(): number;
   close(): Promise<void>;
 }
 
@@ -81,7 +91,22 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
         },
   });
   let runs = 0;
+  let inFlight = 0;
+  const warm = Math.min(options.warmThreads ?? options.threads, options.threads);
+  const booted = new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (pool.threads.length < warm) return;
+      pool.off("workerCreate", check);
+      resolve();
+    };
+    pool.on("workerCreate", check);
+    pool.once("error", reject);
+    check();
+  });
+  booted.catch(() => {}); // a pool that fails to boot fails its runs too; ready() reports it
   return {
+    ready: () => booted,
+    capacity: () => Math.max(0, pool.threads.length - inFlight),
     run: async (task) => {
       const { signal, ...plain } = task;
       const run = ++runs;
@@ -93,11 +118,13 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
       };
       if (signal.aborted) terminate.abort(signal.reason);
       else signal.addEventListener("abort", onAbort, { once: true });
+      inFlight++;
       try {
         return (await pool.run({ ...plain, run } satisfies ThreadTask, { signal: terminate.signal })) as
           | string
           | undefined;
       } finally {
+        inFlight--;
         signal.removeEventListener("abort", onAbort);
         clearTimeout(timer);
       }

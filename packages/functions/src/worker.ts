@@ -47,6 +47,8 @@ export interface WorkerOptions {
    * isolatedTaskRunner over the same modules, where a cancel or timeout can stop any task).
    */
   runner?: TaskRunner;
+  /** Tasks `runner` would start at once (see DispatcherOptions.runnerCapacity). */
+  runnerCapacity?: (() => number) | undefined;
   /**
    * Runs the tasks in worker threads that load this worker's own entry module, so that a cancel,
    * a timeout or the function's deadline stops any task (a hung or CPU-bound one included) and no
@@ -141,13 +143,17 @@ export function createWorkerHandler(
 
   const handle = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const rt = runtime();
+    const isolated =
+      dispatcher || options.runner || !options.isolate
+        ? undefined
+        : isolatedTaskRunner(options.isolate, { threads: concurrency, warmThreads: 1 });
     dispatcher ??= new Dispatcher(rt.ports, {
       owner,
       runner:
         options.runner ??
-        (options.isolate
-          ? isolatedTaskRunner(options.isolate, { threads: concurrency, warmThreads: 1 }).run
-          : taskRunner(options.tasks, { defaultTask: options.defaultTask, logger })),
+        isolated?.run ??
+        taskRunner(options.tasks, { defaultTask: options.defaultTask, logger }),
+      runnerCapacity: options.runnerCapacity,
       concurrency,
       ackMode: "report",
       hooks,

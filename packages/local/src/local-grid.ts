@@ -279,14 +279,22 @@ export async function startLocalGrid(
       config.lambda.threads > 0
         ? isolatedTaskRunner(config.tasks, { threads: config.lambda.threads })
         : undefined;
-    if (isolated) stops.push(() => isolated.close());
+    if (isolated) {
+      stops.push(() => isolated.close());
+      await isolated.ready(); // no work taken before the task threads loaded the task modules
+    }
     for (const q of grid.queues) {
       if (!workerPools.some((p) => q.name.startsWith(`${p}-`))) continue;
       // As on AWS, each priority class gets its share of the pollers (at least one).
       for (let i = 0; i < Math.max(1, Math.round(config.lambda.pollers * q.share)); i++) {
         const handler = createWorkerHandler(
           () => runtime,
-          { tasks, concurrency: config.lambda.concurrency, runner: isolated?.run },
+          {
+            tasks,
+            concurrency: config.lambda.concurrency,
+            runner: isolated?.run,
+            runnerCapacity: isolated ? () => isolated.capacity() : undefined,
+          },
           createObservability("tessera-worker"),
         );
         sources.push(

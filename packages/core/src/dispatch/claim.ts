@@ -30,11 +30,14 @@ export interface WonClaim {
 }
 
 /**
- * A claimed ticket is re-timed to its lease (plus a margin) when the visibility it was received
- * with is further than this from that: a ticket hidden much longer than the lease would keep a
- * dead worker's tasks waiting, one hidden much shorter would come back while the lease is live.
+ * Whether a claimed ticket, received hidden for `received` seconds, must be re-timed to `hidden`
+ * (its lease plus a margin): when it would stay hidden well past the lease (a dead worker's
+ * tasks would wait for it), or come back before the lease's first heartbeat re-times it (a third
+ * of the lease). Otherwise the claim costs no visibility call.
  */
-const RETIME_TOLERANCE_SECONDS = 10;
+function needsRetime(received: number, hidden: number, leaseMs: number): boolean {
+  return received > hidden + 2 || received < leaseMs / 3_000 + 2;
+}
 
 /** Seconds before a ticket whose claim lost a race (or waits for a free slot) is offered again. */
 const RETRY_SOON_SECONDS = 1;
@@ -227,7 +230,7 @@ export async function claimTickets(
       // The ticket stays hidden while the lease is kept (heartbeats re-time it), and comes back
       // just after the lease would end if this worker dies: its tasks then run again at once.
       const hidden = leaseVisibilitySeconds(chunk.leaseMs);
-      if (Math.abs(hidden - visibility) > RETIME_TOLERANCE_SECONDS) acker.retime(queue, p.receipt, hidden);
+      if (needsRetime(visibility, hidden, chunk.leaseMs)) acker.retime(queue, p.receipt, hidden);
       const claim = {
         queue,
         receipt: p.receipt,

@@ -102,6 +102,11 @@ export interface DispatcherOptions {
   runner: TaskRunner;
   /** Tasks run at once. @default 8 */
   concurrency?: number;
+  /**
+   * How many tasks the runner would start at once (e.g. task threads booted and idle): a claim
+   * that charges its runs an attempt takes no more than this. @default unlimited
+   */
+  runnerCapacity?: () => number;
   /** @default "delete" */
   ackMode?: AckMode;
   hooks?: DispatcherHooks;
@@ -119,6 +124,7 @@ export class Dispatcher {
   readonly #hooks: DispatcherHooks;
   readonly #slots: Semaphore;
   readonly #concurrency: number;
+  readonly #runnerCapacity: () => number;
   readonly #leases = new Map<string, HeldLease>();
   /** Chunks an accept() is claiming right now (held as far as other tickets are concerned). */
   readonly #claiming = new Set<string>();
@@ -135,6 +141,7 @@ export class Dispatcher {
     this.#runner = options.runner;
     this.#hooks = options.hooks ?? {};
     this.#concurrency = options.concurrency ?? 8;
+    this.#runnerCapacity = options.runnerCapacity ?? (() => Number.POSITIVE_INFINITY);
     this.#slots = new Semaphore(this.#concurrency);
     this.acker = new TicketAcker(ports.queue, ports.clock, options.ackMode ?? "delete");
   }
@@ -160,8 +167,15 @@ export class Dispatcher {
   /** Task slots free once the runs held have started: what a new claim could start at once. */
   get startable(): number {
     let busy = 0;
-    for (const lease of this.#leases.values()) for (const run of lease.runs.values()) if (!run.result) busy++;
-    return Math.max(0, this.#concurrency - busy);
+    let waiting = 0;
+    for (const lease of this.#leases.values())
+      for (const run of lease.runs.values())
+        if (!run.result) {
+          busy++;
+          if (run.startedAt === undefined) waiting++;
+        }
+    // The runner's own room counts too: runs already waiting will take it first.
+    return Math.max(0, Math.min(this.#concurrency - busy, this.#runnerCapacity() - waiting));
   }
 
   /**

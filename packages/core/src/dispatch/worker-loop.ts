@@ -102,6 +102,8 @@ export async function runPollLoop(
   })();
   let idle = false;
   const order = new WeightedOrder(options.queues.length);
+  /** Idle long polls still out (each claims what it receives); awaited before the drain. */
+  const background = new Set<Promise<number>>();
   // Tasks per ticket, as claimed so far: a worker takes only as many tickets as it can start
   // tasks for, so it never holds far more leased work than it runs.
   let tasksPerTicket = 1;
@@ -111,37 +113,58 @@ export async function runPollLoop(
       await ports.clock.sleep(5, signal).catch(() => {});
       continue;
     }
-    let got = 0;
-    let asked = 0;
-    for (const q of order.next()) {
-      const queue = options.queues[q]!;
+    const room = () => {
       const startable = dispatcher.startable;
-      const room = Math.min(10, maxLeases - dispatcher.heldLeases, Math.ceil(startable / tasksPerTicket));
-      if (room <= 0 || startable <= 0 || signal.aborted) break;
-      asked++;
+      return startable <= 0
+        ? 0
+        : Math.min(10, maxLeases - dispatcher.heldLeases, Math.ceil(startable / tasksPerTicket));
+    };
+    /** Receives up to `max` tickets of a queue and claims them; resolves how many it received. */
+    const take = async (queue: string, max: number, waitSeconds: number): Promise<number> => {
       let tickets: ReceivedTicket[] = [];
       try {
-        tickets = await ports.queue.receive(queue, {
-          max: room,
-          waitSeconds: idle ? (options.idleWaitSeconds ?? 2) : 0,
-          visibilitySeconds,
-          signal,
-        });
+        tickets = await ports.queue.receive(queue, { max, waitSeconds, visibilitySeconds, signal });
       } catch {
         if (!signal.aborted) await ports.clock.sleep(500, signal).catch(() => {});
       }
-      if (tickets.length > 0) {
-        got += tickets.length;
-        const won = await dispatcher.accept(queue, tickets, { visibilitySeconds });
-        const taken = startable - dispatcher.startable;
-        if (won.length > 0 && taken > 0) tasksPerTicket = 0.7 * tasksPerTicket + (0.3 * taken) / won.length;
+      if (tickets.length === 0) return 0;
+      const startable = dispatcher.startable;
+      const won = await dispatcher.accept(queue, tickets, { visibilitySeconds });
+      const taken = startable - dispatcher.startable;
+      if (won.length > 0 && taken > 0) tasksPerTicket = 0.7 * tasksPerTicket + (0.3 * taken) / won.length;
+      return tickets.length;
+    };
+    if (idle) {
+      // Idle: every queue is long-polled at once, so work on any of them starts at once (polled
+      // one after the other, a ticket on the last queue could wait out the others' long polls).
+      // The rounds resume as soon as one queue had work; the other polls end in the background.
+      const max = room();
+      const wait = options.idleWaitSeconds ?? 2;
+      const polls = options.queues.map((queue) => take(queue, max, wait));
+      for (const p of polls) {
+        background.add(p);
+        void p.finally(() => background.delete(p));
       }
+      idle = !(await new Promise<boolean>((resolve) => {
+        let left = polls.length;
+        for (const p of polls) void p.then((n) => (n > 0 ? resolve(true) : --left === 0 && resolve(false)));
+      }));
+      continue;
+    }
+    let got = 0;
+    let asked = 0;
+    for (const q of order.next()) {
+      const max = room();
+      if (max <= 0 || signal.aborted) break;
+      asked++;
+      got += await take(options.queues[q]!, max, 0);
     }
     // Idle only when every queue was asked and had nothing: a full worker that could not ask
     // must not long-poll the first queue next while another one has tickets.
     if (asked === options.queues.length) idle = got === 0;
     else if (got > 0) idle = false;
   }
+  await Promise.all([...background]);
   dispatcher.beginShutdown();
   const finished = dispatcher.drain();
   const grace = typeof options.graceMs === "function" ? options.graceMs() : options.graceMs;
