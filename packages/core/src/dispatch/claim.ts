@@ -212,38 +212,29 @@ export async function claimTickets(
   const won: WonClaim[] = [];
   kept.forEach((p, i) => {
     const chunk = keptWrites[i]!.chunk;
+    const claim = (runnable: RunnableTask[]): WonClaim => ({
+      queue,
+      receipt: p.receipt,
+      ticket: p.ticket,
+      chunk,
+      runnable,
+      cancelEpoch: p.cancelEpoch,
+      payloads: p.payloads,
+      giveBack: p.giveBack,
+    });
     if (results[i] === "conflict") {
       acker.retime(queue, p.receipt, RETRY_SOON_SECONDS); // lost a race: look again soon
     } else if (results[i] !== "ok") {
       acker.retime(queue, p.receipt, errorBackoffSeconds(p.receiveCount));
-      if (unknown.has(i) && p.runnable)
-        onUnanswered?.({
-          queue,
-          receipt: p.receipt,
-          ticket: p.ticket,
-          chunk,
-          runnable: p.runnable,
-          cancelEpoch: p.cancelEpoch,
-          payloads: p.payloads,
-        });
+      if (unknown.has(i) && p.runnable) onUnanswered?.(claim(p.runnable));
     } else if (p.runnable) {
       // The ticket stays hidden while the lease is kept (heartbeats re-time it), and comes back
       // just after the lease would end if this worker dies: its tasks then run again at once.
       const hidden = leaseVisibilitySeconds(chunk.leaseMs);
       if (needsRetime(visibility, hidden, chunk.leaseMs)) acker.retime(queue, p.receipt, hidden);
-      const claim = {
-        queue,
-        receipt: p.receipt,
-        ticket: p.ticket,
-        chunk,
-        runnable: p.runnable,
-        cancelEpoch: p.cancelEpoch,
-        payloads: p.payloads,
-        giveBack: p.giveBack,
-      };
       // Careful claims first: their runs take the free task slots before any other run.
-      if (p.careful) won.unshift(claim);
-      else won.push(claim);
+      if (p.careful) won.unshift(claim(p.runnable));
+      else won.push(claim(p.runnable));
     } else {
       acker.ack(queue, p.receipt); // finalized: nothing left to run
     }

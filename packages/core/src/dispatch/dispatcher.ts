@@ -465,11 +465,6 @@ export class Dispatcher {
     });
   }
 
-  /** Claims of this worker whose answer is still unknown (they may have landed). */
-  get unansweredClaims(): readonly WonClaim[] {
-    return this.#unanswered;
-  }
-
   /** Waits until every held lease committed or was given up, then flushes acknowledgements. */
   async drain(): Promise<void> {
     while (this.#done.size > 0) await Promise.all([...this.#done.values()]);
