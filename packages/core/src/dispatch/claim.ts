@@ -27,6 +27,8 @@ export interface WonClaim {
    * careful lease, whose charged runs should have started when it was claimed.
    */
   giveBack?: boolean | undefined;
+  /** A careful claim (see planClaim): the worker takes up its leftovers itself after it. */
+  careful?: boolean | undefined;
 }
 
 /**
@@ -221,6 +223,7 @@ export async function claimTickets(
       cancelEpoch: p.cancelEpoch,
       payloads: p.payloads,
       giveBack: p.giveBack,
+      careful: p.careful,
     });
     if (results[i] === "conflict") {
       acker.retime(queue, p.receipt, RETRY_SOON_SECONDS); // lost a race: look again soon

@@ -65,7 +65,15 @@ export async function commitLease(
   owner: string,
   acker: TicketAcker,
   lease: HeldLease,
-  options: { keepOnFailure?: boolean } = {},
+  options: {
+    keepOnFailure?: boolean;
+    /**
+     * The caller takes the chunk up again itself when tasks are left to run at once (a careful
+     * lease's leftovers): the ticket is then left hidden instead of being offered again.
+     * Returns whether it did.
+     */
+    onRunnableLeft?: () => boolean;
+  } = {},
 ): Promise<CompletionEntry | undefined> {
   const results = new Map<number, SlotResult>();
   for (const run of lease.runs.values()) if (run.result) results.set(run.slot, run.result);
@@ -108,8 +116,11 @@ export async function commitLease(
         lease.chunk = plan.next;
         if (completion && ports.clock.now() - now > LATE_COMMIT_MS) await republish(ports, completion);
         if (plan.ticket.kind === "ack") acker.ack(lease.queue, lease.receipt);
-        else if (plan.ticket.kind === "delay")
-          acker.retime(lease.queue, lease.receipt, secondsUntil(plan.ticket.until, ports.clock.now()));
+        else if (plan.ticket.kind === "delay") {
+          const now = ports.clock.now();
+          if (!(plan.ticket.until <= now && options.onRunnableLeft?.()))
+            acker.retime(lease.queue, lease.receipt, secondsUntil(plan.ticket.until, now));
+        }
         return completion;
       }
       // Conflict, or an error after which the write may or may not have landed: re-read.

@@ -2,7 +2,7 @@ import { byteLength } from "../engine/chunking.ts";
 import type { SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
 import type { CompletionEntry } from "../model/records.ts";
-import { decodeTicket } from "../model/ticket.ts";
+import { decodeTicket, encodeTicket } from "../model/ticket.ts";
 import type { ReceivedTicket } from "../ports/ticket-queue.ts";
 import { claimTickets, isOwnWrite, type WonClaim } from "./claim.ts";
 import { commitLease } from "./commit.ts";
@@ -243,9 +243,10 @@ export class Dispatcher {
     }
     this.#leases.set(lease.id, lease);
     this.#safeHook(() => this.#hooks.onClaim?.(lease));
-    const done = this.#runLease(lease, claim, giveBack).finally(() => {
-      this.#leases.delete(lease.id);
-      this.#done.delete(lease.id);
+    const done: Promise<void> = this.#runLease(lease, claim, giveBack).finally(() => {
+      // Unless this worker took the chunk up again meanwhile (a careful lease's leftovers).
+      if (this.#leases.get(lease.id) === lease) this.#leases.delete(lease.id);
+      if (this.#done.get(lease.id) === done) this.#done.delete(lease.id);
     });
     this.#done.set(lease.id, done);
     return lease.id;
@@ -261,9 +262,24 @@ export class Dispatcher {
       this.#safeHook(() => this.#hooks.onLeaseLost?.(lease));
       return;
     }
-    const entry = await commitLease(this.#ports, this.#owner, this.acker, lease);
+    // A careful lease's leftovers are taken up at once by this worker (which holds the ticket),
+    // instead of going back to the queue behind whatever backlog it has.
+    let again = false;
+    const entry = await commitLease(this.#ports, this.#owner, this.acker, lease, {
+      onRunnableLeft: () => (again = claim.careful === true && !this.#dead && !this.#stopping),
+    });
     if (lease.lost) this.#safeHook(() => this.#hooks.onLeaseLost?.(lease));
     else this.#safeHook(() => this.#hooks.onCommit?.(lease, entry));
+    if (again) {
+      this.#leases.delete(lease.id);
+      await this.accept(
+        claim.queue,
+        [{ body: encodeTicket(claim.ticket), receipt: claim.receipt, receiveCount: 1 }],
+        { visibilitySeconds: 0 },
+      ).catch(() => {
+        this.acker.retime(claim.queue, claim.receipt, 1); // offered again, as without this
+      });
+    }
   }
 
   /**
