@@ -171,7 +171,7 @@ describe("a dead worker's tasks", () => {
     await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { leaseMs: 5_000 } });
     await submitTasks(grid, key, { tasks: [{ index: 0, payload: "b" }] });
     const dead = new Dispatcher(grid, { owner: "dead", runner: () => new Promise(() => {}) });
-    // An agent receives with 60 s of visibility: the claim re-times the ticket to lease + 5 s.
+    // An agent receives with 60 s of visibility: the claim re-times the ticket to lease + 2 s.
     await dead.accept(QUEUE, await receive(grid, 60), { visibilitySeconds: 60 });
     await dead.acker.flush();
     dead.crash();

@@ -76,8 +76,8 @@ describe("heartbeats", () => {
     // Received hidden for the lease and its margin: the claim has no visibility to re-time.
     await d.accept(
       QUEUE,
-      await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 35 }),
-      { visibilitySeconds: 35 },
+      await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 32 }),
+      { visibilitySeconds: 32 },
     );
     const before = writeCalls.length;
     clock.advance(10_001);

@@ -40,12 +40,12 @@ describe("needsHeartbeat", () => {
 
 describe("leaseVisibilitySeconds", () => {
   it.each([
-    { leaseMs: 1, seconds: 6 },
-    { leaseMs: 1_000, seconds: 6 },
-    { leaseMs: 1_001, seconds: 7 },
-    { leaseMs: 60_000, seconds: 65 },
-    { leaseMs: 43_194_000, seconds: 43_199 },
-    { leaseMs: 43_194_001, seconds: 43_200 },
+    { leaseMs: 1, seconds: 3 },
+    { leaseMs: 1_000, seconds: 3 },
+    { leaseMs: 1_001, seconds: 4 },
+    { leaseMs: 60_000, seconds: 62 },
+    { leaseMs: 43_197_000, seconds: 43_199 },
+    { leaseMs: 43_197_001, seconds: 43_200 },
     { leaseMs: 43_200_000, seconds: 43_200 },
     { leaseMs: 100 * 3_600_000, seconds: 43_200 },
   ])("lease $leaseMs ms → $seconds s", ({ leaseMs, seconds }) => {

@@ -14,9 +14,13 @@ export function needsHeartbeat(chunk: Pick<ChunkRecord, "leasedAt" | "leaseMs">,
   return chunk.leasedAt !== undefined && now - chunk.leasedAt >= chunk.leaseMs / 3;
 }
 
-/** Seconds of ticket invisibility that cover a lease of `leaseMs` plus a margin. */
+/**
+ * Seconds of ticket invisibility that cover a lease of `leaseMs` plus a 2 s margin: a dead
+ * worker's ticket comes back just after its lease ends (a live worker's heartbeat re-times it
+ * first; one that comes back early finds the lease live and is re-timed to its end).
+ */
 export function leaseVisibilitySeconds(leaseMs: number): number {
-  return Math.min(12 * 60 * 60, Math.ceil(leaseMs / 1000) + 5);
+  return Math.min(12 * 60 * 60, Math.ceil(leaseMs / 1000) + 2);
 }
 
 /** Seconds (at least 1, at most 12 h) until `until`, for ticket visibility changes. */
