@@ -285,8 +285,11 @@ export async function startLocalGrid(
     }
     for (const q of grid.queues) {
       if (!workerPools.some((p) => q.name.startsWith(`${p}-`))) continue;
-      // As on AWS, each priority class gets its share of the pollers (at least one).
-      for (let i = 0; i < Math.max(1, Math.round(config.lambda.pollers * q.share)); i++) {
+      // As on AWS, each priority class gets its share: `lambda.pollers` is the normal class's
+      // (the default), high gets twice that and low half (at least one).
+      const pollers =
+        config.lambda.pollers === 0 ? 0 : Math.max(1, Math.round(config.lambda.pollers * q.share * 2));
+      for (let i = 0; i < pollers; i++) {
         const handler = createWorkerHandler(
           () => runtime,
           {
