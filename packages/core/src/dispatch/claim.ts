@@ -247,8 +247,8 @@ export async function claimTickets(
 
 /**
  * Claims whose write failed without an answer may have landed: each is read back, and one whose
- * record is the write's own counts as landed. Returns the positions that could not be read (their
- * outcome stays unknown).
+ * record is the write's own counts as landed. Returns the positions still unanswered: unread, or
+ * read showing a later lease (this claim may have landed and been superseded since).
  */
 async function readBack(
   ports: GridPorts,
@@ -263,10 +263,15 @@ async function readBack(
   } catch {
     return new Set(unanswered);
   }
+  const unknown = new Set<number>();
   unanswered.forEach((i, k) => {
-    if (isOwnWrite(records[k], writes[i]!.chunk)) results[i] = "ok";
+    const found = records[k];
+    const written = writes[i]!.chunk;
+    if (isOwnWrite(found, written)) results[i] = "ok";
+    // A later fence: this claim may have landed and been superseded since (else it did not land).
+    else if (found && found.fence > written.fence) unknown.add(i);
   });
-  return new Set();
+  return unknown;
 }
 
 /**

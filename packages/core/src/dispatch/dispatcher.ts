@@ -474,7 +474,13 @@ export class Dispatcher {
     }
     claims.forEach((claim, i) => {
       const record = found[i];
-      if (this.#dead || this.#leases.has(leaseId(claim.chunk)) || !isOwnWrite(record, claim.chunk)) return;
+      if (this.#dead || this.#leases.has(leaseId(claim.chunk))) return;
+      if (!isOwnWrite(record, claim.chunk)) {
+        // A later lease: if this claim did land (superseded since), it never ran.
+        if (record && record.fence > claim.chunk.fence)
+          this.#safeHook(() => this.#hooks.onClaimForgotten?.(claim));
+        return;
+      }
       // It landed: a plain claim runs now (its runs are charged when committed); a careful one
       // charged runs that had to start at once, which they cannot now: they are given back.
       this.#start({ ...claim, chunk: record! }, claim.chunk.charged === true);

@@ -31,10 +31,12 @@ describe("reaper", () => {
     clock.advance(6_100);
     expect(await reap(grid)).toMatchObject({ redriven: 1 });
     expect(await reap(grid)).toMatchObject({ redriven: 0 }); // pushed out: no flood of duplicates
+    // Work that had started goes to the pool's high-priority queue, ahead of any backlog.
+    expect([grid.queue.depth(QUEUE), grid.queue.depth("default-high")]).toEqual([0, 1]);
     const d = new Dispatcher(grid, { owner: "alive", runner: async () => "ok" });
     await d.accept(
-      QUEUE,
-      await grid.queue.receive(QUEUE, { max: 10, waitSeconds: 0, visibilitySeconds: 60 }),
+      "default-high",
+      await grid.queue.receive("default-high", { max: 10, waitSeconds: 0, visibilitySeconds: 60 }),
     );
     await d.drain();
     // The dead worker's run was never committed: it cost the task no attempt.

@@ -8,7 +8,7 @@ import { SessionState } from "../model/status.ts";
 import { decodeTicket } from "../model/ticket.ts";
 import { type ChunkWrite, chunkWrite } from "../ports/task-store.ts";
 import type { OutgoingTicket } from "../ports/ticket-queue.ts";
-import { mapLimit } from "../util.ts";
+import { getOrCreate, mapLimit } from "../util.ts";
 import { cancelChunksOfSession } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { sealSession } from "./sessions.ts";
@@ -91,32 +91,47 @@ async function reapGroup(
   if (keys.length === 0) return;
   const chunks = await ports.store.getChunks(keys);
   const writes: ChunkWrite[] = [];
-  const sends: OutgoingTicket[] = [];
-  const redrivenAt: number[] = [];
+  const sends = new Map<string, OutgoingTicket[]>();
+  /** Re-drives by position in `writes`: to the session's own queue, or to the recovery lane. */
+  const redriven = new Map<number, string>();
   for (const chunk of chunks) {
     if (!chunk) continue;
     const plan = planReap(chunk, now, ports.timing);
     if (plan.kind === "none") continue;
-    if (plan.kind === "redrive") redrivenAt.push(writes.length);
+    if (plan.kind === "redrive") {
+      // A chunk whose lease expired held work that had started (its worker died or stalled):
+      // it goes to its pool's high-priority queue, which workers serve first, instead of behind
+      // its own queue's backlog (where its own ticket, back from its visibility, waits too).
+      const expired = chunk.owner !== undefined && isLeaseExpired(chunk, now);
+      redriven.set(
+        writes.length,
+        queueNameOf(session.config.pool, expired ? "high" : session.config.priority),
+      );
+    }
     writes.push(chunkWrite(chunk, plan.next));
   }
   if (writes.length === 0) return;
   const results = await ports.store.writeChunks(writes);
   results.forEach((r, i) => {
     if (r !== "ok") return; // someone else touched it: it is not stuck
-    if (redrivenAt.includes(i)) {
+    const queue = redriven.get(i);
+    if (queue !== undefined) {
       const chunk = writes[i]!.chunk;
       const ticket = ticketFor(chunk);
       if (chunk.notBefore > now)
         ticket.delaySeconds = Math.min(Limits.MAX_DELAY_SECONDS, secondsUntil(chunk.notBefore, now));
-      sends.push(ticket);
+      getOrCreate(sends, queue, () => []).push(ticket);
       report.redriven++;
     } else {
       report.cleaned++;
     }
   });
-  if (sends.length > 0)
-    await ports.queue.send(queueNameOf(session.config.pool, session.config.priority), sends);
+  for (const [queue, tickets] of sends) await ports.queue.send(queue, tickets);
+}
+
+/** True when a chunk carries a lease that has ended (its owner neither committed nor renewed it). */
+function isLeaseExpired(chunk: { leaseUntil?: number | undefined }, now: number): boolean {
+  return chunk.leaseUntil !== undefined && chunk.leaseUntil <= now;
 }
 
 /** True when any of `groups` still has a chunk that is not terminal. */

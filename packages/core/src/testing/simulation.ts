@@ -384,12 +384,14 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
     if (roll < 0.5) {
       if (!stalled(w))
         await tryOp(async () => {
-          const tickets = await ports.queue.receive(QUEUE, {
+          // The session's queue, or its pool's high queue (where the reaper re-drives expired leases).
+          const queue = pick(4) === 0 ? "default-high" : QUEUE;
+          const tickets = await ports.queue.receive(queue, {
             max: 10,
             waitSeconds: 0,
             visibilitySeconds: 5 + pick(30),
           });
-          await w.dispatcher.accept(QUEUE, tickets);
+          await w.dispatcher.accept(queue, tickets);
         });
     } else if (roll < 0.75) {
       clock.advance(100 + pick(2_900));
@@ -423,9 +425,12 @@ export async function simulate(seed: number, options: { maxSteps?: number } = {}
       const index = indexes[pick(tasks)]!;
       audit.cancelRequested.add(index);
       await tryOp(async () => {
-        await cancelTask(ports, key, index);
+        const view = await cancelTask(ports, key, index);
         audit.cancelledAt.set(index, step);
-        cancelTimes.set(index, clock.now());
+        // The bound is for a run under the chunk's current lease (the cancel marks it). A task the
+        // store shows queued is CANCELLED at once: a run of it still going is one of a lease
+        // already taken over, whose worker drops its result when it learns so.
+        if (view.cancelRequested) cancelTimes.set(index, clock.now());
       });
       cancels++;
     } else if (roll >= 0.877 && roll < 0.8775 && step < chaosSteps && !chaos.throttled()) {
