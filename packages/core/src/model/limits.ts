@@ -76,12 +76,15 @@ export const DEFAULT_SESSION_CONFIG: SessionConfig = {
 export interface ReaperTiming {
   /** How long a queued chunk may wait for its ticket before the reaper sends another. @default 15 min */
   ticketGraceMs: number;
-  /** Extra time past a lease's expiry before the reaper re-drives it (the ticket usually does it first). @default 30 s */
+  /**
+   * Extra time past a lease's expiry before the reaper re-drives it, to its pool's high queue
+   * (the chunk's own ticket comes back at the lease's end too, but behind any backlog). @default 5 s
+   */
   leaseGraceMs: number;
 }
 
 /** Default reaper timing. */
 export const DEFAULT_REAPER_TIMING: ReaperTiming = {
   ticketGraceMs: 15 * 60_000,
-  leaseGraceMs: 30_000,
+  leaseGraceMs: 5_000,
 };
