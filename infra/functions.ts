@@ -4,7 +4,7 @@
  * a concurrency cap per pool), and the reaper on a schedule. arm64, Node 24.
  */
 import type { GridDefinition } from "../packages/core/src/resources.ts";
-import { scalerFunctionName } from "./grid.ts";
+import { scalerFunctionName, WORKER_TIMEOUT_SECONDS } from "./grid.ts";
 import {
   apiPermissions,
   type GridArns,
@@ -130,7 +130,7 @@ export function functions(
           ...common,
           handler: settings.workerEntry,
           memory: `${settings.workerMemoryMb} MB`,
-          timeout: "15 minutes",
+          timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
           // Task threads (see isolate in examples/worker.ts) need piscina's own thread file,
           // which a bundle cannot hold: it is installed beside the bundle.
           nodejs: { install: ["piscina"] },

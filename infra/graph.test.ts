@@ -14,7 +14,12 @@ import { servedBy } from "./grid.ts";
 
 const CENTRAL_BUS = "arn:aws:events:us-east-1:999988887777:event-bus/central";
 const OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE";
-const grid = defineGrid({ prefix: "tessera-graph", pools: ["default", "gpu"] });
+/** The stack's grid as the graph tests declare it: "gpu" served by agents, "default" by Lambda. */
+const grid = defineGrid({
+  prefix: "tessera-graph",
+  pools: ["default", "gpu"],
+  lambda: { pools: ["default"], timeoutSeconds: 900 },
+});
 
 /**
  * The `*` resources the stack may hold, each because AWS allows nothing narrower:
@@ -209,6 +214,21 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
       bucket: grid.bucketName,
       rules: [{ filter: { prefix: "t/" }, expiration: { days: 30 }, status: "Enabled" }],
     });
+  });
+
+  it("hides a Lambda queue's tickets for at least the worker's timeout (Lambda's rule for a mapping), six times it", () => {
+    const worker = one(full, "aws:lambda/function:Function", "WorkerFunction");
+    const queues = ofType(full, "aws:sqs/queue:Queue");
+    const mappings = ofType(full, "aws:lambda/eventSourceMapping:EventSourceMapping");
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const m of mappings) {
+      const queue = queues.find((q) => queueArn(full, q.inputs.name) === m.inputs.eventSourceArn)!;
+      // "Queue visibility timeout: N seconds is less than Function timeout" otherwise.
+      expect(queue.inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(worker.inputs.timeout);
+      expect(queue.inputs.visibilityTimeoutSeconds).toBe(
+        Math.min(43_200, 6 * worker.inputs.timeout + (m.inputs.maximumBatchingWindowInSeconds ?? 0)),
+      );
+    }
   });
 
   it("gives every ticket queue a dead-letter queue with the definition's redrive policy", () => {

@@ -7,10 +7,18 @@ const list = (value: string | undefined) =>
     .map((p) => p.trim())
     .filter(Boolean);
 
+/** The Lambda worker's timeout, in seconds (Lambda's longest): its queues are sized by it. */
+export const WORKER_TIMEOUT_SECONDS = 900;
+
 /** Pools from TESSERA_POOLS (comma-separated) at deploy time. @default ["default"] */
 export function gridFor(stage: string): GridDefinition {
   const pools = list(process.env.TESSERA_POOLS ?? "default");
-  return defineGrid({ prefix: `tessera-${stage}`, pools });
+  const agents = list(process.env.TESSERA_AGENT_POOLS);
+  return defineGrid({
+    prefix: `tessera-${stage}`,
+    pools,
+    lambda: { pools: pools.filter((p) => !agents.includes(p)), timeoutSeconds: WORKER_TIMEOUT_SECONDS },
+  });
 }
 
 /**

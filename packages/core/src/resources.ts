@@ -67,6 +67,22 @@ export interface GridOptions {
   prefix?: string;
   /** Worker pools; each gets one ticket queue per priority class. @default ["default"] */
   pools?: string[];
+  /**
+   * The pools a Lambda worker (or the local grid's Lambda-style workers) consumes through an
+   * event source, and that function's timeout: their queues hide a received ticket for six
+   * times the timeout (AWS's advice; Lambda refuses an event source mapping whose function
+   * timeout exceeds the queue's visibility timeout). Agents set their own visibility per
+   * receive, so other pools keep 60 s.
+   */
+  lambda?: { pools: readonly string[]; timeoutSeconds: number };
+}
+
+/** SQS's longest visibility timeout. */
+const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+
+/** The visibility timeout an event source's queue needs for a function of `timeoutSeconds`. */
+export function eventSourceVisibilitySeconds(timeoutSeconds: number): number {
+  return Math.min(MAX_VISIBILITY_SECONDS, 6 * timeoutSeconds);
 }
 
 /** Name of the index of non-terminal chunks by the time the reaper must look at them. */
@@ -90,7 +106,9 @@ export function defineGrid(options: GridOptions = {}): GridDefinition {
         deadLetter: deadLetterQueueOf(name),
         deadLetterPhysicalName: `${prefix}-${deadLetterQueueOf(name)}`,
         maxReceiveCount: 50,
-        visibilityTimeoutSeconds: 60,
+        visibilityTimeoutSeconds: options.lambda?.pools.includes(pool)
+          ? eventSourceVisibilitySeconds(options.lambda.timeoutSeconds)
+          : 60,
         retentionSeconds: 14 * 24 * 60 * 60,
         share: 2 ** -PRIORITY_ORDER.indexOf(priority),
       });

@@ -22,6 +22,11 @@ export interface EventSourceOptions {
   pollers: number;
   /** Simulated function timeout. */
   timeoutMs: number;
+  /**
+   * The queue's visibility timeout: as on AWS, the mapping uses it (it sets none per receive),
+   * and refuses to start if it is shorter than the function's timeout.
+   */
+  visibilityTimeoutSeconds: number;
   signal: AbortSignal;
   /** Called with errors the mapping survives (logged by the caller). */
   onError?: (error: unknown) => void;
@@ -29,6 +34,12 @@ export interface EventSourceOptions {
 
 /** Runs the mapping until `signal` aborts; resolves when every poller has stopped. */
 export async function runEventSource(options: EventSourceOptions): Promise<void> {
+  // Lambda's own rule for an SQS event source mapping.
+  if (options.visibilityTimeoutSeconds * 1000 < options.timeoutMs) {
+    throw new Error(
+      `queue ${options.queueName}: visibility timeout ${options.visibilityTimeoutSeconds} s is less than the function timeout ${options.timeoutMs / 1000} s (Lambda refuses such an event source mapping)`,
+    );
+  }
   const poller = async () => {
     while (!options.signal.aborted) {
       try {
@@ -37,8 +48,7 @@ export async function runEventSource(options: EventSourceOptions): Promise<void>
             QueueUrl: options.queueUrl,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: 2,
-            // The event source hides tickets for the function's timeout, as Lambda does.
-            VisibilityTimeout: Math.ceil(options.timeoutMs / 1000) + 5,
+            // No visibility of its own: the queue's applies, as with Lambda's mapping.
             MessageSystemAttributeNames: ["All"],
           }),
           { abortSignal: options.signal },

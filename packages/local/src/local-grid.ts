@@ -239,14 +239,16 @@ export async function startLocalGrid(
       credentials: LOCAL_CREDENTIALS,
     });
     stops.push(() => destroyAwsClients(clients));
-    const grid = defineGrid({
-      prefix: config.prefix,
-      pools: [...new Set([...config.pools, ...config.fleet.pools])],
-    });
     // The fleet's pools are served by its agents only (as agent pools on AWS), the others by
     // the Lambda-style workers and the fixed agents.
+    const pools = [...new Set([...config.pools, ...config.fleet.pools])];
     const fleetPools = new Set(config.fleet.pools);
-    const workerPools = grid.pools.filter((p) => !fleetPools.has(p));
+    const workerPools = pools.filter((p) => !fleetPools.has(p));
+    const grid = defineGrid({
+      prefix: config.prefix,
+      pools,
+      lambda: { pools: workerPools, timeoutSeconds: config.lambda.timeoutSeconds },
+    });
     const queueUrls = await provisionGrid(clients, grid);
     const timing = { ticketGraceMs: config.reaper.ticketGraceMs, leaseGraceMs: config.reaper.leaseGraceMs };
     const ports = awsGridPorts(clients, grid, queueUrls, { timing });
@@ -311,6 +313,7 @@ export async function startLocalGrid(
             },
             pollers: 1,
             timeoutMs: config.lambda.timeoutSeconds * 1000,
+            visibilityTimeoutSeconds: q.visibilityTimeoutSeconds,
             signal: stopSources.signal,
             onError: (error) => log(`worker: ${(error as Error).message}`),
           }),
