@@ -493,9 +493,13 @@ export class Dispatcher {
     await this.acker.flush();
   }
 
-  /** Waits for the given leases to finish. */
+  /** Waits for the given leases to finish (and for this worker's own take-up of their leftovers). */
   async settle(ids: readonly string[]): Promise<void> {
-    await Promise.all(ids.map((id) => this.#done.get(id)).filter((p) => p !== undefined));
+    for (;;) {
+      const pending = ids.map((id) => this.#done.get(id)).filter((p) => p !== undefined);
+      if (pending.length === 0) return;
+      await Promise.all(pending);
+    }
   }
 
   /** Aborts the running tasks of every held lease with `reason` (they then commit as failures). */
