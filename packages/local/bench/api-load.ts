@@ -5,34 +5,14 @@
  * threads (`--threads`, default 1) the API stays quick (with task code in the grid's own thread,
  * `lambda.threads: 0`, the same reads took seconds). The last line is JSON.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { numberFlags } from "../../core/bench/args.ts";
-import { loadConfig } from "../src/config.ts";
-import { startLocalGrid } from "../src/local-grid.ts";
+import { startBenchGrid } from "./bench-grid.ts";
 
 const { tasks, threads, reads } = numberFlags({ tasks: 3_000, threads: 1, reads: 300 });
-const repo = new URL("../../../", import.meta.url).pathname;
-const dataDir = mkdtempSync(join(tmpdir(), "tessera-bench-api-load-"));
-const base = loadConfig(repo, {});
-const grid = await startLocalGrid({
-  ...base,
-  dataDir,
-  port: 0,
-  sample: { tasks: 0, fleetTasks: 0 },
+const { call, stop } = await startBenchGrid("api-load", (base) => ({
   agents: { count: 0, concurrency: 1 },
   lambda: { ...base.lambda, threads },
-});
-const headers = { authorization: `Bearer ${grid.token}`, "content-type": "application/json" };
-const call = async (method: string, path: string, body?: unknown) =>
-  (
-    await fetch(`${grid.apiUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-  ).json() as Promise<Record<string, unknown>>;
+}));
 
 try {
   await call("POST", "/sessions", { sessionId: "load" });
@@ -75,6 +55,5 @@ try {
   console.log(JSON.stringify(figures));
   await call("POST", "/sessions/load/cancel");
 } finally {
-  await grid.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop();
 }

@@ -5,33 +5,13 @@
  * HTTP, one after another, and the time from the cancel call to the task reading CANCELLED is
  * measured. The last line is JSON (`p99CancelMs` must stay at or under 2,000).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { numberFlags } from "../../core/bench/args.ts";
-import { loadConfig } from "../src/config.ts";
-import { startLocalGrid } from "../src/local-grid.ts";
+import { startBenchGrid } from "./bench-grid.ts";
 
 const { tasks } = numberFlags({ tasks: 8 });
-const repo = new URL("../../../", import.meta.url).pathname;
-const dataDir = mkdtempSync(join(tmpdir(), "tessera-bench-cancel-"));
-const base = loadConfig(repo, {});
-const grid = await startLocalGrid({
-  ...base,
-  dataDir,
-  port: 0,
-  sample: { tasks: 0, fleetTasks: 0 },
+const { base, call, stop } = await startBenchGrid("cancel", () => ({
   agents: { count: 0, concurrency: 4 }, // pool "default" is the Lambda-style workers' alone
-});
-const headers = { authorization: `Bearer ${grid.token}`, "content-type": "application/json" };
-async function call(method: string, path: string, body?: unknown) {
-  const r = await fetch(`${grid.apiUrl}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return (await r.json()) as Record<string, unknown>;
-}
+}));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function measure(pool: string): Promise<number[]> {
@@ -83,6 +63,5 @@ try {
   console.log(JSON.stringify(figures));
   process.exitCode = figures.p99CancelMs <= 2_000 ? 0 : 1;
 } finally {
-  await grid.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop();
 }
