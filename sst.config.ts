@@ -3,6 +3,11 @@
  * The whole grid on AWS: `npx sst deploy --stage prod`. One file per concern in infra/; every
  * name comes from the same definitions (packages/core/src/resources.ts) the local grid uses.
  */
+/** The region the environment names, if any (else the AWS profile's applies). */
+function regionFromEnv(): string | undefined {
+  return process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined;
+}
+
 export default $config({
   app(input) {
     return {
@@ -11,7 +16,9 @@ export default $config({
       // Keep data when a production stage is removed; other stages clean up after themselves.
       removal: input?.stage === "prod" ? "retain" : "remove",
       protect: input?.stage === "prod",
-      providers: { aws: { region: (process.env.AWS_REGION as never) ?? "us-east-1" } },
+      // The region: AWS_REGION (or AWS_DEFAULT_REGION), else the AWS profile's own, as the
+      // AWS CLI and SDKs choose it; never a silent us-east-1.
+      providers: { aws: regionFromEnv() ? { region: regionFromEnv() as never } : {} },
     };
   },
   async run() {
@@ -37,13 +44,14 @@ export default $config({
       ticketQueues,
       served.lambda,
       served.agents,
+      bucket.name,
     );
     const fleet = await agents(grid, served.agents, arns, ticketQueues, bucket, environment);
     if (fleet) {
       const { fleetScaler } = await import("./infra/fleet.ts");
-      fleetScaler(fleet, environment);
+      fleetScaler(fleet, environment, table.arn);
     }
-    const { dashboard } = monitoring(grid, { worker: worker && { name: worker.name } });
+    const { dashboard, forwarder } = monitoring(grid, { worker: worker && { name: worker.name } });
     if ($dev) {
       const { devCommands } = await import("./infra/dev.ts");
       // AWS_REGION is reserved in Lambda, but the agent on this machine needs it.
@@ -54,6 +62,8 @@ export default $config({
       region,
       auth,
       dashboard: dashboard.dashboardName,
+      // For the central bus's owner: the statement its policy needs (see the README).
+      ...(forwarder && { centralBusPolicy: forwarder.busPolicy }),
       api: api.url,
       table: table.name,
       bucket: bucket.name,

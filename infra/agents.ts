@@ -14,6 +14,12 @@
  * (IRSA) that packages/agent/k8s/agent.yaml names; KEDA scales the Deployment on the queues.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import {
+  type Accelerators,
+  AcceleratorsSchema,
+  instanceRequirementsOf,
+} from "../packages/core/src/adapters/aws/ec2-fleet.ts";
+import { parseInput } from "../packages/core/src/model/schemas.ts";
 import type { GridDefinition } from "../packages/core/src/resources.ts";
 import { AGENT_TAG_KEY } from "./monitoring.ts";
 import { agentPermissions, type GridArns } from "./permissions.ts";
@@ -33,6 +39,56 @@ export interface AgentPoolSettings {
   arch: "arm64" | "x86_64";
   /** Seconds running tasks get to finish when an agent is stopped. @default 30 */
   graceSeconds: number;
+  /**
+   * GPUs (or other accelerators) per instance, e.g. `{"count":[1,4],"names":["a10g","l4"]}`
+   * (manufacturers default to nvidia, types to gpu). @default none: CPU instance types only
+   */
+  accelerators?: Accelerators | undefined;
+  /**
+   * The machine image: `al2023` (Amazon Linux 2023), `al2023-nvidia` (AWS's Deep Learning Base
+   * OSS Nvidia Driver GPU AMI, Amazon Linux 2023 with the NVIDIA driver and CUDA), or the id of
+   * an image of your own (`ami-…`, with Node 24's `nodejs24` package installable by dnf).
+   * @default "al2023", or "al2023-nvidia" for a pool with NVIDIA accelerators
+   */
+  image: string;
+}
+
+/** The SSM parameter of each named image, by architecture (AWS keeps them at the latest). */
+export const IMAGE_PARAMETERS: Record<string, Record<AgentPoolSettings["arch"], string>> = {
+  al2023: {
+    arm64: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+    x86_64: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+  },
+  "al2023-nvidia": {
+    arm64: "/aws/service/deeplearning/ami/arm64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id",
+    x86_64: "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id",
+  },
+};
+
+/** The launch template's image: an SSM parameter the template resolves at launch, or an id. */
+export function imageOf(s: AgentPoolSettings): string {
+  return s.image.startsWith("ami-") ? s.image : `resolve:ssm:${IMAGE_PARAMETERS[s.image]![s.arch]}`;
+}
+
+/** A pool's instance requirements as the launch template takes them (Pulumi's casing). */
+export function templateRequirements(s: AgentPoolSettings) {
+  const r = instanceRequirementsOf(s);
+  const span = (v: { Min?: number | undefined; Max?: number | undefined } | undefined) =>
+    v && {
+      ...(v.Min !== undefined ? { min: v.Min } : {}),
+      ...(v.Max !== undefined ? { max: v.Max } : {}),
+    };
+  return {
+    vcpuCount: { min: s.vcpu[0], max: s.vcpu[1] },
+    memoryMib: { min: s.memoryGiB[0] * 1024, max: s.memoryGiB[1] * 1024 },
+    cpuManufacturers: r.CpuManufacturers,
+    burstablePerformance: r.BurstablePerformance,
+    acceleratorCount: span(r.AcceleratorCount),
+    acceleratorManufacturers: r.AcceleratorManufacturers,
+    acceleratorTypes: r.AcceleratorTypes,
+    acceleratorNames: r.AcceleratorNames,
+    acceleratorTotalMemoryMib: span(r.AcceleratorTotalMemoryMiB),
+  };
 }
 
 const DEFAULTS: AgentPoolSettings = {
@@ -42,6 +98,8 @@ const DEFAULTS: AgentPoolSettings = {
   maxAgents: 10,
   arch: "arm64",
   graceSeconds: 30,
+  accelerators: undefined,
+  image: "al2023",
 };
 
 function range(value: unknown, where: string): [number, number] {
@@ -106,6 +164,18 @@ export function agentPoolSettings(
           throw new Error(`${at("graceSeconds")} must be a whole number of seconds`);
         s.graceSeconds = g.graceSeconds as number;
       }
+      if (g.accelerators !== undefined)
+        s.accelerators = parseInput(AcceleratorsSchema, g.accelerators, at("accelerators"));
+      if (g.image !== undefined) {
+        if (
+          typeof g.image !== "string" ||
+          !(g.image in IMAGE_PARAMETERS || /^ami-[0-9a-f]{8,17}$/.test(g.image))
+        )
+          throw new Error(
+            `${at("image")} must be ${Object.keys(IMAGE_PARAMETERS).join(", ")} or an ami-… id`,
+          );
+        s.image = g.image;
+      } else if (s.accelerators?.manufacturers.includes("nvidia")) s.image = "al2023-nvidia";
       const unknown = Object.keys(g).filter((k) => !(k in DEFAULTS));
       if (unknown.length > 0) throw new Error(`${at(unknown[0]!)}: unknown setting`);
       return [pool, s];
@@ -211,6 +281,7 @@ export async function agents(
   if (pools.length === 0) return undefined;
   const settings = agentPoolSettings(pools);
   const prefix = grid.table.name.replace(/-tasks$/, "");
+  const { partition, reverseDnsPrefix } = aws.getPartitionOutput();
   const region = aws.getRegionOutput().name;
   const account = aws.getCallerIdentityOutput().accountId;
   const queuesOf = (pool: string) => ticketQueues.filter((q) => q.pool === pool).map((q) => q.queue.arn);
@@ -246,7 +317,7 @@ export async function agents(
   for (const service of ["s3", "dynamodb"]) {
     new aws.ec2.VpcEndpoint(`AgentEndpoint${service}`, {
       vpcId: vpc.id,
-      serviceName: $interpolate`com.amazonaws.${region}.${service}`,
+      serviceName: $interpolate`${reverseDnsPrefix}.${region}.${service}`,
       vpcEndpointType: "Gateway",
       routeTableIds: [routes.id],
     });
@@ -282,6 +353,7 @@ export async function agents(
         statements: agentPermissions(arns, queuesOf(pool), {
           bundle: codeArn,
           grid: prefix,
+          partition,
           region,
           account,
         }),
@@ -291,15 +363,10 @@ export async function agents(
     const template = new aws.ec2.LaunchTemplate(`Agent${id}Template`, {
       namePrefix: `${prefix}-${pool}-`,
       description: `Tessera agent, pool ${pool}`,
-      imageId: `resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${s.arch}`,
+      imageId: imageOf(s),
       iamInstanceProfile: { arn: profile.arn },
       vpcSecurityGroupIds: [securityGroup.id],
-      instanceRequirements: {
-        vcpuCount: { min: s.vcpu[0], max: s.vcpu[1] },
-        memoryMib: { min: s.memoryGiB[0] * 1024, max: s.memoryGiB[1] * 1024 },
-        cpuManufacturers: s.arch === "arm64" ? ["amazon-web-services"] : ["intel", "amd"],
-        burstablePerformance: "excluded",
-      },
+      instanceRequirements: templateRequirements(s),
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", instanceMetadataTags: "enabled" },
       instanceInitiatedShutdownBehavior: "terminate",
       userData: userData({
@@ -323,10 +390,11 @@ export async function agents(
 
   const oidc = process.env.TESSERA_EKS_OIDC_PROVIDER_ARN;
   const namespace = process.env.TESSERA_EKS_NAMESPACE ?? "default";
+  const kedaNamespace = process.env.TESSERA_KEDA_NAMESPACE ?? "keda";
   let eksRole: aws.iam.Role | undefined;
   if (oidc) {
     const issuer = oidc.slice(oidc.indexOf("oidc-provider/") + "oidc-provider/".length);
-    if (!oidc.startsWith("arn:") || issuer === oidc)
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/./.test(oidc))
       throw new Error("TESSERA_EKS_OIDC_PROVIDER_ARN must be an arn:aws:iam::…:oidc-provider/… ARN");
     eksRole = new aws.iam.Role("AgentEksRole", {
       assumeRolePolicy: JSON.stringify({
@@ -338,7 +406,12 @@ export async function agents(
             Action: "sts:AssumeRoleWithWebIdentity",
             Condition: {
               StringEquals: {
-                [`${issuer}:sub`]: `system:serviceaccount:${namespace}:tessera-agent`,
+                // The agent's service account, and KEDA's operator, which reads the queue depths
+                // with this role (identityOwner: workload in packages/agent/k8s/agent.yaml).
+                [`${issuer}:sub`]: [
+                  `system:serviceaccount:${namespace}:tessera-agent`,
+                  `system:serviceaccount:${kedaNamespace}:keda-operator`,
+                ],
                 [`${issuer}:aud`]: "sts.amazonaws.com",
               },
             },

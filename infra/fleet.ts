@@ -2,17 +2,25 @@
  * The fleet scaler: a function EventBridge runs every minute that launches the agent pools'
  * instances through EC2 Fleet when their queues fill and terminates idle ones (see
  * packages/functions/src/scaler.ts for how it reacts within seconds while there is work, and
- * costs one short invocation a minute when there is none). One invocation at a time (reserved
- * concurrency 1): two scalers would launch twice for the same backlog.
+ * costs one short invocation a minute when there is none). One invocation at a time: two
+ * scalers would launch twice for the same backlog, so an invocation first takes a lock item in
+ * the grid's table (a conditional write) and returns at once if another holds it. Not reserved
+ * concurrency 1: reserving any concurrency fails on accounts whose quota is the new-account
+ * 10 (AWS keeps 10 unreserved), and would take it from every other function.
  */
-import type { agents as makeAgents } from "./agents.ts";
+import { IMAGE_PARAMETERS, type agents as makeAgents } from "./agents.ts";
 import { functionDefaults } from "./functions.ts";
 import { scalerFunctionName } from "./grid.ts";
 import { scalerPermissions } from "./permissions.ts";
 
 type Fleet = NonNullable<Awaited<ReturnType<typeof makeAgents>>>;
 
-export function fleetScaler(fleet: Fleet, environment: Record<string, $util.Input<string>>) {
+export function fleetScaler(
+  fleet: Fleet,
+  environment: Record<string, $util.Input<string>>,
+  tableArn: $util.Input<string>,
+) {
+  const { partition } = aws.getPartitionOutput();
   const region = aws.getRegionOutput().name;
   const account = aws.getCallerIdentityOutput().accountId;
   const s = fleet.scaling;
@@ -31,12 +39,20 @@ export function fleetScaler(fleet: Fleet, environment: Record<string, $util.Inpu
           arch: p.settings.arch,
           spot: p.settings.spot,
           maxAgents: p.settings.maxAgents,
+          ...(p.settings.accelerators ? { accelerators: p.settings.accelerators } : {}),
         },
       ]),
     ),
   });
   const defaults = functionDefaults({ ...environment, TESSERA_FLEET: config });
-  return new sst.aws.Cron("Scaler", {
+  const imageParameters = [
+    ...new Set(
+      Object.values(fleet.pools)
+        .filter((p) => p.settings.image in IMAGE_PARAMETERS)
+        .map((p) => IMAGE_PARAMETERS[p.settings.image]![p.settings.arch]),
+    ),
+  ];
+  return new sst.aws.CronV2("Scaler", {
     schedule: "rate(1 minute)",
     function: {
       ...defaults,
@@ -54,8 +70,9 @@ export function fleetScaler(fleet: Fleet, environment: Record<string, $util.Inpu
       memory: "256 MB",
       // A run stops starting passes at 55 s; a launch or a stop in flight then finishes.
       timeout: "90 seconds",
-      concurrency: { reserved: 1 },
       permissions: scalerPermissions({
+        table: tableArn,
+        partition,
         region,
         account,
         grid: s.prefix,
@@ -64,6 +81,7 @@ export function fleetScaler(fleet: Fleet, environment: Record<string, $util.Inpu
         subnets: s.zones.map((z) => z.arn),
         securityGroup: s.securityGroupArn,
         agentRoles: s.roleArns,
+        imageParameters,
       }),
     },
   });

@@ -13,6 +13,7 @@ import {
   workerPermissions,
 } from "./permissions.ts";
 import type { queues as makeQueues } from "./queues.ts";
+import { retentionDays } from "./storage.ts";
 
 /** Settings read at deploy time. */
 export const settings = {
@@ -56,14 +57,19 @@ export function functions(
   /** Pools the Lambda worker consumes (see servedBy in grid.ts). */
   lambdaPools: string[],
   /** Pools agents serve: a submit to one wakes the fleet scaler. */
-  agentPools: string[] = [],
+  agentPools: string[],
+  /** The payload and result bucket's name (SST names it). */
+  bucketName: $util.Input<string>,
 ) {
+  const { partition, dnsSuffix } = aws.getPartitionOutput();
   const region = aws.getRegionOutput().name;
   const account = aws.getCallerIdentityOutput().accountId;
   const environment = {
     TESSERA_PREFIX: grid.table.name.replace(/-tasks$/, ""),
     TESSERA_POOLS: grid.pools.join(","),
-    TESSERA_QUEUE_URL_BASE: $interpolate`https://sqs.${region}.amazonaws.com/${account}`,
+    TESSERA_QUEUE_URL_BASE: $interpolate`https://sqs.${region}.${dnsSuffix}/${account}`,
+    TESSERA_BUCKET: bucketName,
+    TESSERA_RETENTION_DAYS: String(retentionDays()),
     NODE_OPTIONS: "--enable-source-maps",
   };
   const common = functionDefaults(environment);
@@ -91,7 +97,7 @@ export function functions(
       ? undefined
       : {
           name: scalerFunctionName(prefix),
-          arn: $interpolate`arn:aws:lambda:${region}:${account}:function:${scalerFunctionName(prefix)}`,
+          arn: $interpolate`arn:${partition}:lambda:${region}:${account}:function:${scalerFunctionName(prefix)}`,
         };
   const apiFunction = {
     ...common,
@@ -155,7 +161,7 @@ export function functions(
     });
   }
 
-  const reaper = new sst.aws.Cron("Reaper", {
+  const reaper = new sst.aws.CronV2("Reaper", {
     schedule: "rate(1 minute)",
     function: {
       ...common,

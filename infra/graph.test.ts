@@ -5,7 +5,9 @@
  * queues and alarms exactly as SST expands our declarations.
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: resource inputs are free-form records here
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { instanceRequirementsOf } from "../packages/core/src/adapters/aws/ec2-fleet.ts";
 import { defineGrid } from "../packages/core/src/resources.ts";
 import { FleetConfigSchema } from "../packages/functions/src/scaler.ts";
 import { declareStack, type Graph, type GraphResource } from "../scripts/sst-graph.ts";
@@ -90,6 +92,8 @@ const IDLE_FREE = new Set([
   "aws:cloudwatch/logGroup:LogGroup",
   "aws:cloudwatch/eventRule:EventRule",
   "aws:cloudwatch/eventTarget:EventTarget",
+  // EventBridge Scheduler: per invocation (14 M a month free).
+  "aws:scheduler/schedule:Schedule",
   "aws:cloudwatch/metricAlarm:MetricAlarm",
   "aws:cloudwatch/dashboard:Dashboard",
   "aws:sns/topic:Topic",
@@ -118,6 +122,8 @@ const arnOf = (g: Graph, type: string, physicalName: string) => {
   return found.state.arn;
 };
 const queueArn = (g: Graph, name: string) => arnOf(g, "aws:sqs/queue:Queue", name);
+/** The payload bucket's name, as SST named it. */
+const bucketName = (g: Graph) => one(g, "aws:s3/bucket:Bucket", "BlobsBucket").state.name;
 
 /** Every statement a role holds: its inline policies and the RolePolicy resources on it. */
 function statementsOf(g: Graph, roleName: string): Statement[] {
@@ -166,7 +172,13 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
           TESSERA_POOLS: "default,gpu",
           TESSERA_AGENT_POOLS: "gpu",
           TESSERA_AGENT_POOL_SETTINGS: JSON.stringify({
-            gpu: { vcpu: [4, 16], memoryGiB: [16, 64], maxAgents: 4 },
+            gpu: {
+              vcpu: [4, 16],
+              memoryGiB: [16, 64],
+              maxAgents: 4,
+              arch: "x86_64",
+              accelerators: { count: [1, 4], names: ["a10g", "l4"], memoryGiB: [16, 96] },
+            },
           }),
           TESSERA_CENTRAL_BUS_ARN: CENTRAL_BUS,
           TESSERA_EKS_OIDC_PROVIDER_ARN: OIDC,
@@ -211,7 +223,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     ).toEqual(grid.table.indexes.map((i) => [i.name, i.hashKey.name, i.rangeKey.name, "KEYS_ONLY"]));
     const lifecycle = ofType(full, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0]!;
     expect(lifecycle.inputs).toMatchObject({
-      bucket: grid.bucketName,
+      bucket: bucketName(full),
       rules: [{ filter: { prefix: "t/" }, expiration: { days: 30 }, status: "Enabled" }],
     });
   });
@@ -304,7 +316,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
                 STAR_EXCEPTIONS.some((e) => e.role === role.name && e.action === action) ||
                 // The indexes of the grid's own table; the objects under the grid's own prefix.
                 resource === `${arnOf(g, "aws:dynamodb/table:Table", grid.table.name)}/index/*` ||
-                resource === `arn:aws:s3:::${grid.bucketName}/t/*` ||
+                resource === `arn:aws:s3:::${bucketName(g)}/t/*` ||
                 (resource !== "*" && pinned(statement, resource));
               expect(allowed, `${role.name}: ${action} ${resource}`).toBe(true);
             }
@@ -320,8 +332,8 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
   it("lets each function and agent reach exactly the table, queues and bucket objects it uses", () => {
     const table = arnOf(full, "aws:dynamodb/table:Table", grid.table.name);
     const data = [table, `${table}/index/*`];
-    const objects = `arn:aws:s3:::${grid.bucketName}/t/*`;
-    const bucket = `arn:aws:s3:::${grid.bucketName}`;
+    const objects = `arn:aws:s3:::${bucketName(full)}/t/*`;
+    const bucket = `arn:aws:s3:::${bucketName(full)}`;
     const tickets = (pool?: string) =>
       grid.queues
         .filter((q) => !pool || q.name.startsWith(`${pool}-`))
@@ -350,6 +362,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
         ec2("instance/*"),
       ],
       [roleOf("ScalerHandlerFunction")]: [
+        table, // its lock item only (dynamodb:LeadingKeys)
         ...tickets("gpu"),
         "*",
         ...["fleet/*", "instance/*", "volume/*", "network-interface/*", "spot-instances-request/*"].map(ec2),
@@ -358,12 +371,16 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
         ...ofType(full, "aws:ec2/subnet:Subnet").map((x) => x.state.arn),
         one(full, "aws:ec2/securityGroup:SecurityGroup", "AgentSecurityGroup").state.arn,
         one(full, "aws:iam/role:Role", "AgentgpuRole").state.arn,
-        "arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/*",
+        // Only the parameter of the pool's image (a GPU pool's: AWS's Deep Learning Base AMI).
+        "arn:aws:ssm:us-east-1::parameter/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id",
         "arn:aws:iam::123456789012:role/aws-service-role/ec2fleet.amazonaws.com/AWSServiceRoleForEC2Fleet",
         "arn:aws:iam::123456789012:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot",
       ],
       AgentEksRole: [...data, ...tickets("gpu"), objects, bucket],
       [roleOf("Ec2ForwarderFunction")]: ["*", CENTRAL_BUS],
+      // EventBridge Scheduler's roles: each invokes its one function.
+      ScalerRole: [scalerArn],
+      ReaperRole: [one(full, "aws:lambda/function:Function", "ReaperHandlerFunction").state.arn],
     };
     expect(Object.keys(expected).sort()).toEqual(
       ofType(full, "aws:iam/role:Role")
@@ -396,7 +413,11 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
       Action: "sts:AssumeRoleWithWebIdentity",
       Condition: {
         StringEquals: {
-          "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub": "system:serviceaccount:default:tessera-agent",
+          // KEDA's operator reads the queue depths with this role (identityOwner: workload).
+          "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:sub": [
+            "system:serviceaccount:default:tessera-agent",
+            "system:serviceaccount:keda:keda-operator",
+          ],
           "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE:aud": "sts.amazonaws.com",
         },
       },
@@ -455,14 +476,15 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     expect(template.instanceRequirements).toMatchObject({
       vcpuCount: { min: 4, max: 16 },
       memoryMib: { min: 16 * 1024, max: 64 * 1024 },
+      cpuManufacturers: ["intel", "amd"],
     });
     expect(template.instanceType).toBeUndefined();
     expect(template.metadataOptions).toMatchObject({
       httpTokens: "required",
       instanceMetadataTags: "enabled",
     });
-    expect(template.imageId).toMatch(
-      /^resolve:ssm:\/aws\/service\/ami-amazon-linux-latest\/al2023-.*-arm64$/,
+    expect(template.imageId).toBe(
+      "resolve:ssm:/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id",
     );
     expect(template.tagSpecifications[0].tags).toMatchObject({
       "tessera:grid": "tessera-graph",
@@ -472,7 +494,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     expect(template.iamInstanceProfile.arn).toBe(profile.state.arn);
     expect(profile.inputs.role).toBe(one(full, "aws:iam/role:Role", "AgentgpuRole").state.name);
     const script = Buffer.from(template.userData, "base64").toString("utf8");
-    expect(script).toContain(`s3://${grid.bucketName}/agent/code.zip`);
+    expect(script).toContain(`s3://${bucketName(full)}/agent/code.zip`);
     expect(script).toMatch(
       /ExecStart=.*packages\/agent\/src\/cli\.ts --pools gpu --tasks examples\/echo\.ts/,
     );
@@ -492,11 +514,11 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
   });
 
   it("schedules one fleet scaler for the agent pools, configured as its function reads it", () => {
-    expect(one(full, "aws:cloudwatch/eventRule:EventRule", "ScalerRule").inputs.scheduleExpression).toBe(
-      "rate(1 minute)",
-    );
     const fn = one(full, "aws:lambda/function:Function", "ScalerHandlerFunction");
-    expect(fn.inputs.reservedConcurrentExecutions).toBe(1); // never two scalers at once
+    expect(one(full, "aws:scheduler/schedule:Schedule", "ScalerSchedule").inputs).toMatchObject({
+      scheduleExpression: "rate(1 minute)",
+      target: { arn: fn.state.arn, retryPolicy: { maximumRetryAttempts: 0 } },
+    });
     // The API wakes it by this name on a submit to an agent pool; a wake is not retried.
     expect(fn.inputs.name).toBe("tessera-graph-fleet-scaler");
     const apiFn = ofType(full, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!;
@@ -529,9 +551,16 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
           })),
           vcpu: [4, 16],
           memoryGiB: [16, 64],
-          arch: "arm64",
+          arch: "x86_64",
           spot: true,
           maxAgents: 4,
+          accelerators: {
+            count: [1, 4],
+            manufacturers: ["nvidia"],
+            types: ["gpu"],
+            names: ["a10g", "l4"],
+            memoryGiB: [16, 96],
+          },
         },
       },
     });
@@ -586,7 +615,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
       region: "us-east-1",
       auth: "iam",
       table: grid.table.name,
-      bucket: grid.bucketName,
+      bucket: bucketName(plain),
     });
     expect(Object.keys(plain.outputs.queues as object).sort()).toEqual(
       grid.queues
@@ -594,6 +623,191 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
         .map((q) => q.name)
         .sort(),
     );
+  });
+});
+
+/**
+ * AWS's own rules that a first `sst deploy` (or a real account) would enforce, one test each.
+ * Each failed on the stack as it was before they were written (issue 18).
+ */
+describe("AWS's rules, checked offline", () => {
+  let full: Graph;
+  let cpu: Graph;
+  let china: Graph;
+  beforeAll(async () => {
+    [full, cpu, china] = await Promise.all([
+      declareStack({
+        env: {
+          TESSERA_POOLS: "default,gpu",
+          TESSERA_AGENT_POOLS: "gpu",
+          TESSERA_AGENT_POOL_SETTINGS: JSON.stringify({
+            gpu: { arch: "x86_64", accelerators: { count: [1, 4], names: ["a10g", "l4"] } },
+          }),
+          TESSERA_CENTRAL_BUS_ARN: CENTRAL_BUS,
+        },
+      }),
+      declareStack({ env: { TESSERA_POOLS: "default,batch", TESSERA_AGENT_POOLS: "batch" } }),
+      declareStack({
+        env: {
+          TESSERA_POOLS: "default,gpu",
+          TESSERA_AGENT_POOLS: "gpu",
+          TESSERA_GRAPH_PARTITION: "aws-cn",
+          TESSERA_CENTRAL_BUS_ARN: "arn:aws-cn:events:cn-north-1:999988887777:event-bus/central",
+        },
+      }),
+    ]);
+  }, 120_000);
+
+  it("lets SST name the bucket: S3 names are global, so a fixed one may be taken (409) or squatted", () => {
+    const bucket = one(full, "aws:s3/bucket:Bucket", "BlobsBucket");
+    // SST's name carries a random suffix; the functions and agents are told it.
+    expect(bucket.state.name).not.toBe(grid.bucketName);
+    expect(bucket.state.name).toMatch(/^tessera-graph-blobsbucket-[a-z0-9]+$/);
+    for (const fn of ofType(full, "aws:lambda/function:Function").filter(
+      (f) => f.inputs.environment?.variables?.TESSERA_PREFIX,
+    ))
+      expect(fn.inputs.environment.variables.TESSERA_BUCKET, fn.name).toBe(bucket.state.name);
+    const template = one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").inputs;
+    const script = Buffer.from(template.userData, "base64").toString("utf8");
+    expect(script).toContain(`TESSERA_BUCKET=${bucket.state.name}`);
+  });
+
+  it("reserves no concurrency: an account whose quota is 10 can reserve none (AWS keeps 10 unreserved)", () => {
+    for (const g of [full, cpu])
+      for (const fn of ofType(g, "aws:lambda/function:Function"))
+        expect(fn.inputs.reservedConcurrentExecutions, fn.name).toBeUndefined();
+    // The scaler runs one at a time through a lock item in the table instead: it may update that
+    // item and nothing else.
+    const lock = (statementsOf(full, "ScalerHandlerRole") as Array<Statement & { Condition?: any }>).filter(
+      (x) => list(x.Action).some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(lock).toEqual([
+      {
+        Effect: "Allow",
+        Action: "dynamodb:UpdateItem",
+        Resource: arnOf(full, "aws:dynamodb/table:Table", grid.table.name),
+        Condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": "LOCK#fleet-scaler" } },
+      },
+    ]);
+  });
+
+  it("launches only from the pool's launch template, and only instances tagged with the grid", () => {
+    const scaler = statementsOf(full, "ScalerHandlerRole") as Array<Statement & { Condition?: any }>;
+    const template = one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").state.arn;
+    const launches = scaler.filter((x) => list(x.Action).includes("ec2:RunInstances"));
+    for (const st of launches) {
+      for (const resource of list(st.Resource)) {
+        if (!resource.includes("*") || resource.endsWith(":fleet/*")) continue;
+        // Anything a launch creates, and any image: only through one of the pools' templates.
+        expect(st.Condition?.ArnEquals?.["ec2:LaunchTemplate"], resource).toBe(template);
+        if (resource.endsWith(":instance/*"))
+          expect(st.Condition?.StringEquals?.["aws:RequestTag/tessera:grid"]).toBe("tessera-graph");
+      }
+    }
+    // The header of infra/permissions.ts says what is allowed; it no longer claims "no `*`".
+    const header = readFileSync(new URL("./permissions.ts", import.meta.url), "utf8").slice(0, 800);
+    expect(header).not.toMatch(/No `\*` action or\s+\* resource anywhere/);
+  });
+
+  it("gives a GPU pool GPU instance types and a GPU image, and a CPU pool no accelerator", () => {
+    const gpu = one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").inputs;
+    expect(gpu.instanceRequirements).toMatchObject({
+      acceleratorCount: { min: 1, max: 4 },
+      acceleratorManufacturers: ["nvidia"],
+      acceleratorTypes: ["gpu"],
+      acceleratorNames: ["a10g", "l4"],
+    });
+    expect(gpu.imageId).toContain(
+      "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/",
+    );
+    // The scaler's launches override the template's requirements: they carry the same.
+    const scaler = one(full, "aws:lambda/function:Function", "ScalerHandlerFunction");
+    const config = FleetConfigSchema.parse(JSON.parse(scaler.inputs.environment.variables.TESSERA_FLEET));
+    expect(instanceRequirementsOf(config.pools.gpu!)).toMatchObject({
+      AcceleratorCount: { Min: 1, Max: 4 },
+      AcceleratorNames: ["a10g", "l4"],
+    });
+    const batch = one(cpu, "aws:ec2/launchTemplate:LaunchTemplate", "AgentbatchTemplate").inputs;
+    expect(batch.instanceRequirements.acceleratorCount).toEqual({ max: 0 });
+    expect(batch.imageId).toBe(
+      "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+    );
+    const batchConfig = FleetConfigSchema.parse(
+      JSON.parse(
+        one(cpu, "aws:lambda/function:Function", "ScalerHandlerFunction").inputs.environment.variables
+          .TESSERA_FLEET,
+      ),
+    );
+    expect(instanceRequirementsOf(batchConfig.pools.batch!).AcceleratorCount).toEqual({ Max: 0 });
+  });
+
+  it("builds every ARN and endpoint with the partition (aws-cn, aws-us-gov)", () => {
+    for (const role of ofType(china, "aws:iam/role:Role"))
+      for (const st of statementsOf(china, role.name))
+        for (const resource of list(st.Resource))
+          if (resource !== "*") expect(resource, `${role.name} ${resource}`).toMatch(/^arn:aws-cn:/);
+    const api = ofType(china, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!;
+    expect(api.inputs.environment.variables.TESSERA_QUEUE_URL_BASE).toBe(
+      "https://sqs.cn-north-1.amazonaws.com.cn/123456789012",
+    );
+    for (const e of ofType(china, "aws:ec2/vpcEndpoint:VpcEndpoint"))
+      expect(e.inputs.serviceName).toMatch(/^cn\.com\.amazonaws\.cn-north-1\.(s3|dynamodb)$/);
+  });
+
+  it("uses no deprecated SST component (sst.aws.Cron is CronV2 since SST 4.17)", () => {
+    for (const g of [full, cpu]) {
+      expect(g.resources.filter((r) => r.type === "sst:aws:Cron").map((r) => r.name)).toEqual([]);
+      expect(g.resources.filter((r) => r.type === "sst:aws:CronV2").length).toBeGreaterThan(0);
+    }
+  });
+
+  it("gives the central bus's owner the policy statement the bus needs, and checks the bus ARN", async () => {
+    const role = ofType(full, "aws:iam/role:Role").find((r) => r.name.startsWith("Ec2Forwarder"))!;
+    expect(JSON.parse(full.outputs.centralBusPolicy as string)).toEqual({
+      Sid: "tesseragraph",
+      Effect: "Allow",
+      Principal: { AWS: role.state.arn },
+      Action: "events:PutEvents",
+      Resource: CENTRAL_BUS,
+    });
+    await expect(declareStack({ env: { TESSERA_CENTRAL_BUS_ARN: "central" } })).rejects.toThrow(
+      /TESSERA_CENTRAL_BUS_ARN must be an event bus ARN/,
+    );
+  }, 60_000);
+
+  it("keeps task records as long as their payloads: the functions know the retention", () => {
+    const lifecycle = ofType(cpu, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0]!;
+    const days = lifecycle.inputs.rules[0].expiration.days;
+    for (const fn of ofType(cpu, "aws:lambda/function:Function").filter(
+      (f) => f.inputs.environment?.variables?.TESSERA_PREFIX,
+    ))
+      expect(fn.inputs.environment.variables.TESSERA_RETENTION_DAYS, fn.name).toBe(String(days));
+    expect(one(cpu, "aws:dynamodb/table:Table", "TasksTable").inputs.ttl).toEqual({
+      attributeName: "expiresAt",
+      enabled: true,
+    });
+  });
+
+  it("takes the region from the AWS profile when AWS_REGION is unset, never a silent us-east-1", async () => {
+    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+    const g = globalThis as { $config?: unknown };
+    g.$config = (c: unknown) => c;
+    try {
+      const config = (await import("../sst.config.ts")).default as unknown as {
+        app(input: { stage: string }): { providers: { aws: { region?: string } } };
+      };
+      delete process.env.AWS_REGION;
+      delete process.env.AWS_DEFAULT_REGION;
+      expect(config.app({ stage: "prod" }).providers.aws).toEqual({});
+      process.env.AWS_REGION = "eu-west-3";
+      expect(config.app({ stage: "prod" }).providers.aws).toEqual({ region: "eu-west-3" });
+    } finally {
+      delete g.$config;
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });
 

@@ -5,6 +5,7 @@
  * Alarms and dashboards cost nothing while idle beyond CloudWatch's per-alarm price.
  */
 import type { GridDefinition } from "../packages/core/src/resources.ts";
+import { parseBusArn } from "../packages/functions/src/ec2-forwarder.ts";
 import { forwarderPermissions, lambdaOnlyTrust } from "./permissions.ts";
 
 /** Settings read at deploy time. */
@@ -141,9 +142,9 @@ export function monitoring(grid: GridDefinition, watched: WatchedFunctions) {
       ],
     }),
   });
-  const forwarder = monitoringSettings.centralBusArn
-    ? forwardAgentStateChanges(grid, monitoringSettings.centralBusArn)
-    : undefined;
+  const bus = monitoringSettings.centralBusArn;
+  if (bus) parseBusArn(bus); // a wrong ARN stops the deploy, naming the setting
+  const forwarder = bus ? forwardAgentStateChanges(grid, bus) : undefined;
   return { topic, dashboard, forwarder };
 }
 
@@ -178,7 +179,17 @@ function forwardAgentStateChanges(grid: GridDefinition, busArn: string) {
     sourceArn: rule.arn,
   });
   new aws.cloudwatch.EventTarget("AgentStateChangesTarget", { rule: rule.name, arn: fn.arn });
-  return { fn, rule };
+  // The central bus is another account's: its owner adds this statement to the bus's policy
+  // (`aws events put-permission --event-bus-name NAME --policy file://statement.json`, see the
+  // README); until then every put is refused. The stack outputs it as `centralBusPolicy`.
+  const busPolicy = $jsonStringify({
+    Sid: prefix.replace(/[^A-Za-z0-9]/g, "").slice(0, 64),
+    Effect: "Allow",
+    Principal: { AWS: fn.nodes.role!.arn },
+    Action: "events:PutEvents",
+    Resource: busArn,
+  });
+  return { fn, rule, busPolicy };
 }
 
 /** The rule's pattern: EC2 instance state-change notifications, nothing else. */

@@ -1,7 +1,11 @@
 /**
  * Least-privilege IAM statements, one builder per function: each names the exact actions it
- * calls and the exact table (and its indexes), queues and bucket it uses. No `*` action or
- * resource anywhere.
+ * calls and the exact table (and its indexes), queues and bucket it uses. No `*` action. `*`
+ * as a whole resource only where AWS offers nothing narrower (ec2:DescribeInstances,
+ * ec2:DescribeTags: read-only), and `*` inside an ARN only where the id cannot be known before
+ * the call (what a launch creates) and a condition pins it (the pool's launch template, this
+ * grid's tag). infra/graph.test.ts holds the list of these exceptions. ARNs carry the
+ * partition, so the stack also deploys to aws-cn and aws-us-gov.
  */
 import type { Input } from "../.sst/platform/src/components/input";
 
@@ -94,7 +98,13 @@ export function workerPermissions(a: GridArns, served: Input<string>[]): Stateme
 export function agentPermissions(
   a: GridArns,
   served: Input<string>[],
-  ec2?: { bundle: Input<string>; grid: string; region: Input<string>; account: Input<string> },
+  ec2?: {
+    bundle: Input<string>;
+    grid: string;
+    partition: Input<string>;
+    region: Input<string>;
+    account: Input<string>;
+  },
 ): Statement[] {
   // The same calls as the Lambda worker (the one dispatch core), plus on EC2 the code object
   // and its status tags: only those keys, only on the grid's instances.
@@ -105,7 +115,7 @@ export function agentPermissions(
           { actions: ["s3:GetObject"], resources: [ec2.bundle] },
           {
             actions: ["ec2:CreateTags"],
-            resources: [$interpolate`arn:aws:ec2:${ec2.region}:${ec2.account}:instance/*`],
+            resources: [$interpolate`arn:${ec2.partition}:ec2:${ec2.region}:${ec2.account}:instance/*`],
             conditions: [
               { test: "StringEquals", variable: "aws:ResourceTag/tessera:grid", values: [ec2.grid] },
               { test: "ForAllValues:StringEquals", variable: "aws:TagKeys", values: AGENT_STATUS_TAGS },
@@ -118,6 +128,9 @@ export function agentPermissions(
 
 /** What the fleet scaler launches into: the agent pools' templates, network and roles. */
 export interface FleetArns {
+  /** The task table: the scaler's lock item lives there. */
+  table: Input<string>;
+  partition: Input<string>;
   region: Input<string>;
   account: Input<string>;
   /** The `tessera:grid` tag value of the grid's instances. */
@@ -127,33 +140,64 @@ export interface FleetArns {
   subnets: Input<string>[];
   securityGroup: Input<string>;
   agentRoles: Input<string>[];
+  /** AWS's public SSM parameters the templates take their images from (`/aws/service/…`). */
+  imageParameters: string[];
 }
 
 /**
  * The fleet scaler: reads the agent pools' queue depths, launches through EC2 Fleet on the
- * pools' own templates, subnets and security group (instances, volumes and network interfaces
- * it creates, tagged only at launch), passes only the agents' roles and only to EC2, and
- * terminates only instances tagged with this grid. DescribeInstances has no resource-level
- * permissions (`*` is the only resource AWS accepts); it only reads.
+ * pools' own templates, subnets and security group, passes only the agents' roles and only to
+ * EC2, and terminates only instances tagged with this grid. What a launch creates (instances,
+ * volumes, network interfaces, spot requests) and the image it uses have no id before the
+ * call, so their ARNs end in `*`: those are allowed only for a launch from one of the pools'
+ * launch templates (`ec2:LaunchTemplate`), and an instance only when the request tags it with
+ * this grid. So the role cannot start an arbitrary image or instance type passing the agent
+ * role, and everything it starts, it can later find and stop. DescribeInstances has no
+ * resource-level permissions (`*` is the only resource AWS accepts); it only reads.
  */
 export function scalerPermissions(f: FleetArns): Statement[] {
-  const ec2 = (type: string) => $interpolate`arn:aws:ec2:${f.region}:${f.account}:${type}`;
+  const ec2 = (type: string) => $interpolate`arn:${f.partition}:ec2:${f.region}:${f.account}:${type}`;
   const launched = ["instance/*", "volume/*", "network-interface/*"].map(ec2);
+  const launch = ["ec2:CreateFleet", "ec2:RunInstances"];
+  const fromTemplate = { test: "ArnEquals", variable: "ec2:LaunchTemplate", values: f.launchTemplates };
   return [
     { actions: ["sqs:GetQueueAttributes"], resources: f.agentQueues },
-    { actions: ["ec2:DescribeInstances"], resources: ["*"] },
+    // One scaler at a time: its lock item, and nothing else of the table.
     {
-      actions: ["ec2:CreateFleet", "ec2:RunInstances"],
+      actions: ["dynamodb:UpdateItem"],
+      resources: [f.table],
+      conditions: [
+        {
+          test: "ForAllValues:StringEquals",
+          variable: "dynamodb:LeadingKeys",
+          values: ["LOCK#fleet-scaler"],
+        },
+      ],
+    },
+    { actions: ["ec2:DescribeInstances"], resources: ["*"] },
+    // The fleet itself (an instant fleet's id does not exist before the call) and the pools' own
+    // templates, subnets and security group: named one by one.
+    {
+      actions: launch,
+      resources: [ec2("fleet/*"), ...f.launchTemplates, ...f.subnets, f.securityGroup],
+    },
+    // What the launch creates, and Amazon's public images (no owner account in their ARN).
+    {
+      actions: launch,
       resources: [
-        ec2("fleet/*"),
-        ...f.launchTemplates,
-        ...f.subnets,
-        f.securityGroup,
-        ...launched,
-        // Spot launches create spot instance requests.
+        ec2("volume/*"),
+        ec2("network-interface/*"),
         ec2("spot-instances-request/*"),
-        // Amazon Linux images (public, no owner account in their ARN).
-        $interpolate`arn:aws:ec2:${f.region}::image/*`,
+        $interpolate`arn:${f.partition}:ec2:${f.region}::image/*`,
+      ],
+      conditions: [fromTemplate],
+    },
+    {
+      actions: launch,
+      resources: [ec2("instance/*")],
+      conditions: [
+        fromTemplate,
+        { test: "StringEquals", variable: "aws:RequestTag/tessera:grid", values: [f.grid] },
       ],
     },
     {
@@ -173,17 +217,23 @@ export function scalerPermissions(f: FleetArns): Statement[] {
       resources: f.agentRoles,
       conditions: [{ test: "StringEquals", variable: "iam:PassedToService", values: ["ec2.amazonaws.com"] }],
     },
-    // The templates name their image through SSM (resolve:ssm:/aws/service/ami-amazon-linux-latest/…).
-    {
-      actions: ["ssm:GetParameters"],
-      resources: [$interpolate`arn:aws:ssm:${f.region}::parameter/aws/service/ami-amazon-linux-latest/*`],
-    },
+    // The templates name their image through SSM (resolve:ssm:/aws/service/…): only those.
+    ...(f.imageParameters.length > 0
+      ? [
+          {
+            actions: ["ssm:GetParameters"],
+            resources: f.imageParameters.map(
+              (path) => $interpolate`arn:${f.partition}:ssm:${f.region}::parameter${path}`,
+            ),
+          },
+        ]
+      : []),
     // EC2 Fleet and spot need their service-linked roles; created on first use, once per account.
     {
       actions: ["iam:CreateServiceLinkedRole"],
       resources: [
-        $interpolate`arn:aws:iam::${f.account}:role/aws-service-role/ec2fleet.amazonaws.com/AWSServiceRoleForEC2Fleet`,
-        $interpolate`arn:aws:iam::${f.account}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`,
+        $interpolate`arn:${f.partition}:iam::${f.account}:role/aws-service-role/ec2fleet.amazonaws.com/AWSServiceRoleForEC2Fleet`,
+        $interpolate`arn:${f.partition}:iam::${f.account}:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot`,
       ],
       conditions: [
         {

@@ -5,8 +5,17 @@
  */
 import type { GridDefinition } from "../packages/core/src/resources.ts";
 
-/** Days payloads and results are kept in the bucket. @default 30 */
-export const RETENTION_DAYS = Number(process.env.TESSERA_RETENTION_DAYS ?? 30);
+/**
+ * Days payloads and results are kept in the bucket, and task records in the table (every item
+ * carries `expiresAt`, the retention after its last write). @default 30
+ */
+export function retentionDays(raw = process.env.TESSERA_RETENTION_DAYS): number {
+  if (raw === undefined || raw === "") return 30;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1)
+    throw new Error(`TESSERA_RETENTION_DAYS must be a whole number of days, at least 1 (got "${raw}")`);
+  return days;
+}
 
 export function storage(grid: GridDefinition) {
   const t = grid.table;
@@ -37,13 +46,12 @@ export function storage(grid: GridDefinition) {
       },
     },
   });
+  // Named by SST (the stage plus a random suffix), not `<prefix>-blobs`: bucket names are
+  // global, so a fixed one may already belong to another account (409 BucketAlreadyExists),
+  // collides with the same stage in a second account or region, and can be squatted. The
+  // functions and agents get the name as TESSERA_BUCKET.
   const bucket = new sst.aws.Bucket("Blobs", {
-    lifecycle: [{ id: "expire-payloads-and-results", prefix: "t/", expiresIn: `${RETENTION_DAYS} days` }],
-    transform: {
-      bucket: (args) => {
-        args.bucket = grid.bucketName;
-      },
-    },
+    lifecycle: [{ id: "expire-payloads-and-results", prefix: "t/", expiresIn: `${retentionDays()} days` }],
   });
   return { table, bucket };
 }

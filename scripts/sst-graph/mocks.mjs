@@ -8,7 +8,13 @@ import { writeFileSync } from "node:fs";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-const REGION = "us-east-1";
+/** The partition the stack is declared in (TESSERA_GRAPH_PARTITION): aws, or aws-cn to check ARNs. */
+const PARTITIONS = {
+  aws: { region: "us-east-1", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" },
+  "aws-cn": { region: "cn-north-1", dnsSuffix: "amazonaws.com.cn", reverseDnsPrefix: "cn.com.amazonaws" },
+};
+const PARTITION = process.env.TESSERA_GRAPH_PARTITION ?? "aws";
+const { region: REGION, dnsSuffix: DNS, reverseDnsPrefix: REVERSE_DNS } = PARTITIONS[PARTITION];
 const ACCOUNT = "123456789012";
 const stage = process.env.SST_STAGE ?? "graph";
 
@@ -21,39 +27,39 @@ function physical(type, name, inputs) {
   switch (type) {
     case "aws:sqs/queue:Queue":
       return {
-        arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${physicalName}`,
-        url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${physicalName}`,
+        arn: `arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:${physicalName}`,
+        url: `https://sqs.${REGION}.${DNS}/${ACCOUNT}/${physicalName}`,
       };
     case "aws:dynamodb/table:Table":
-      return { arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${physicalName}` };
+      return { arn: `arn:${PARTITION}:dynamodb:${REGION}:${ACCOUNT}:table/${physicalName}` };
     case "aws:s3/bucket:Bucket":
     case "aws:s3/bucketV2:BucketV2":
-      return { arn: `arn:aws:s3:::${physicalName}`, bucket: physicalName };
+      return { arn: `arn:${PARTITION}:s3:::${physicalName}`, bucket: physicalName };
     case "aws:lambda/function:Function":
       return {
-        arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${physicalName}`,
-        invokeArn: `arn:aws:apigateway:${REGION}:lambda:path/functions/${physicalName}/invocations`,
+        arn: `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:${physicalName}`,
+        invokeArn: `arn:${PARTITION}:apigateway:${REGION}:lambda:path/functions/${physicalName}/invocations`,
       };
     case "aws:iam/role:Role":
-      return { arn: `arn:aws:iam::${ACCOUNT}:role/${physicalName}` };
+      return { arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${physicalName}` };
     case "aws:iam/instanceProfile:InstanceProfile":
-      return { arn: `arn:aws:iam::${ACCOUNT}:instance-profile/${physicalName}` };
+      return { arn: `arn:${PARTITION}:iam::${ACCOUNT}:instance-profile/${physicalName}` };
     case "aws:ec2/launchTemplate:LaunchTemplate":
-      return { arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:launch-template/lt-${name}` };
+      return { arn: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:launch-template/lt-${name}` };
     case "aws:ec2/subnet:Subnet":
-      return { arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:subnet/subnet-${name}` };
+      return { arn: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:subnet/subnet-${name}` };
     case "aws:ec2/securityGroup:SecurityGroup":
-      return { arn: `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/sg-${name}` };
+      return { arn: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:security-group/sg-${name}` };
     case "aws:sns/topic:Topic":
-      return { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:${physicalName}` };
+      return { arn: `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${physicalName}` };
     case "aws:apigatewayv2/api:Api":
       return {
-        arn: `arn:aws:apigateway:${REGION}::/apis/${name}`,
-        executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${name}`,
-        apiEndpoint: `https://${name}.execute-api.${REGION}.amazonaws.com`,
+        arn: `arn:${PARTITION}:apigateway:${REGION}::/apis/${name}`,
+        executionArn: `arn:${PARTITION}:execute-api:${REGION}:${ACCOUNT}:${name}`,
+        apiEndpoint: `https://${name}.execute-api.${REGION}.${DNS}`,
       };
     default:
-      return { arn: `arn:aws:mock:${REGION}:${ACCOUNT}:${type.split(":")[1] ?? type}/${physicalName}` };
+      return { arn: `arn:${PARTITION}:mock:${REGION}:${ACCOUNT}:${type.split(":")[1] ?? type}/${physicalName}` };
   }
 }
 
@@ -89,7 +95,7 @@ await pulumi.runtime.setMocks(
   {
     newResource({ type, name, inputs }) {
       const state = { ...inputs, ...physical(type, name, inputs) };
-      if (state.name === undefined) state.name = `${name}-physical`;
+      if (state.name === undefined) state.name = state.bucket ?? `${name}-physical`;
       resources.push({ type, name, inputs, state: { arn: state.arn, name: state.name, url: state.url } });
       return { id: `${name}-id`, state };
     },
@@ -100,12 +106,12 @@ await pulumi.runtime.setMocks(
         case "aws:index/getCallerIdentity:getCallerIdentity":
           return {
             accountId: ACCOUNT,
-            arn: `arn:aws:iam::${ACCOUNT}:user/graph`,
+            arn: `arn:${PARTITION}:iam::${ACCOUNT}:user/graph`,
             userId: "graph",
             id: ACCOUNT,
           };
         case "aws:index/getPartition:getPartition":
-          return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+          return { partition: PARTITION, dnsSuffix: DNS, reverseDnsPrefix: REVERSE_DNS, id: PARTITION };
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
           return {
             names: ["a", "b", "c"].map((z) => `${REGION}${z}`),
@@ -158,11 +164,12 @@ export async function declare(config, run, sst) {
     return outputs;
   });
   const resolved = await new Promise((resolve) => pulumi.output(outputs).apply(resolve));
-  // Registrations continue after the outputs resolve; wait until the graph stops growing.
-  let seen = -1;
-  while (seen !== resources.length) {
-    seen = resources.length;
+  // Registrations continue after the outputs resolve (function builds answer over RPC); wait
+  // until the graph has not grown for a second and a half, so a busy machine cannot cut it short.
+  for (let seen = resources.length, still = 0; still < 5; ) {
     await new Promise((r) => setTimeout(r, 300));
+    still = resources.length === seen ? still + 1 : 0;
+    seen = resources.length;
   }
   writeFileSync(
     process.env.TESSERA_GRAPH_OUT,

@@ -30,6 +30,16 @@ describe("agent deployment files", () => {
     ).toEqual(expected);
   });
 
+  it("lets KEDA read the queues with the agent's role, which alone may read them", () => {
+    // identityOwner defaults to keda: the operator's own role, which cannot read the queues, so
+    // the Deployment would never scale from zero.
+    const auth = byKind("TriggerAuthentication");
+    expect(auth.spec.podIdentity).toEqual({ provider: "aws", identityOwner: "workload" });
+    const scaled = byKind("ScaledObject").spec;
+    for (const t of scaled.triggers) expect(t.authenticationRef.name).toBe(auth.metadata.name);
+    expect(byKind("Deployment").spec.template.spec.serviceAccountName).toBe(byKind("ServiceAccount").metadata.name);
+  });
+
   it("builds a non-root, multi-stage image whose entry is the agent CLI", () => {
     const dockerfile = read("../Dockerfile");
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);

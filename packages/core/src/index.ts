@@ -77,7 +77,15 @@ export type { CapacityApi, CapacityRequest, CapacityResponse, Market } from "./f
 export { CapacityLauncher, errorCode, RETRYABLE_LAUNCH_ERRORS } from "./fleet/capacity.ts";
 export type { FleetControllerOptions, PoolPass } from "./fleet/controller.ts";
 export { describePass, FleetController } from "./fleet/controller.ts";
-export type { BacklogPort, FleetPort, LaunchError, LaunchReport } from "./fleet/ports.ts";
+export type { BootRecord, FailedBoots } from "./fleet/failed-boots.ts";
+export type {
+  BacklogPort,
+  FleetPort,
+  LaunchError,
+  LaunchReport,
+  ScalerLock,
+  ScalerLockGrant,
+} from "./fleet/ports.ts";
 export {
   type Backlog,
   DEFAULT_FLEET_POLICY,
@@ -90,7 +98,12 @@ export {
 } from "./fleet/scaler.ts";
 export { assertId, parseTaskId } from "./model/ids.ts";
 export type { ReaperTiming, SessionConfig } from "./model/limits.ts";
-export { DEFAULT_REAPER_TIMING, DEFAULT_SESSION_CONFIG, Limits } from "./model/limits.ts";
+export {
+  DEFAULT_REAPER_TIMING,
+  DEFAULT_RETENTION_DAYS,
+  DEFAULT_SESSION_CONFIG,
+  Limits,
+} from "./model/limits.ts";
 export type {
   ChunkKey,
   ChunkPayload,

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
+  busClient,
   type EventSink,
   forwardStateChanges,
+  parseBusArn,
   type InstanceStateChange,
   type TagReader,
 } from "./ec2-forwarder.ts";
@@ -67,5 +69,24 @@ describe("EC2 state-change forwarder", () => {
     const p = ports({});
     expect(await forwardStateChanges([change("i-9", "terminated")], p.tags, p.sink, options)).toBe(0);
     expect(p.put).toEqual([]);
+  });
+
+  it("puts events in the central bus's own region, whatever the function's region", async () => {
+    const before = process.env.AWS_REGION;
+    process.env.AWS_REGION = "us-east-1";
+    try {
+      const client = busClient("arn:aws:events:eu-central-1:999988887777:event-bus/central");
+      expect(await client.config.region()).toBe("eu-central-1");
+    } finally {
+      if (before === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = before;
+    }
+    expect(parseBusArn("arn:aws-cn:events:cn-north-1:999988887777:event-bus/central")).toEqual({
+      partition: "aws-cn",
+      region: "cn-north-1",
+      account: "999988887777",
+      name: "central",
+    });
+    expect(() => parseBusArn("central")).toThrow("TESSERA_CENTRAL_BUS_ARN must be an event bus ARN");
   });
 });

@@ -80,11 +80,29 @@ export class Ec2TagReader implements TagReader {
   }
 }
 
+/** The parts of an event bus ARN, or an error naming TESSERA_CENTRAL_BUS_ARN. */
+export function parseBusArn(arn: string): { partition: string; region: string; account: string; name: string } {
+  const m = /^arn:(aws[a-z-]*):events:([a-z0-9-]+):(\d{12}):event-bus\/([A-Za-z0-9._\-/]+)$/.exec(arn);
+  if (!m)
+    throw new Error(
+      `TESSERA_CENTRAL_BUS_ARN must be an event bus ARN, arn:aws:events:REGION:ACCOUNT:event-bus/NAME (got "${arn}")`,
+    );
+  return { partition: m[1]!, region: m[2]!, account: m[3]!, name: m[4]! };
+}
+
+/**
+ * An EventBridge client for a bus: in the bus's own region, since PutEvents reaches only buses
+ * of the region it is sent to (the function's own region would refuse a bus elsewhere).
+ */
+export function busClient(busArn: string): EventBridgeClient {
+  return new EventBridgeClient({ region: parseBusArn(busArn).region });
+}
+
 /** Events put on another account's bus (its policy must allow this account to put). */
 export class EventBusSink implements EventSink {
   readonly #client: EventBridgeClient;
   readonly #busArn: string;
-  constructor(busArn: string, client = new EventBridgeClient({})) {
+  constructor(busArn: string, client = busClient(busArn)) {
     this.#busArn = busArn;
     this.#client = client;
   }

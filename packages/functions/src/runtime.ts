@@ -5,7 +5,7 @@
  */
 
 import type { Tracer } from "@aws-lambda-powertools/tracer";
-import { defineGrid, type GridPorts, queueUrlsOf, SessionUsage } from "@tessera/core";
+import { DEFAULT_RETENTION_DAYS, defineGrid, type GridPorts, queueUrlsOf, SessionUsage } from "@tessera/core";
 import { awsGridPorts, createAwsClients, LOCAL_CREDENTIALS } from "@tessera/core/aws";
 import { attachCallMeter, type MeterableClient } from "@tessera/core/metering";
 import type { AuthConfig } from "./http/auth.ts";
@@ -45,12 +45,15 @@ export function sessionUsageFor(
  * Environment variables read by {@link runtimeFromEnv}:
  * - `TESSERA_PREFIX` (default `tessera`) and `TESSERA_POOLS` (comma list, default `default`):
  *   the grid definition, as `infra/` deployed it.
+ * - `TESSERA_BUCKET`: the payload and result bucket (default `{prefix}-blobs`, the local grid's).
  * - `TESSERA_QUEUE_URL_BASE`: queue URLs are `{base}/{physical name}` (on AWS
  *   `https://sqs.{region}.amazonaws.com/{account}`).
  * - `TESSERA_DYNAMODB_ENDPOINT`, `TESSERA_QUEUE_ENDPOINT`: emulator endpoints (local mode only;
  *   dummy credentials are used with them, never real ones).
  * - `TESSERA_TICKET_GRACE_MS`, `TESSERA_LEASE_GRACE_MS`: the reaper's timing (defaults 15 min and
  *   30 s; the local grid shortens them).
+ * - `TESSERA_RETENTION_DAYS` (default 30): the bucket's retention; the table keeps each item this
+ *   long after the grid's last write of it (`expiresAt`, its TTL).
  * - `TESSERA_JWT_TENANT_CLAIM` (default `tenant`), `TESSERA_TOKENS` (JSON object token → tenant,
  *   local mode only): see AuthConfig.
  * - `TESSERA_SCALER_FUNCTION` and `TESSERA_AGENT_POOLS`: submits to those pools wake the fleet
@@ -61,15 +64,18 @@ export function runtimeFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   options: { tracer?: Tracer } = {},
 ): GridRuntime {
-  const grid = defineGrid({
+  const defined = defineGrid({
     prefix: env.TESSERA_PREFIX || "tessera",
     pools: (env.TESSERA_POOLS || "default")
       .split(",")
       .map((p) => p.trim())
       .filter(Boolean),
   });
+  // On AWS the bucket is named by the stack (bucket names are global); locally `<prefix>-blobs`.
+  const grid = env.TESSERA_BUCKET ? { ...defined, bucketName: env.TESSERA_BUCKET } : defined;
   const base = env.TESSERA_QUEUE_URL_BASE;
   if (!base) throw new Error("TESSERA_QUEUE_URL_BASE is not set: the function cannot reach its queues");
+  const retentionDays = retentionDaysFromEnv(env);
   const local = Boolean(env.TESSERA_DYNAMODB_ENDPOINT || env.TESSERA_QUEUE_ENDPOINT);
   const clients = createAwsClients({
     region: env.AWS_REGION,
@@ -88,6 +94,7 @@ export function runtimeFromEnv(
       ...msFromEnv(env, "TESSERA_TICKET_GRACE_MS", "ticketGraceMs"),
       ...msFromEnv(env, "TESSERA_LEASE_GRACE_MS", "leaseGraceMs"),
     },
+    retentionDays,
   });
   return {
     ports,
@@ -111,6 +118,16 @@ function msFromEnv<K extends string>(
   if (!Number.isInteger(ms) || ms < 0)
     throw new Error(`${name} must be a whole number of milliseconds (got "${raw}")`);
   return { [field]: ms } as Partial<Record<K, number>>;
+}
+
+/** TESSERA_RETENTION_DAYS: whole days, at least 1 (infra/ checks it by the same rule). */
+function retentionDaysFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.TESSERA_RETENTION_DAYS;
+  if (raw === undefined || raw === "") return DEFAULT_RETENTION_DAYS;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1)
+    throw new Error(`TESSERA_RETENTION_DAYS must be a whole number of days, at least 1 (got "${raw}")`);
+  return days;
 }
 
 function parseTokens(json: string): Map<string, string> {

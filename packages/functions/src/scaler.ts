@@ -7,13 +7,20 @@
  * in any pool. So the first agents are launched about a second after work arrives, and later
  * steps follow within one pass (seconds), where CloudWatch-alarm scaling waits for alarm
  * periods and evaluation windows (minutes) before each step. An idle grid costs one short
- * invocation a minute: a queue-attribute read per queue and a DescribeInstances per pool. The controller lives as long as the Lambda container, so its launch back-off and
- * memory of the pool carry over between invocations; a fresh container rebuilds them from the
- * instances.
+ * invocation a minute: a queue-attribute read per queue and a DescribeInstances per pool, and
+ * two writes of its lock item. The controller lives as long as the Lambda container, so its
+ * launch back-off and memory of the pool carry over between invocations; a fresh container
+ * rebuilds them from the instances, and takes up the failed boots from the lock (scaler-lock.ts).
+ *
+ * One scaler runs at a time: two would launch twice for the same backlog. An invocation first
+ * takes the lock item in the grid's table (a conditional write, until a little past its own
+ * end, so a crashed holder blocks the next for at most its timeout); one that finds it held
+ * returns at once, since the holder reads the same queues.
  *
  * Configuration: TESSERA_FLEET (JSON, written by `infra/`: the `tessera:grid` tag value, the
  * pass interval, and per agent pool its launch template, subnets with their zones, instance
- * requirements, spot, maxAgents), plus the grid's queues as for every function.
+ * requirements, spot, maxAgents), plus the grid's queues and table (TESSERA_PREFIX) as for
+ * every function.
  */
 
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
@@ -27,13 +34,22 @@ import {
   type PoolPass,
   parseInput,
   queueUrlsOf,
+  type ScalerLock,
   SystemClock,
 } from "@tessera/core";
-import { createAwsClients, Ec2Fleet, LOCAL_CREDENTIALS, SqsBacklog } from "@tessera/core/aws";
+import {
+  AcceleratorsSchema,
+  createAwsClients,
+  DynamoScalerLock,
+  Ec2Fleet,
+  LOCAL_CREDENTIALS,
+  SqsBacklog,
+} from "@tessera/core/aws";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { z } from "zod";
 import { withObservability } from "./middleware.ts";
 import { createObservability, type Observability } from "./observability.ts";
+import { poolFingerprints, restoreScalerMemory, scalerMemoryOf } from "./scaler-lock.ts";
 
 const range = z
   .tuple([z.number().int().positive(), z.number().int().positive()])
@@ -57,6 +73,8 @@ export const FleetConfigSchema = z
           arch: z.enum(["arm64", "x86_64"]),
           spot: z.boolean(),
           maxAgents: z.number().int().min(1).max(10_000),
+          /** GPUs per instance (a GPU pool): the launch requires them, as its template does. */
+          accelerators: AcceleratorsSchema.optional(),
           /** Overrides of the scaling policy (step, idleMs, billing, …). */
           policy: z.record(z.string(), z.number()).optional(),
         })
@@ -89,6 +107,10 @@ export function policyOf(pool: FleetConfig["pools"][string]): FleetPolicy {
 export interface Scaler {
   controller: FleetController;
   everyMs: number;
+  /** Keeps one scaler running at a time, and its memory across containers. */
+  lock: ScalerLock;
+  /** Fingerprint of each pool's configuration (its memory is kept under it). */
+  fingerprints: Record<string, string>;
 }
 
 /** Builds the scaler from the environment (the grid's queues and TESSERA_FLEET). */
@@ -107,9 +129,12 @@ export function scalerFromEnv(
   if (!base) throw new Error("TESSERA_QUEUE_URL_BASE is not set: the scaler cannot read its queues");
   const clients = createAwsClients({
     region: env.AWS_REGION,
+    dynamoEndpoint: env.TESSERA_DYNAMODB_ENDPOINT || undefined,
     queueEndpoint: env.TESSERA_QUEUE_ENDPOINT || undefined,
     // An emulator (local runs and tests) gets dummy credentials, never real ones.
-    ...(env.TESSERA_QUEUE_ENDPOINT ? { credentials: LOCAL_CREDENTIALS } : {}),
+    ...(env.TESSERA_DYNAMODB_ENDPOINT || env.TESSERA_QUEUE_ENDPOINT
+      ? { credentials: LOCAL_CREDENTIALS }
+      : {}),
   });
   const ec2 = options.ec2 ?? new EC2Client({ region: env.AWS_REGION });
   const fleet = new Ec2Fleet({ ec2, grid: config.grid, pools: config.pools });
@@ -121,6 +146,8 @@ export function scalerFromEnv(
       clock: new SystemClock(),
     }),
     everyMs: config.everySeconds * 1000,
+    lock: new DynamoScalerLock({ doc: clients.doc, table: grid.table.name }),
+    fingerprints: poolFingerprints(config.pools),
   };
 }
 
@@ -131,7 +158,12 @@ export interface ScalerReport {
   stopped: number;
   /** Passes in which a pool stayed short of its target (capacity, throttling, a fault). */
   shortfalls: number;
+  /** Set when the invocation did nothing: why (another scaler holds the lock). */
+  skipped?: string;
 }
+
+/** The lock is held this long past the invocation's own end (clocks of two hosts may differ). */
+const LOCK_SLACK_MS = 5_000;
 
 /** Builds the scaler handler (the scaler is created on first use and kept per container). */
 export function createScalerHandler(
@@ -141,27 +173,61 @@ export function createScalerHandler(
   maxRunMs = 55_000,
 ) {
   const handle = async (_event: ScalerEvent, context: Context): Promise<ScalerReport> => {
-    const { controller, everyMs } = scaler();
-    const budget = Math.min(maxRunMs, context.getRemainingTimeInMillis() - 5_000);
-    const passes = await controller.run({ everyMs, deadline: Date.now() + budget, untilIdle: true });
-    const all: PoolPass[] = passes.flat();
-    const report: ScalerReport = {
-      passes: passes.length,
-      launched: all.reduce((n, p) => n + p.launched.length, 0),
-      stopped: all.reduce((n, p) => n + p.stopped.length, 0),
-      shortfalls: all.filter((p) => p.errors.length > 0 || p.failed).length,
-    };
-    for (const p of all) {
-      if (p.failed || p.errors.length > 0) o.logger.warn(describePass(p), { pool: p.pool, errors: p.errors });
-      else if (p.launched.length > 0 || p.stopped.length > 0)
-        o.logger.info(describePass(p), { pool: p.pool });
+    const built = scaler();
+    const { controller, lock, fingerprints } = built;
+    const owner = context.awsRequestId;
+    const grant = await lock.acquire(owner, Date.now() + context.getRemainingTimeInMillis() + LOCK_SLACK_MS);
+    if (!grant) {
+      o.logger.info("another scaler is running: it reads the same queues, this invocation does nothing");
+      return { passes: 0, launched: 0, stopped: 0, shortfalls: 0, skipped: "another scaler is running" };
     }
-    o.metrics.addMetric("AgentsLaunched", MetricUnit.Count, report.launched);
-    o.metrics.addMetric("AgentsStopped", MetricUnit.Count, report.stopped);
-    o.metrics.addMetric("FleetShortfalls", MetricUnit.Count, report.shortfalls);
-    return report;
+    const unreadable = restoreScalerMemory(controller, grant.memory, fingerprints);
+    if (unreadable) o.logger.warn(unreadable);
+    try {
+      return await runPasses(built, context, o, maxRunMs);
+    } finally {
+      try {
+        await lock.release(owner, scalerMemoryOf(controller, fingerprints));
+      } catch (error) {
+        // It expires a little after this invocation's end anyway.
+        o.logger.warn("could not release the scaler's lock", { error: (error as Error).message });
+      }
+    }
   };
   return withObservability(handle, o, (event) => ("id" in event ? event.id : undefined));
+}
+
+/** The passes of one invocation (the lock held), logged and counted. */
+async function runPasses(
+  { controller, everyMs }: Scaler,
+  context: Context,
+  o: Observability,
+  maxRunMs: number,
+): Promise<ScalerReport> {
+  const budget = Math.min(maxRunMs, context.getRemainingTimeInMillis() - 5_000);
+  const passes = await controller.run({ everyMs, deadline: Date.now() + budget, untilIdle: true });
+  const all: PoolPass[] = passes.flat();
+  const report: ScalerReport = {
+    passes: passes.length,
+    launched: all.reduce((n, p) => n + p.launched.length, 0),
+    stopped: all.reduce((n, p) => n + p.stopped.length, 0),
+    shortfalls: all.filter((p) => p.errors.length > 0 || p.failed).length,
+  };
+  for (const p of all) {
+    if (p.failed || p.errors.length > 0) o.logger.warn(describePass(p), { pool: p.pool, errors: p.errors });
+    else if (p.launched.length > 0 || p.stopped.length > 0) o.logger.info(describePass(p), { pool: p.pool });
+  }
+  // Pools whose agents never come up: once per invocation, the latest word (a pass that
+  // launched or stopped was logged above).
+  const held = new Map(all.filter((p) => p.failedBoots).map((p) => [p.pool, p]));
+  for (const p of held.values())
+    if (p.launched.length === 0 && p.stopped.length === 0 && !p.failed && p.errors.length === 0)
+      o.logger.warn(describePass(p), { pool: p.pool, failedBoots: p.failedBoots });
+  o.metrics.addMetric("AgentsLaunched", MetricUnit.Count, report.launched);
+  o.metrics.addMetric("AgentsStopped", MetricUnit.Count, report.stopped);
+  o.metrics.addMetric("FleetShortfalls", MetricUnit.Count, report.shortfalls);
+  o.metrics.addMetric("PoolsWithFailedBoots", MetricUnit.Count, held.size);
+  return report;
 }
 
 /** The schedule's event, or a wake from a submit to an agent pool (see scaler-kick.ts). */

@@ -1,10 +1,12 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { EC2_TAGS, LOCAL_CREDENTIALS } from "@tessera/core/aws";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoScalerLock, EC2_TAGS, LOCAL_CREDENTIALS } from "@tessera/core/aws";
 import { type FakeEc2, startFakeEc2 } from "@tessera/core/testing";
 import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createObservability } from "../src/observability.ts";
 import { createScalerHandler, fleetConfigFromEnv, scalerFromEnv } from "../src/scaler.ts";
+import { poolFingerprints } from "../src/scaler-lock.ts";
 import { lambdaContext } from "./harness.ts";
 
 const scheduled = { id: "evt-1" } as Parameters<ReturnType<typeof createScalerHandler>>[0];
@@ -38,6 +40,7 @@ describe("fleet scaler function (scheduled)", () => {
       TESSERA_POOLS: "default,batch",
       TESSERA_QUEUE_URL_BASE: anyUrl.slice(0, anyUrl.lastIndexOf("/")),
       TESSERA_QUEUE_ENDPOINT: emulators.queueEndpoint,
+      TESSERA_DYNAMODB_ENDPOINT: emulators.dynamoEndpoint,
       TESSERA_FLEET: fleet({ batch }),
     };
   });
@@ -86,5 +89,93 @@ describe("fleet scaler function (scheduled)", () => {
     expect(() => scalerFromEnv({ ...env, TESSERA_FLEET: fleet({ gpu: batch }) }, { ec2 })).toThrow(
       "TESSERA_FLEET.pools.gpu: not a pool of this grid",
     );
+  });
+});
+
+describe("fleet scaler function: one at a time (its lock in the grid's table)", () => {
+  let grid: AwsTestGrid;
+  let ec2Fake: FakeEc2;
+  let ec2: EC2Client;
+  let env: NodeJS.ProcessEnv;
+  let lock: DynamoScalerLock;
+  beforeAll(async () => {
+    const emulators = inject("emulators");
+    grid = await provisionTestGrid(emulators, { pools: ["default", "batch"] });
+    ec2Fake = await startFakeEc2({ subnets: { "subnet-a": "us-east-1a", "subnet-b": "us-east-1b" } });
+    ec2 = new EC2Client({ endpoint: ec2Fake.endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS });
+    const anyUrl = Object.values(grid.queueUrls)[0]!;
+    env = {
+      TESSERA_PREFIX: grid.grid.table.name.replace(/-tasks$/, ""),
+      TESSERA_POOLS: "default,batch",
+      TESSERA_QUEUE_URL_BASE: anyUrl.slice(0, anyUrl.lastIndexOf("/")),
+      TESSERA_QUEUE_ENDPOINT: emulators.queueEndpoint,
+      TESSERA_DYNAMODB_ENDPOINT: emulators.dynamoEndpoint,
+      TESSERA_FLEET: fleet({ batch }),
+    };
+    lock = new DynamoScalerLock({ doc: grid.clients.doc, table: grid.grid.table.name });
+    await grid.ports.queue.send(
+      "batch-normal",
+      Array.from({ length: 12 }, (_, i) => ({ body: `t${i}` })),
+    );
+  });
+  afterAll(async () => {
+    ec2.destroy();
+    grid.close();
+    await ec2Fake.close();
+  });
+  const launches = () => ec2Fake.requests.filter((r) => r.action === "CreateFleet").length;
+  const lockItem = async () =>
+    (
+      await grid.clients.doc.send(
+        new GetCommand({ TableName: grid.grid.table.name, Key: { pk: "LOCK#fleet-scaler", sk: "LOCK" } }),
+      )
+    ).Item;
+  const handlerOf = () =>
+    createScalerHandler(() => scalerFromEnv(env, { ec2 }), createObservability("tessera-scaler-test"), 1_500);
+
+  it("skips its passes while another scaler holds the lock: no read, no launch", async () => {
+    expect(await lock.acquire("other-scaler", Date.now() + 90_000)).toBeDefined();
+    const requests = ec2Fake.requests.length;
+    expect(await handlerOf()(scheduled, lambdaContext())).toEqual({
+      passes: 0,
+      launched: 0,
+      stopped: 0,
+      shortfalls: 0,
+      skipped: "another scaler is running",
+    });
+    expect(ec2Fake.requests.length).toBe(requests);
+    expect((await lockItem())?.owner).toBe("other-scaler"); // not released by the one that skipped
+  });
+
+  it("keeps a hold on a pool whose agents never came up, from the lock, until the pool's config changes", async () => {
+    const now = Date.now();
+    const held = {
+      pools: {
+        batch: {
+          config: poolFingerprints(fleetConfigFromEnv(env).pools).batch!,
+          boot: {
+            failures: 2,
+            lastFailedLaunchAt: now - 900_000,
+            holds: 1,
+            heldSince: now,
+            heldUntil: now + 900_000,
+          },
+        },
+      },
+    };
+    await lock.release("other-scaler", held); // as the previous scaler (another container) left it
+    const report = await handlerOf()(scheduled, lambdaContext());
+    expect(report).toMatchObject({ launched: 0, shortfalls: 0 });
+    expect(report.passes).toBeGreaterThanOrEqual(1);
+    expect(launches()).toBe(0);
+    // Released, with the hold left for the next.
+    const item = await lockItem();
+    expect(item?.owner).toBeUndefined();
+    expect(item?.expires).toBe(0);
+    expect(item?.memory).toMatchObject({ pools: { batch: { boot: { heldUntil: now + 900_000 } } } });
+    // A new configuration of the pool (a new launch template) starts clean.
+    env = { ...env, TESSERA_FLEET: fleet({ batch: { ...batch, launchTemplateId: "lt-2" } }) };
+    expect((await handlerOf()(scheduled, lambdaContext())).launched).toBe(2);
+    expect(launches()).toBe(1);
   });
 });

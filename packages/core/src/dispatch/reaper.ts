@@ -152,6 +152,12 @@ export interface SessionWalk {
   after?: number | undefined;
   /** A group met in this cycle of windows still had chunks that are not terminal. */
   pending: boolean;
+  /**
+   * This cycle renews the expiry of the session's items that its tasks do not rewrite, since
+   * this time (it began when the session was `renewDue`): each window renews its groups, the
+   * cycle's end the rest. Dropped by a window that failed: the next cycle starts over.
+   */
+  renewing?: number | undefined;
 }
 
 async function reapSession(
@@ -166,12 +172,19 @@ async function reapSession(
     return;
   }
   report.sessions++;
+  const renewDue = session.renewDue === true;
   // A close or cancel that died before sealing every group is carried on here.
   if (session.state !== SessionState.OPEN && !session.sealed) session = await sealSession(ports, session);
   // This pass's window: at most REAP_GROUPS_PER_PASS groups, after the last pass's. The walk
   // moves on before the window is reaped: a window that keeps failing cannot pin it.
   const id = `${key.tenant}/${key.sessionId}`;
-  const walk = walks?.get(id) ?? { pending: false };
+  const walk: SessionWalk = walks?.get(id) ?? { pending: false };
+  // The table expires every item the retention after its last write. An active session's
+  // directory entries, group locks and counter and usage shards may go unwritten for longer
+  // than that (a long session, a slow queue), and losing one mid-session would lose groups or
+  // counts: a cycle of windows that starts once the store says they are due renews them all,
+  // about daily (see DynamoTaskStore), off the tasks' path; the session record last.
+  if (walk.after === undefined) walk.renewing = renewDue ? ports.clock.now() : undefined;
   const current = session;
   for (;;) {
     const window = await ports.store.listGroups(current, walk.after, REAP_GROUPS_PER_PASS);
@@ -183,6 +196,7 @@ async function reapSession(
         maxChunks: CANCEL_CHUNKS_PER_PASS,
       });
     await mapLimit(window.groups, GROUP_CONCURRENCY, (group) => reapGroup(ports, current, group, report));
+    if (walk.renewing !== undefined) await ports.store.renewGroups(current, window.groups);
     // A session leaves the active index once a whole cycle of windows found no chunk that is not
     // terminal and no task can come: sealed (and quiet for a while), or open but idle, no submit
     // having marked it for IDLE_SESSION_MS (its next submit puts it back; see touchSession).
@@ -199,6 +213,7 @@ async function reapSession(
       if (walks) return; // the next pass goes on from here
       continue; // no map to remember the walk by: this pass walks every window
     }
+    if (walk.renewing !== undefined) await ports.store.renewSession(current, walk.renewing);
     if (!pending) {
       // An open session only if no submit marked it since it was read (one that did is busy).
       await ports.store.deactivateSession(

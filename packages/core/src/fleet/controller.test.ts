@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../adapters/memory/clocks.ts";
-import { describePass, FleetController } from "./controller.ts";
+import { describePass, FleetController, type PoolPass } from "./controller.ts";
 import type { BacklogPort, FleetPort, LaunchReport } from "./ports.ts";
 import { type Backlog, DEFAULT_FLEET_POLICY, type FleetAgent } from "./scaler.ts";
 
@@ -175,5 +175,164 @@ describe("fleet controller", () => {
     const passes = await run;
     expect(calls.stop).toEqual([["old"]]);
     expect(passes).toHaveLength(2); // the stop, then a pass with nothing left
+  });
+});
+
+/**
+ * A fleet whose agents come up `bootMs` after launch while `boots()` says so at their launch,
+ * and otherwise stay launching for ever (a broken image); stopped agents are gone.
+ */
+function bootingFleet(clock: FakeClock, boots: () => boolean, bootMs = 90_000) {
+  const agents = new Map<string, { launchedAt: number; up: boolean }>();
+  const launches: number[] = [];
+  const fleet: FleetPort = {
+    list: async () =>
+      [...agents].map(([id, a]) => ({
+        id,
+        state: a.up && clock.now() - a.launchedAt >= bootMs ? ("running" as const) : ("launching" as const),
+        launchedAt: a.launchedAt,
+        busy: 0,
+      })),
+    launch: async (_pool, n) => {
+      const launched: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const id = `i${launches.push(clock.now())}`;
+        agents.set(id, { launchedAt: clock.now(), up: boots() });
+        launched.push(id);
+      }
+      return { launched, errors: [] };
+    },
+    stop: async (_pool, ids) => {
+      for (const id of ids) agents.delete(id);
+    },
+  };
+  const running = () =>
+    [...agents.values()].filter((a) => a.up && clock.now() - a.launchedAt >= bootMs).length;
+  return { fleet, launches, running };
+}
+
+/** Passes every 10 s for `ms` of fake time; returns the last pass. */
+async function passFor(c: FleetController, clock: FakeClock, ms: number) {
+  let last: PoolPass | undefined;
+  for (const end = clock.now() + ms; clock.now() < end; clock.advance(10_000)) [last] = await c.tick();
+  return last!;
+}
+
+describe("fleet controller: agents that never come up (failed boots)", () => {
+  const HOUR = 3_600_000;
+
+  it("holds a pool whose agents never come up: a bounded number of instances over 12 hours, with the reason", async () => {
+    const clock = new FakeClock(0);
+    const { fleet, launches } = bootingFleet(clock, () => false);
+    const described: string[] = [];
+    const c = new FleetController({
+      fleet,
+      backlog: backlogOf({ queued: 40 }),
+      policies: { gpu: policy },
+      clock,
+      onPass: (p) => p.failedBoots && described.push(describePass(p)),
+    });
+    const last = await passFor(c, clock, 12 * HOUR);
+    // Relaunching at once would start about 10 agents every 15 min (~480 in 12 h). The first
+    // batch grows to maxAgents before any could time out; then holds of 15, 30, 60, 60… min,
+    // each ended by one probe agent.
+    expect(launches.length).toBeLessThanOrEqual(policy.maxAgents + 10);
+    expect(launches.filter((t) => t >= HOUR).length).toBeLessThanOrEqual(9); // single probes
+    expect(launches.filter((t) => t >= 6 * HOUR).length).toBeLessThanOrEqual(5);
+    expect(last.failedBoots).toMatchObject({ withinMs: 900_000 });
+    expect(last.failedBoots!.agents).toBeGreaterThanOrEqual(policy.maxAgents);
+    expect(described[0]).toBe(
+      "gpu: 40 queued, 0 running, 10 agent(s), target 10; stopping 2; 2 agent(s) in a row never came up within 15 min " +
+        "(boot failure?); launches held until 1970-01-01T00:30:00.000Z; " +
+        "see /var/log/tessera-agent-setup.log on an instance, or its console output",
+    );
+    expect(described).toContain(
+      "gpu: 40 queued, 0 running, 0 agent(s), target 10; launched 1; 10 agent(s) in a row never came up within 15 min " +
+        "(boot failure?); launching 1 agent to probe until one comes up; " +
+        "see /var/log/tessera-agent-setup.log on an instance, or its console output",
+    );
+  });
+
+  it("leaves a pool whose agents come up alone", async () => {
+    const clock = new FakeClock(0);
+    const { fleet, launches, running } = bootingFleet(clock, () => true);
+    const passes: PoolPass[] = [];
+    const c = new FleetController({
+      fleet,
+      backlog: backlogOf({ queued: 40 }),
+      policies: { gpu: policy },
+      clock,
+      onPass: (p) => passes.push(p),
+    });
+    await passFor(c, clock, 12 * HOUR);
+    expect(launches).toHaveLength(10);
+    expect(launches.every((t) => t < 120_000)).toBe(true); // all ten within the first two minutes
+    expect(running()).toBe(10);
+    expect(passes.some((p) => p.failedBoots !== undefined)).toBe(false);
+  });
+
+  it("grows again as soon as a probe comes up (the image was fixed)", async () => {
+    const clock = new FakeClock(0);
+    let fixed = false;
+    const { fleet, launches, running } = bootingFleet(clock, () => fixed);
+    const c = new FleetController({
+      fleet,
+      backlog: backlogOf({ queued: 40 }),
+      policies: { gpu: policy },
+      clock,
+    });
+    await passFor(c, clock, 2 * HOUR);
+    fixed = true;
+    const before = launches.length;
+    // Holds so far: 15 min from 0:15, 30 from 0:45, 60 from 1:30: the next probe at 2:30.
+    await passFor(c, clock, 30 * 60_000 + 90_000);
+    expect(launches.length).toBe(before + 1); // the probe, up by now
+    const last = await passFor(c, clock, 3 * 60_000);
+    expect(last.failedBoots).toBeUndefined();
+    expect(running()).toBe(10);
+  });
+
+  it("counts an agent that never came up once, even when stopping it fails and is retried", async () => {
+    const clock = new FakeClock(1_000_000);
+    const agents: FleetAgent[] = [{ id: "stuck", state: "launching", launchedAt: 0, busy: 0 }];
+    const { fleet, calls } = fleetOf(agents, (n) => ({
+      launched: Array.from({ length: n }, (_, i) => `new${i}`),
+      errors: [],
+    }));
+    let refuse = true;
+    fleet.stop = async (_pool, ids) => {
+      calls.stop.push([...ids]);
+      if (refuse) throw new Error("throttled");
+    };
+    const c = new FleetController({
+      fleet,
+      backlog: backlogOf({ queued: 4 }),
+      policies: { gpu: policy },
+      clock,
+    });
+    await c.tick();
+    refuse = false;
+    clock.advance(30_000);
+    const [second] = await c.tick();
+    expect(calls.stop).toEqual([["stuck"], ["stuck"]]);
+    expect(second!.failedBoots).toBeUndefined(); // one failed boot, not two
+    expect(c.failedBoots().gpu).toMatchObject({ failures: 1, holds: 0 });
+  });
+
+  it("keeps a hold across controllers (a new Lambda container) when given the old one's record", async () => {
+    const clock = new FakeClock(0);
+    const { fleet, launches } = bootingFleet(clock, () => false);
+    const options = { fleet, backlog: backlogOf({ queued: 40 }), policies: { gpu: policy }, clock };
+    const first = new FleetController(options);
+    await passFor(first, clock, 20 * 60_000); // held since 0:15, until 0:30
+    const before = launches.length;
+    const next = new FleetController(options);
+    next.restoreFailedBoots(first.failedBoots());
+    const [pass] = await next.tick();
+    expect(pass!.failedBoots?.heldUntil).toBe(30 * 60_000);
+    expect(launches.length).toBe(before);
+    const forgetful = new FleetController(options);
+    await forgetful.tick();
+    expect(launches.length).toBeGreaterThan(before); // what a fresh container did without it
   });
 });

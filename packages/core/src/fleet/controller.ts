@@ -8,10 +8,22 @@
  *
  * Never crashes, never spins: a launch that falls short backs off (doubling, with jitter, from
  * `retryBaseMs` to `retryMaxMs`) and says why; a failing read or stop is reported and the next
- * pass tries again.
+ * pass tries again. Agents that never come up hold the pool's launches back (failed-boots.ts):
+ * a broken image does not keep the whole fleet billed while work waits.
  */
 import { backoffDelayMs } from "../engine/backoff.ts";
 import type { Clock } from "../ports/clock.ts";
+import {
+  type BootRecord,
+  describeFailedBoots,
+  type FailedBoots,
+  failedBootsOf,
+  launchesAllowed,
+  noFailedBoots,
+  PROBE_AGENTS,
+  recordAgentsUp,
+  recordFailedBoots,
+} from "./failed-boots.ts";
 import type { BacklogPort, FleetPort, LaunchError } from "./ports.ts";
 import {
   type Backlog,
@@ -34,6 +46,8 @@ export interface PoolPass {
   retryAt?: number | undefined;
   /** The pass failed before deciding (a read failed): the error. */
   failed?: string | undefined;
+  /** Set while agents that never came up limit the pool's launches (see failed-boots.ts). */
+  failedBoots?: FailedBoots | undefined;
 }
 
 export interface FleetControllerOptions {
@@ -59,6 +73,9 @@ interface PoolState {
   lastWorkAt?: number | undefined;
   shortfalls: number;
   retryAt?: number | undefined;
+  boot: BootRecord;
+  /** Agents already counted as never up (a failed stop must not count them twice). */
+  countedNeverUp: Set<string>;
 }
 
 /** Drives the pools' fleets from their backlogs. */
@@ -70,7 +87,28 @@ export class FleetController {
   constructor(options: FleetControllerOptions) {
     this.#o = options;
     for (const pool of Object.keys(options.policies))
-      this.#state.set(pool, { shortfalls: 0, launched: new Map() });
+      this.#state.set(pool, {
+        shortfalls: 0,
+        launched: new Map(),
+        boot: noFailedBoots(),
+        countedNeverUp: new Set(),
+      });
+  }
+
+  /**
+   * Each pool's failed boots. A fresh controller (a new Lambda container, another one) knows
+   * none, so the scaler carries them from one invocation to the next (in its lock item).
+   */
+  failedBoots(): Record<string, BootRecord> {
+    return Object.fromEntries([...this.#state].map(([pool, s]) => [pool, { ...s.boot }]));
+  }
+
+  /** Takes over failed boots a previous controller recorded; pools it does not drive are ignored. */
+  restoreFailedBoots(records: Record<string, BootRecord>): void {
+    for (const [pool, record] of Object.entries(records)) {
+      const state = this.#state.get(pool);
+      if (state) state.boot = { ...record };
+    }
   }
 
   /** Cuts the wait of a running `run` short: the next pass starts now (work just arrived). */
@@ -148,13 +186,20 @@ export class FleetController {
       slots.length > 0
         ? Math.max(1, Math.round(slots.reduce((a, b) => a + b, 0) / slots.length))
         : policy.concurrency;
-    const decision = decideFleet(
+    let decision = decideFleet(
       { ...policy, concurrency },
       { ...backlog, lastWorkAt },
       agents,
       now,
       lastLaunchAt,
     );
+    const launching = this.#watchBoots(state, policy, agents, listed, decision, now);
+    const allowed = launchesAllowed(state.boot, policy, decision.launch, launching, now);
+    if (allowed < decision.launch) {
+      const why =
+        allowed === 0 ? "launches held: agents never came up" : `probing with ${PROBE_AGENTS} agent`;
+      decision = { ...decision, launch: allowed, reason: `${decision.reason}; ${why}` };
+    }
 
     const pass: PoolPass = {
       pool,
@@ -190,6 +235,7 @@ export class FleetController {
       }
     }
     pass.retryAt = state.retryAt;
+    pass.failedBoots = failedBootsOf(state.boot, policy, now);
     if (decision.stop.length > 0) {
       try {
         await this.#o.fleet.stop(pool, decision.stop);
@@ -200,6 +246,31 @@ export class FleetController {
     }
     this.#o.onPass?.(pass);
     return pass;
+  }
+
+  /**
+   * Records the pool's agents that came up or never did (the latter once each, when they are
+   * first decided stopped). Returns how many agents are launching and not given up on.
+   */
+  #watchBoots(
+    state: PoolState,
+    policy: FleetPolicy,
+    agents: readonly FleetAgent[],
+    listed: ReadonlySet<string>,
+    decision: FleetDecision,
+    now: number,
+  ): number {
+    for (const id of state.countedNeverUp) if (!listed.has(id)) state.countedNeverUp.delete(id);
+    const neverUp = new Set(decision.neverCameUp);
+    const failed = agents.filter((a) => neverUp.has(a.id) && !state.countedNeverUp.has(a.id));
+    for (const a of failed) state.countedNeverUp.add(a.id);
+    state.boot = recordFailedBoots(
+      recordAgentsUp(state.boot, agents),
+      failed.map((a) => a.launchedAt),
+      now,
+      policy,
+    );
+    return agents.filter((a) => a.state === "launching" && !neverUp.has(a.id)).length;
   }
 }
 
@@ -217,7 +288,7 @@ function failedPass(pool: string, failed: string): PoolPass {
     pool,
     backlog: { queued: 0, inFlight: 0, oldestAgeMs: 0 },
     agents: 0,
-    decision: { launch: 0, stop: [], target: 0, reason: "pass failed" },
+    decision: { launch: 0, stop: [], target: 0, neverCameUp: [], reason: "pass failed" },
     launched: [],
     stopped: [],
     errors: [],
@@ -238,6 +309,7 @@ export function describePass(p: PoolPass): string {
     parts.push(`short by ${p.decision.launch - p.launched.length} (${codes})`);
   }
   if (p.retryAt !== undefined) parts.push(`next launch attempt at ${new Date(p.retryAt).toISOString()}`);
+  if (p.failedBoots) parts.push(describeFailedBoots(p.failedBoots));
   if (p.failed) parts.push(p.failed);
   return parts.join("; ");
 }

@@ -38,3 +38,21 @@ export interface FleetPort {
 export interface BacklogPort {
   backlog(pool: string): Promise<Backlog>;
 }
+
+/** The lock as a holder got it. */
+export interface ScalerLockGrant {
+  /** What the previous holder left for the next (undefined if none): see `release`. */
+  memory: unknown;
+}
+
+/**
+ * Keeps one fleet scaler running at a time: two at once would both launch for the same
+ * backlog. A holder that dies keeps it only until its `until`, then the next takes it over.
+ * The lock also carries the scaler's memory from one holder to the next (another container).
+ */
+export interface ScalerLock {
+  /** Takes the lock for `owner` until `until` (epoch ms) if free or expired; undefined if held. */
+  acquire(owner: string, until: number): Promise<ScalerLockGrant | undefined>;
+  /** Gives it back, leaving `memory` for the next holder; does nothing unless `owner` holds it. */
+  release(owner: string, memory?: unknown): Promise<void>;
+}

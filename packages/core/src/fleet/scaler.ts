@@ -53,6 +53,12 @@ export interface FleetPolicy {
    * did not) is stopped by the scaler, ms. Longer than any drain's grace. @default 900_000
    */
   drainTimeoutMs: number;
+  /** Agents in a row that never came up (failed boots) before launches are held. @default 2 */
+  bootFailureLimit: number;
+  /** First hold of a pool's launches after failed boots, ms; each hold in a row doubles it. @default 900_000 */
+  bootHoldMs: number;
+  /** Longest hold after failed boots, ms (see failed-boots.ts for the choice). @default 3_600_000 */
+  bootHoldMaxMs: number;
 }
 
 export const DEFAULT_FLEET_POLICY: Omit<FleetPolicy, "maxAgents" | "concurrency"> = {
@@ -67,6 +73,9 @@ export const DEFAULT_FLEET_POLICY: Omit<FleetPolicy, "maxAgents" | "concurrency"
   bootMs: 90_000,
   launchTimeoutMs: 900_000,
   drainTimeoutMs: 900_000,
+  bootFailureLimit: 2,
+  bootHoldMs: 900_000,
+  bootHoldMaxMs: 3_600_000,
 };
 
 /** What the queue and the task records say about a pool's work. */
@@ -107,6 +116,8 @@ export interface FleetDecision {
   stop: string[];
   /** The agents the work in sight needs (capped at maxAgents). */
   target: number;
+  /** Of `stop`: the agents that never came up within `launchTimeoutMs` (failed boots). */
+  neverCameUp: string[];
   /** Why, for logs and the dashboard. */
   reason: string;
 }
@@ -148,13 +159,18 @@ export function decideFleet(
   lastLaunchAt?: number,
 ): FleetDecision {
   // An agent that never came up (a bad image, a setup that failed) is stopped, not waited on.
-  const stuck = agents.filter(
-    (a) =>
-      (a.state === "launching" && now - a.launchedAt >= policy.launchTimeoutMs) ||
-      (a.state === "stopping" &&
-        a.drainingSince !== undefined &&
-        now - a.drainingSince >= policy.drainTimeoutMs),
+  const neverCameUp = agents.filter(
+    (a) => a.state === "launching" && now - a.launchedAt >= policy.launchTimeoutMs,
   );
+  const stuck = [
+    ...neverCameUp,
+    ...agents.filter(
+      (a) =>
+        a.state === "stopping" &&
+        a.drainingSince !== undefined &&
+        now - a.drainingSince >= policy.drainTimeoutMs,
+    ),
+  ];
   const live = agents.filter((a) => a.state !== "stopping" && !stuck.includes(a));
   const target = targetAgents(policy, backlog, live.length);
   let launch = 0;
@@ -206,5 +222,5 @@ export function decideFleet(
       reason = `stopping ${stop.length - stopped} idle (${surplus} more than needed)`;
   }
   if (stuck.length > 0) reason = `${reason}; stopping ${stuck.length} that never came up or never went away`;
-  return { launch, stop, target, reason };
+  return { launch, stop, target, reason, neverCameUp: neverCameUp.map((a) => a.id) };
 }

@@ -34,6 +34,13 @@ export const Limits = {
   MAX_DELAY_SECONDS: 15 * 60,
 } as const;
 
+/**
+ * Days the grid keeps what it stores: the bucket expires payloads and results this long after
+ * they were written (its lifecycle rule), and the table each item this long after the grid's
+ * last write of it (DynamoDB TTL on `expiresAt`). Deployments set TESSERA_RETENTION_DAYS.
+ */
+export const DEFAULT_RETENTION_DAYS = 30;
+
 /** Per-session settings with their defaults. */
 export interface SessionConfig {
   /** Worker pool whose queues carry this session's tickets. @default "default" */

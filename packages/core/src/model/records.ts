@@ -34,6 +34,13 @@ export interface SessionRecord extends SessionKey {
   lastSubmitAt?: number | undefined;
   createdAt: number;
   updatedAt: number;
+  /**
+   * As read from a store whose items expire (DynamoDB TTL): the session's items that its tasks'
+   * writes do not rewrite (group directory entries and locks, counter and usage shards) were
+   * last renewed long enough ago that the reaper must renew them while the session is active
+   * (TaskStore.renewGroups, renewSession). Never stored; never set by a store that keeps items.
+   */
+  renewDue?: true | undefined;
 }
 
 /** Identifies a chunk: the run of consecutive tasks starting at `start`. */

@@ -155,4 +155,21 @@ export interface TaskStore {
   addUsage(session: SessionKey, shard: number, counters: Readonly<Record<string, number>>): Promise<void>;
   /** A session's usage counters, summed over its shards ({} when none). */
   getUsage(session: SessionKey): Promise<Record<string, number>>;
+
+  /**
+   * Expiry (stores whose items expire, DynamoDB TTL; a no-op in the others). Every write of an
+   * item sets it to expire the retention after that write; these renew, without changing
+   * anything else and never creating an item, the items a session's tasks do not rewrite, so
+   * none expires while the session is active (the reaper calls them when a read session says
+   * `renewDue`).
+   *
+   * renewGroups: the directory entries and locks of `groups`.
+   */
+  renewGroups(session: SessionKey, groups: readonly number[]): Promise<void>;
+  /**
+   * renewSession: the session's counter and usage shards, then its record, and records that its
+   * items were renewed as of `since`: call it only once renewGroups covered every group of the
+   * session, all of it after `since` (a group created later was written later).
+   */
+  renewSession(session: SessionKey, since: number): Promise<void>;
 }

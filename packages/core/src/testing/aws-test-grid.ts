@@ -36,7 +36,7 @@ export function emulatorClients(endpoints: EmulatorEndpoints): AwsClients {
 /** Provisions a grid with a unique prefix, so tests never share state. */
 export async function provisionTestGrid(
   endpoints: EmulatorEndpoints,
-  options: { clock?: Clock; timing?: Partial<ReaperTiming>; pools?: string[] } = {},
+  options: { clock?: Clock; timing?: Partial<ReaperTiming>; pools?: string[]; retentionDays?: number } = {},
 ): Promise<AwsTestGrid> {
   const clients = emulatorClients(endpoints);
   const grid = defineGrid({ prefix: `t${randomUUID().slice(0, 8)}`, pools: options.pools });

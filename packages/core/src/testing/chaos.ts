@@ -78,6 +78,8 @@ const WRITES = new Set([
   "putCompletion",
   "deactivateSession",
   "createSession",
+  "renewGroups",
+  "renewSession",
 ]);
 
 /** A TaskStore that fails calls, and loses the acknowledgement of writes, at the chaos rates. */

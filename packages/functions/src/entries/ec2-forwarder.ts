@@ -7,10 +7,11 @@ import {
 } from "../ec2-forwarder.ts";
 
 const tags = new Ec2TagReader();
-const sink = new EventBusSink(process.env.TESSERA_CENTRAL_BUS_ARN ?? "");
+let sink: EventBusSink | undefined;
 
 export async function handler(event: InstanceStateChange): Promise<{ forwarded: number }> {
   if (!process.env.TESSERA_CENTRAL_BUS_ARN) throw new Error("TESSERA_CENTRAL_BUS_ARN is not set");
+  sink ??= new EventBusSink(process.env.TESSERA_CENTRAL_BUS_ARN);
   const forwarded = await forwardStateChanges([event], tags, sink, {
     tagKey: process.env.TESSERA_AGENT_TAG_KEY ?? "tessera:grid",
     tagValue: process.env.TESSERA_AGENT_TAG_VALUE ?? "",

@@ -13,13 +13,23 @@ export function awsGridPorts(
   clients: AwsClients,
   grid: GridDefinition,
   queueUrls: Readonly<Record<string, string>>,
-  options: { clock?: Clock; timing?: Partial<ReaperTiming>; random?: () => number } = {},
+  options: {
+    clock?: Clock;
+    timing?: Partial<ReaperTiming>;
+    random?: () => number;
+    /**
+     * Days the table keeps an item after the grid's last write of it: the bucket's retention
+     * (TESSERA_RETENTION_DAYS). @default DEFAULT_RETENTION_DAYS (30)
+     */
+    retentionDays?: number;
+  } = {},
 ): GridPorts {
+  const clock = options.clock ?? new SystemClock();
   return {
-    store: new DynamoTaskStore(clients.doc, grid.table.name),
+    store: new DynamoTaskStore(clients.doc, grid.table.name, { clock, retentionDays: options.retentionDays }),
     queue: new SqsTicketQueue(clients.sqs, queueUrls),
     blobs: new S3BlobStore(clients.s3, grid.bucketName),
-    clock: options.clock ?? new SystemClock(),
+    clock,
     grid,
     timing: { ...DEFAULT_REAPER_TIMING, ...options.timing },
     random: options.random ?? Math.random,

@@ -33,6 +33,7 @@ import {
 } from "../../engine/keys.ts";
 import { counterDelta, type SlotCounters, zeroCounters } from "../../engine/progress.ts";
 import { InvariantError } from "../../errors.ts";
+import { DEFAULT_RETENTION_DAYS } from "../../model/limits.ts";
 import type {
   ChunkKey,
   ChunkRecord,
@@ -42,6 +43,7 @@ import type {
   SessionRecord,
 } from "../../model/records.ts";
 import { SessionState } from "../../model/status.ts";
+import type { Clock } from "../../ports/clock.ts";
 import {
   type ChunkWrite,
   type ChunkWriteResult,
@@ -55,6 +57,7 @@ import {
 } from "../../ports/task-store.ts";
 import { ACTIVE_INDEX, DUE_INDEX, TENANT_INDEX } from "../../resources.ts";
 import { mapLimit } from "../../util.ts";
+import { SystemClock } from "../memory/clocks.ts";
 import {
   activeKeys,
   chunkItemKey,
@@ -84,17 +87,62 @@ const COUNTER_ATTRIBUTE: Record<keyof SlotCounters, string> = {
   cancelled: "c",
 };
 
-/** An update adding `delta` to a chunk's counter shard (ADD: concurrent adds never lose one another). */
-function counterUpdate(table: string, session: SessionKey, shard: number, delta: Partial<SlotCounters>) {
+/**
+ * The attribute of the table's TTL (infra/storage.ts): when DynamoDB may delete the item, in
+ * epoch seconds. Every write of an item by the grid sets it to the retention after that write
+ * (one more attribute in a write that happens anyway: no request added, and a few bytes that
+ * leave the billed size of these items in the same write unit).
+ */
+export const EXPIRES_AT = "expiresAt";
+
+/** The session record's attribute: when (ms) its other items were last renewed (see renewSession). */
+const RENEWED_AT = "rn";
+
+/**
+ * How often the reaper renews an active session's items that its tasks do not rewrite: at least
+ * daily, so that they outlive the session's last work by about the retention (results written in
+ * the day before the session went idle may lose their group's directory entry up to a day before
+ * the bucket expires them), and twice per retention, so that none expires mid-session.
+ */
+function renewEveryMs(retentionMs: number): number {
+  return Math.min(24 * 60 * 60_000, retentionMs / 2);
+}
+
+/**
+ * An update adding `delta` to a chunk's counter shard (ADD: concurrent adds never lose one
+ * another), and pushing back its expiry.
+ */
+function counterUpdate(
+  table: string,
+  session: SessionKey,
+  shard: number,
+  delta: Partial<SlotCounters>,
+  expiresAt: number,
+) {
   const entries = Object.entries(delta) as [keyof SlotCounters, number][];
   return {
     Update: {
       TableName: table,
       Key: { pk: counterPk(session, shard), sk: COUNTER_SK },
-      UpdateExpression: `ADD ${entries.map(([k]) => `${COUNTER_ATTRIBUTE[k]} :${COUNTER_ATTRIBUTE[k]}`).join(", ")}`,
-      ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${COUNTER_ATTRIBUTE[k]}`, v])),
+      UpdateExpression: `SET ${EXPIRES_AT} = :exp ADD ${entries.map(([k]) => `${COUNTER_ATTRIBUTE[k]} :${COUNTER_ATTRIBUTE[k]}`).join(", ")}`,
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(entries.map(([k, v]) => [`:${COUNTER_ATTRIBUTE[k]}`, v])),
+        ":exp": expiresAt,
+      },
     },
   };
+}
+
+/** Options of the DynamoDB task store. */
+export interface DynamoTaskStoreOptions {
+  /**
+   * Days an item is kept after the grid's last write of it (the table's TTL deletes it then):
+   * the bucket's retention, so that a record lives at least as long as the objects it points
+   * to. A whole number, at least 1. @default DEFAULT_RETENTION_DAYS (30)
+   */
+  retentionDays?: number;
+  /** The grid's clock: expiry counts from its time (the system clock on AWS). @default the system clock */
+  clock?: Clock;
 }
 
 /** Tries of a seal that an insert's transaction in flight on the group's lock kept out. */
@@ -114,6 +162,9 @@ function isTransactionConflict(error: unknown): boolean {
   }
   return (error as { name?: string }).name === "TransactionConflictException";
 }
+
+/** Renewals of expiry in flight at once per call. */
+const RENEW_CONCURRENCY = 16;
 
 /** Conditional writes in flight at once per call (no more than there are counter shards). */
 const WRITE_CONCURRENCY = COUNTER_SHARDS;
@@ -135,14 +186,49 @@ function isConditionFailure(error: unknown): boolean {
 /**
  * The task store on DynamoDB (one table, see engine/keys.ts for the key layout). Adapters only
  * translate: a failed condition becomes a `conflict` result, never an exception.
+ *
+ * Expiry: every put and update of an item sets `expiresAt` to the retention after it, so an item
+ * outlives by the retention the grid's last write of it, and any object it points to (written
+ * before it). Chunks are rewritten by every change of their tasks (and re-driven by the reaper
+ * while pending), completion entries are written once with the results they hold or point to.
+ * The session record, the group directory entries and locks, and the counter and usage shards
+ * are not rewritten by a running session's tasks (a shard only by the writes that happen to pick
+ * it; a directory entry never): rather than adding their writes to every task transaction (more
+ * write units per task), the reaper renews them while the session is active, about daily (see
+ * renewEveryMs), and marks when on the session record (`rn`), whose reads say `renewDue` once it
+ * is time. The session record's last write is its deactivation, once its tasks have settled.
  */
 export class DynamoTaskStore implements TaskStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
+  readonly #clock: Clock;
+  readonly #retentionSeconds: number;
+  readonly #renewEveryMs: number;
 
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+  constructor(doc: DynamoDBDocumentClient, tableName: string, options: DynamoTaskStoreOptions = {}) {
+    const days = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (!Number.isInteger(days) || days < 1)
+      throw new InvariantError(`retentionDays must be a whole number of days, at least 1 (got ${days})`);
     this.#doc = doc;
     this.#table = tableName;
+    this.#clock = options.clock ?? new SystemClock();
+    this.#retentionSeconds = days * 24 * 60 * 60;
+    this.#renewEveryMs = renewEveryMs(this.#retentionSeconds * 1000);
+  }
+
+  /** `expiresAt` of an item written now: the retention from now, in epoch seconds. */
+  #expiresAt(): number {
+    return Math.floor(this.#clock.now() / 1000) + this.#retentionSeconds;
+  }
+
+  /** A session item as a record, saying whether its other items are due for renewal. */
+  #toSession(item: Item): SessionRecord {
+    const session = itemToSession(item);
+    // A session stored before expiry was written counts from its creation: renewing it gives
+    // its items their first expiry.
+    const renewedAt = (item[RENEWED_AT] as number | undefined) ?? session.createdAt;
+    if (this.#clock.now() - renewedAt >= this.#renewEveryMs) session.renewDue = true;
+    return session;
   }
 
   async createSession(session: SessionRecord): Promise<"created" | "exists"> {
@@ -151,7 +237,13 @@ export class DynamoTaskStore implements TaskStore {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          Item: { ...sessionToItem(session), ...activeKeys(session), ...tenantKeys(session) },
+          Item: {
+            ...sessionToItem(session),
+            ...activeKeys(session),
+            ...tenantKeys(session),
+            [RENEWED_AT]: this.#clock.now(),
+            [EXPIRES_AT]: this.#expiresAt(),
+          },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
@@ -170,7 +262,7 @@ export class DynamoTaskStore implements TaskStore {
         ConsistentRead: true,
       }),
     );
-    return out.Item ? itemToSession(out.Item) : undefined;
+    return out.Item ? this.#toSession(out.Item) : undefined;
   }
 
   async writeSession(session: SessionRecord, expectedVersion: number): Promise<WriteResult> {
@@ -180,11 +272,12 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: sessionPk(session), sk: SESSION_SK },
-          UpdateExpression: `SET v = :v, st = :st, cfg = :cfg, tags = :tags, se = :se, ce = :ce, ua = :ua${
+          UpdateExpression: `SET v = :v, st = :st, cfg = :cfg, tags = :tags, se = :se, ce = :ce, ua = :ua, ${EXPIRES_AT} = :exp${
             session.sealCursor === undefined ? " REMOVE sc" : ", sc = :sc"
           }`,
           ConditionExpression: "v = :expected",
           ExpressionAttributeValues: (({ v, st, cfg, tags, se, ce, sc, ua }) => ({
+            ":exp": this.#expiresAt(),
             ":v": v,
             ":st": st,
             ":cfg": cfg,
@@ -212,18 +305,20 @@ export class DynamoTaskStore implements TaskStore {
       ifLastSubmitAt === undefined
         ? {}
         : ifLastSubmitAt.lastSubmitAt === undefined
-          ? { condition: " AND attribute_not_exists(ls)", values: undefined }
+          ? { condition: " AND attribute_not_exists(ls)" }
           : { condition: " AND ls = :ls", values: { ":ls": ifLastSubmitAt.lastSubmitAt } };
     try {
       // Guarantees: a deleted session is not re-created as a stub by this update; and with
       // `ifLastSubmitAt`, a session a submit marked since it was read stays active.
+      // Its expiry counts from here: the reaper deactivates a session once its tasks settled,
+      // so the record outlives its last results by the retention.
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: sessionPk(key), sk: SESSION_SK },
-          UpdateExpression: "REMOVE apk, ask",
+          UpdateExpression: `SET ${EXPIRES_AT} = :exp REMOVE apk, ask`,
           ConditionExpression: `attribute_exists(pk)${guard.condition ?? ""}`,
-          ExpressionAttributeValues: guard.values,
+          ExpressionAttributeValues: { ...guard.values, ":exp": this.#expiresAt() },
         }),
       );
     } catch (error) {
@@ -238,9 +333,14 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: sessionPk(key), sk: SESSION_SK },
-          UpdateExpression: "SET ls = :now, apk = :apk, ask = :ask",
+          UpdateExpression: `SET ls = :now, apk = :apk, ask = :ask, ${EXPIRES_AT} = :exp`,
           ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: { ":now": now, ":apk": activePk(key), ":ask": sessionPk(key) },
+          ExpressionAttributeValues: {
+            ":now": now,
+            ":apk": activePk(key),
+            ":ask": sessionPk(key),
+            ":exp": this.#expiresAt(),
+          },
         }),
       );
     } catch (error) {
@@ -273,7 +373,7 @@ export class DynamoTaskStore implements TaskStore {
     const found = await this.#batchGet(keys);
     const sessions = keys.flatMap((k) => {
       const item = found.get(itemId(k));
-      return item ? [itemToSession(item)] : [];
+      return item ? [this.#toSession(item)] : [];
     });
     const last = out.LastEvaluatedKey?.tsk as string | undefined;
     return { sessions, next: last };
@@ -318,6 +418,7 @@ export class DynamoTaskStore implements TaskStore {
       throw new InvariantError(`at most ${MAX_INSERT_CHUNKS} chunks per insert`);
     const groupKey = { pk: chunkPk(session, group), sk: GROUP_SK };
     const tasks = chunks.reduce((n, c) => n + c.count, 0);
+    const expiresAt = this.#expiresAt();
     const lock =
       expectedVersion === undefined
         ? [
@@ -335,14 +436,14 @@ export class DynamoTaskStore implements TaskStore {
             {
               Put: {
                 TableName: this.#table,
-                Item: { ...groupKey, v: 1, n: tasks },
+                Item: { ...groupKey, v: 1, n: tasks, [EXPIRES_AT]: expiresAt },
                 ConditionExpression: "attribute_not_exists(pk)",
               },
             },
             {
               Put: {
                 TableName: this.#table,
-                Item: { pk: directoryPk(session), sk: directorySk(group), g: group },
+                Item: { pk: directoryPk(session), sk: directorySk(group), g: group, [EXPIRES_AT]: expiresAt },
               },
             },
           ]
@@ -353,9 +454,14 @@ export class DynamoTaskStore implements TaskStore {
               Update: {
                 TableName: this.#table,
                 Key: groupKey,
-                UpdateExpression: "SET v = v + :one ADD n :n",
+                UpdateExpression: `SET v = v + :one, ${EXPIRES_AT} = :exp ADD n :n`,
                 ConditionExpression: "v = :v AND attribute_not_exists(se)",
-                ExpressionAttributeValues: { ":one": 1, ":n": tasks, ":v": expectedVersion },
+                ExpressionAttributeValues: {
+                  ":one": 1,
+                  ":n": tasks,
+                  ":v": expectedVersion,
+                  ":exp": expiresAt,
+                },
               },
             },
           ];
@@ -365,13 +471,13 @@ export class DynamoTaskStore implements TaskStore {
       return {
         Put: {
           TableName: this.#table,
-          Item: chunkToItem(chunk),
+          Item: { ...chunkToItem(chunk), [EXPIRES_AT]: expiresAt },
           ConditionExpression: "attribute_not_exists(pk)",
         },
       };
     });
     const shard = Math.floor(Math.random() * COUNTER_SHARDS);
-    const count = counterUpdate(this.#table, session, shard, { tasks });
+    const count = counterUpdate(this.#table, session, shard, { tasks }, expiresAt);
     try {
       await this.#transact([...lock, ...puts, count]);
       return "ok";
@@ -395,9 +501,9 @@ export class DynamoTaskStore implements TaskStore {
           new UpdateCommand({
             TableName: this.#table,
             Key: { pk: chunkPk(session, group), sk: GROUP_SK },
-            UpdateExpression: "SET se = :t, v = v + :one",
+            UpdateExpression: `SET se = :t, v = v + :one, ${EXPIRES_AT} = :exp`,
             ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(se)",
-            ExpressionAttributeValues: { ":t": true, ":one": 1 },
+            ExpressionAttributeValues: { ":t": true, ":one": 1, ":exp": this.#expiresAt() },
           }),
         );
         return;
@@ -523,9 +629,10 @@ export class DynamoTaskStore implements TaskStore {
     // Guarantees: the write lands only on the version its transition was computed from, so a
     // claim, heartbeat or commit decided on a stale read never lands; with the (owner, fence)
     // check of the transition this fences out a worker whose lease was taken over.
+    const expiresAt = this.#expiresAt();
     const put = {
       TableName: this.#table,
-      Item: chunkToItem(w.chunk),
+      Item: { ...chunkToItem(w.chunk), [EXPIRES_AT]: expiresAt },
       ConditionExpression: "v = :expected",
       ExpressionAttributeValues: { ":expected": w.expectedVersion },
     };
@@ -539,14 +646,16 @@ export class DynamoTaskStore implements TaskStore {
             {
               Put: {
                 TableName: this.#table,
-                Item: completionToItem(w.completion),
+                Item: { ...completionToItem(w.completion), [EXPIRES_AT]: expiresAt },
                 ConditionExpression: "attribute_not_exists(pk)",
               },
             },
           ]
         : []),
       // The session's counters move with the slots, in the same write: counts stay exact.
-      ...(Object.keys(delta).length > 0 ? [counterUpdate(this.#table, w.chunk, shard, delta)] : []),
+      ...(Object.keys(delta).length > 0
+        ? [counterUpdate(this.#table, w.chunk, shard, delta, expiresAt)]
+        : []),
     ];
     try {
       if (items.length === 1) await this.#doc.send(new PutCommand(put));
@@ -645,7 +754,7 @@ export class DynamoTaskStore implements TaskStore {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          Item: completionToItem(entry),
+          Item: { ...completionToItem(entry), [EXPIRES_AT]: this.#expiresAt() },
           ConditionExpression: "attribute_not_exists(pk)",
         }),
       );
@@ -666,9 +775,12 @@ export class DynamoTaskStore implements TaskStore {
       new UpdateCommand({
         TableName: this.#table,
         Key: { pk: usagePk(session, shard), sk: USAGE_SK },
-        UpdateExpression: `ADD ${entries.map((_, i) => `#n${i} :v${i}`).join(", ")}`,
+        UpdateExpression: `SET ${EXPIRES_AT} = :exp ADD ${entries.map((_, i) => `#n${i} :v${i}`).join(", ")}`,
         ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#n${i}`, k])),
-        ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v])),
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v])),
+          ":exp": this.#expiresAt(),
+        },
       }),
     );
   }
@@ -682,8 +794,47 @@ export class DynamoTaskStore implements TaskStore {
     const total: Record<string, number> = {};
     for (const item of found.values())
       for (const [k, v] of Object.entries(item))
-        if (k !== "pk" && k !== "sk" && typeof v === "number") total[k] = (total[k] ?? 0) + v;
+        if (k !== "pk" && k !== "sk" && k !== EXPIRES_AT && typeof v === "number")
+          total[k] = (total[k] ?? 0) + v;
     return total;
+  }
+
+  async renewGroups(session: SessionKey, groups: readonly number[]): Promise<void> {
+    const keys = groups.flatMap((g) => [
+      { pk: chunkPk(session, g), sk: GROUP_SK },
+      { pk: directoryPk(session), sk: directorySk(g) },
+    ]);
+    await mapLimit(keys, RENEW_CONCURRENCY, (key) => this.#renew(key));
+  }
+
+  async renewSession(session: SessionKey, since: number): Promise<void> {
+    const shards = [
+      ...Array.from({ length: COUNTER_SHARDS }, (_, s) => ({ pk: counterPk(session, s), sk: COUNTER_SK })),
+      ...Array.from({ length: USAGE_SHARDS }, (_, s) => ({ pk: usagePk(session, s), sk: USAGE_SK })),
+    ];
+    await mapLimit(shards, RENEW_CONCURRENCY, (key) => this.#renew(key));
+    // Last: the mark says everything was renewed, so it must not land before the rest did.
+    await this.#renew({ pk: sessionPk(session), sk: SESSION_SK }, since);
+  }
+
+  /** Pushes back an item's expiry (and sets the session's renewal mark), if the item exists. */
+  async #renew(key: { pk: string; sk: string }, renewedAt?: number): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: key,
+          UpdateExpression: `SET ${EXPIRES_AT} = :exp${renewedAt === undefined ? "" : `, ${RENEWED_AT} = :rn`}`,
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: {
+            ":exp": this.#expiresAt(),
+            ...(renewedAt === undefined ? {} : { ":rn": renewedAt }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   async #queryAll(

@@ -17,13 +17,18 @@
  *   it drains (the scaler only stops idle agents, so there is rarely anything to drain).
  */
 import {
+  AcceleratorManufacturer,
+  AcceleratorName,
+  AcceleratorType,
   CreateFleetCommand,
   type CreateFleetCommandOutput,
   type EC2Client,
   type Instance,
+  type InstanceRequirementsRequest,
   paginateDescribeInstances,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
+import { z } from "zod";
 import {
   type CapacityApi,
   CapacityLauncher,
@@ -49,8 +54,73 @@ export const EC2_TAGS = {
   drainingSince: "tessera:draining-since",
 } as const;
 
+const range = z
+  .tuple([z.number().int().positive(), z.number().int().positive()])
+  .refine(([min, max]) => min <= max, "min must not exceed max");
+
+/**
+ * GPUs (or other accelerators) an agent pool's instances must have. Without it a pool gets
+ * instance types with no accelerator at all: attribute-based selection picks the cheapest
+ * types that match, and a GPU pool left at the defaults would get CPU types.
+ */
+export const AcceleratorsSchema = z
+  .object({
+    /** Accelerators per instance, inclusive range. */
+    count: range.default([1, 1]),
+    /** @default ["nvidia"] */
+    manufacturers: z
+      .array(z.enum(Object.values(AcceleratorManufacturer) as [string, ...string[]]))
+      .min(1)
+      .default(["nvidia"]),
+    /** @default ["gpu"] */
+    types: z
+      .array(z.enum(Object.values(AcceleratorType) as [string, ...string[]]))
+      .min(1)
+      .default(["gpu"]),
+    /** Only these models (e.g. ["a10g", "l4", "t4"]). @default any */
+    names: z
+      .array(z.enum(Object.values(AcceleratorName) as [string, ...string[]]))
+      .min(1)
+      .optional(),
+    /** Total accelerator memory per instance, GiB, inclusive range. @default any */
+    memoryGiB: range.optional(),
+  })
+  .strict();
+export type Accelerators = z.output<typeof AcceleratorsSchema>;
+
+/** What an instance of a pool must be: the same on its launch template and in each launch. */
+export interface InstanceShape {
+  vcpu: [number, number];
+  memoryGiB: [number, number];
+  arch: "arm64" | "x86_64";
+  accelerators?: Accelerators | undefined;
+}
+
+/** Attribute-based instance requirements of a pool (CreateFleet's casing). */
+export function instanceRequirementsOf(c: InstanceShape): InstanceRequirementsRequest {
+  const a = c.accelerators;
+  return {
+    VCpuCount: { Min: c.vcpu[0], Max: c.vcpu[1] },
+    MemoryMiB: { Min: c.memoryGiB[0] * 1024, Max: c.memoryGiB[1] * 1024 },
+    CpuManufacturers: c.arch === "arm64" ? ["amazon-web-services"] : ["intel", "amd"],
+    BurstablePerformance: "excluded",
+    ...(a
+      ? {
+          AcceleratorCount: { Min: a.count[0], Max: a.count[1] },
+          AcceleratorManufacturers: a.manufacturers as AcceleratorManufacturer[],
+          AcceleratorTypes: a.types as AcceleratorType[],
+          ...(a.names ? { AcceleratorNames: a.names as AcceleratorName[] } : {}),
+          ...(a.memoryGiB
+            ? { AcceleratorTotalMemoryMiB: { Min: a.memoryGiB[0] * 1024, Max: a.memoryGiB[1] * 1024 } }
+            : {}),
+        }
+      : // A CPU pool: no GPU type, however cheap a spot price makes one look.
+        { AcceleratorCount: { Max: 0 } }),
+  };
+}
+
 /** One agent pool on EC2 (from the stack's outputs). */
-export interface Ec2PoolConfig {
+export interface Ec2PoolConfig extends InstanceShape {
   launchTemplateId: string;
   /** @default "$Default" (the stack keeps the newest version as the default) */
   launchTemplateVersion?: string;
@@ -103,10 +173,7 @@ class CreateFleetApi implements CapacityApi {
               .map((s) => ({
                 SubnetId: s.id,
                 InstanceRequirements: {
-                  VCpuCount: { Min: c.vcpu[0], Max: c.vcpu[1] },
-                  MemoryMiB: { Min: c.memoryGiB[0] * 1024, Max: c.memoryGiB[1] * 1024 },
-                  CpuManufacturers: c.arch === "arm64" ? ["amazon-web-services"] : ["intel", "amd"],
-                  BurstablePerformance: "excluded",
+                  ...instanceRequirementsOf(c),
                   ...(r.excludedTypes[s.zone]?.length
                     ? { ExcludedInstanceTypes: r.excludedTypes[s.zone] }
                     : {}),

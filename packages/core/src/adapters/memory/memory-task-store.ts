@@ -333,4 +333,10 @@ export class MemoryTaskStore implements TaskStore {
         total[k] = (total[k] ?? 0) + v;
     return total;
   }
+
+  // Nothing here expires (a simulation's memory goes with its process): no session is ever
+  // `renewDue`, and renewing changes nothing. DynamoDB's expiry is tested on DynamoDB Local.
+  async renewGroups(_session: SessionKey, _groups: readonly number[]): Promise<void> {}
+
+  async renewSession(_session: SessionKey, _since: number): Promise<void> {}
 }
