@@ -13,7 +13,9 @@
  * EKS: with TESSERA_EKS_OIDC_PROVIDER_ARN set, an IAM role for the agent's service account
  * (IRSA) that packages/agent/k8s/agent.yaml names; KEDA scales the Deployment on the queues.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   type Accelerators,
   AcceleratorsSchema,
@@ -21,6 +23,7 @@ import {
 } from "../packages/core/src/adapters/aws/ec2-fleet.ts";
 import { parseInput } from "../packages/core/src/model/schemas.ts";
 import type { GridDefinition } from "../packages/core/src/resources.ts";
+import { agentBootScript } from "./agent-boot.ts";
 import { AGENT_TAG_KEY } from "./monitoring.ts";
 import { agentPermissions, type GridArns } from "./permissions.ts";
 import type { queues as makeQueues } from "./queues.ts";
@@ -190,85 +193,37 @@ const TASK_MODULES = (process.env.TESSERA_AGENT_TASKS ?? "examples/echo.ts,examp
   .filter(Boolean);
 
 /**
- * The agent's code as the instances fetch it: the workspace manifests and lockfile, the
- * sources of core, functions and agent, and the task modules' directories. An instance runs
- * `npm ci` for the agent workspace and starts it with Node's type stripping (no build step).
+ * The agent as the instances fetch it: one bundled file with its task modules, and piscina
+ * beside it (scripts/build-agent.ts), zipped reproducibly and kept under its own hash in
+ * .sst/agent/, so the key it is uploaded under changes exactly when the code does (a new
+ * launch template version then boots the new code).
  */
-function agentCode() {
-  const { FileArchive, FileAsset, AssetArchive } = $util.asset;
-  const entries: Record<string, $util.asset.Asset | $util.asset.Archive> = {
-    "package.json": new FileAsset("package.json"),
-    "package-lock.json": new FileAsset("package-lock.json"),
-  };
-  for (const pkg of readdirSync("packages"))
-    entries[`packages/${pkg}/package.json`] = new FileAsset(`packages/${pkg}/package.json`);
-  for (const pkg of ["core", "functions", "agent"])
-    entries[`packages/${pkg}/src`] = new FileArchive(`packages/${pkg}/src`);
-  for (const module of TASK_MODULES) {
-    const dir = module.includes("/") ? module.slice(0, module.lastIndexOf("/")) : ".";
-    if (dir === "." || dir.startsWith(".."))
-      throw new Error(`TESSERA_AGENT_TASKS: ${module} must be in a folder of this repository`);
-    entries[dir] = new FileArchive(dir);
+async function agentCode(): Promise<{ zip: string; sha256: string; bytes: number }> {
+  const { buildAgentBundle } = await import("../scripts/build-agent.ts");
+  mkdirSync(".sst/agent", { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), "tessera-agent-"));
+  try {
+    // SST evaluates this file bundled elsewhere: the repository is the working directory.
+    const built = await buildAgentBundle({
+      tasks: TASK_MODULES,
+      outDir: join(work, "agent"),
+      root: process.cwd(),
+    });
+    const zip = join(".sst/agent", `${built.zipSha256}.zip`);
+    if (!existsSync(zip)) {
+      // Concurrent deploys (or graph tests) of the same code write the same bytes: rename is atomic.
+      const part = `${zip}.${process.pid}`;
+      copyFileSync(built.zip, part);
+      renameSync(part, zip);
+    }
+    return { zip, sha256: built.zipSha256, bytes: built.zipBytes };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return new AssetArchive(entries);
 }
 
-/** The node version the repository pins (package node@24), installed on the instances. */
-function nodeVersion(): string {
-  return (JSON.parse(readFileSync("node_modules/node/package.json", "utf8")) as { version: string }).version;
-}
-
-function userData(args: {
-  pool: string;
-  settings: AgentPoolSettings;
-  region: $util.Input<string>;
-  bucket: $util.Input<string>;
-  codeKey: $util.Input<string>;
-  environment: Record<string, $util.Input<string>>;
-}) {
-  const env = $util.all(
-    Object.entries(args.environment).map(([k, v]) => $interpolate`Environment=${k}=${v}`),
-  );
-  const nodeArch = args.settings.arch === "arm64" ? "arm64" : "x64";
-  const tasks = TASK_MODULES.join(" ");
-  return $util.all([env, args.region, args.bucket, args.codeKey]).apply(
-    ([envLines, region, bucket, codeKey]) => `#!/bin/bash
-# Tessera agent for pool ${args.pool}: installs Node ${nodeVersion()} and the agent, then runs it
-# as a systemd service. Stopping the instance stops the service with SIGTERM: the agent drains.
-set -euo pipefail
-exec > >(tee -a /var/log/tessera-agent-setup.log) 2>&1
-NODE=${nodeVersion()}
-curl -fsSL "https://nodejs.org/dist/v$NODE/node-v$NODE-linux-${nodeArch}.tar.xz" -o /tmp/node.tar.xz
-mkdir -p /opt/node && tar -xJf /tmp/node.tar.xz -C /opt/node --strip-components=1 && rm /tmp/node.tar.xz
-mkdir -p /opt/tessera && cd /opt/tessera
-aws s3 cp --region ${region} "s3://${bucket}/${codeKey}" /tmp/agent.zip
-unzip -oq /tmp/agent.zip -d /opt/tessera && rm /tmp/agent.zip
-PATH=/opt/node/bin:$PATH npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace @tessera/agent
-id tessera >/dev/null 2>&1 || useradd --system --home-dir /opt/tessera tessera
-cat > /etc/systemd/system/tessera-agent.service <<'UNIT'
-[Unit]
-Description=Tessera agent (pool ${args.pool})
-After=network-online.target
-Wants=network-online.target
-[Service]
-User=tessera
-WorkingDirectory=/opt/tessera
-Environment=AWS_REGION=${region}
-Environment=TESSERA_AGENT_POOLS=${args.pool}
-${envLines.join("\n")}
-ExecStart=/opt/node/bin/node packages/agent/src/cli.ts --pools ${args.pool} --tasks ${tasks} --grace ${args.settings.graceSeconds} --health-port 8081 --spot-watch --ec2-status
-KillSignal=SIGTERM
-KillMode=mixed
-TimeoutStopSec=${args.settings.graceSeconds + 15}
-Restart=on-failure
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl daemon-reload
-systemctl enable --now tessera-agent
-`,
-  );
-}
+/** Node's major version the agents run: the one the repository pins (package node@24). */
+const NODE_MAJOR = 24;
 
 export async function agents(
   grid: GridDefinition,
@@ -322,7 +277,8 @@ export async function agents(
       routeTableIds: [routes.id],
     });
   }
-  // No ingress at all; egress only HTTPS (AWS APIs, and nodejs.org and npm at boot).
+  // No ingress at all; egress only HTTPS, to AWS's APIs (SQS, EC2 tags, STS). The boot needs no
+  // internet: Node from Amazon Linux's repositories and the agent from the bucket, both via S3.
   const securityGroup = new aws.ec2.SecurityGroup("AgentSecurityGroup", {
     vpcId: vpc.id,
     description: "Tessera agents: no ingress, HTTPS egress only",
@@ -331,12 +287,14 @@ export async function agents(
     ],
   });
 
-  const code = new aws.s3.BucketObjectv2("AgentCode", {
+  const built = await agentCode();
+  const codeKey = `agent/${built.sha256}.zip`;
+  new aws.s3.BucketObjectv2("AgentCode", {
     bucket: bucket.name,
-    key: "agent/code.zip",
-    source: agentCode(),
+    key: codeKey,
+    source: new $util.asset.FileAsset(built.zip),
   });
-  const codeArn = $interpolate`${bucket.arn}/agent/code.zip`;
+  const codeArn = $interpolate`${bucket.arn}/${codeKey}`;
 
   const templates: Record<string, { launchTemplate: $util.Output<string>; settings: AgentPoolSettings }> = {};
   const launchTemplateArns: $util.Output<string>[] = [];
@@ -369,14 +327,21 @@ export async function agents(
       instanceRequirements: templateRequirements(s),
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", instanceMetadataTags: "enabled" },
       instanceInitiatedShutdownBehavior: "terminate",
-      userData: userData({
-        pool,
-        settings: s,
-        region,
-        bucket: bucket.name,
-        codeKey: code.key,
-        environment,
-      }).apply((script) => Buffer.from(script).toString("base64")),
+      userData: $util
+        .all([region, bucket.name, $util.all(environment)])
+        .apply(([region, bucketName, env]) =>
+          agentBootScript({
+            pool,
+            region,
+            bucket: bucketName,
+            codeKey,
+            codeSha256: built.sha256,
+            nodeMajor: NODE_MAJOR,
+            graceSeconds: s.graceSeconds,
+            environment: env,
+          }),
+        )
+        .apply((script) => Buffer.from(script).toString("base64")),
       tagSpecifications: ["instance", "volume"].map((resourceType) => ({
         resourceType,
         tags: { [AGENT_TAG_KEY]: prefix, "tessera:pool": pool, Name: `${prefix}-${pool}-agent` },

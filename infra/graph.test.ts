@@ -5,6 +5,7 @@
  * queues and alarms exactly as SST expands our declarations.
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: resource inputs are free-form records here
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { instanceRequirementsOf } from "../packages/core/src/adapters/aws/ec2-fleet.ts";
@@ -122,6 +123,8 @@ const arnOf = (g: Graph, type: string, physicalName: string) => {
   return found.state.arn;
 };
 const queueArn = (g: Graph, name: string) => arnOf(g, "aws:sqs/queue:Queue", name);
+/** The key of the bundled agent the stack uploads: `agent/<SHA-256 of the zip>.zip`. */
+const agentCodeKey = (g: Graph) => one(g, "aws:s3/bucketObjectv2:BucketObjectv2", "AgentCode").inputs.key;
 /** The payload bucket's name, as SST named it. */
 const bucketName = (g: Graph) => one(g, "aws:s3/bucket:Bucket", "BlobsBucket").state.name;
 
@@ -358,7 +361,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
         ...tickets("gpu"),
         objects,
         bucket,
-        `${bucket}/agent/code.zip`,
+        `${bucket}/${agentCodeKey(full)}`,
         ec2("instance/*"),
       ],
       [roleOf("ScalerHandlerFunction")]: [
@@ -494,12 +497,11 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     expect(template.iamInstanceProfile.arn).toBe(profile.state.arn);
     expect(profile.inputs.role).toBe(one(full, "aws:iam/role:Role", "AgentgpuRole").state.name);
     const script = Buffer.from(template.userData, "base64").toString("utf8");
-    expect(script).toContain(`s3://${bucketName(full)}/agent/code.zip`);
-    expect(script).toMatch(
-      /ExecStart=.*packages\/agent\/src\/cli\.ts --pools gpu --tasks examples\/echo\.ts/,
-    );
+    expect(script).toContain(`BUCKET='${bucketName(full)}'`);
+    expect(script).toContain(`CODE_KEY='${agentCodeKey(full)}'`);
+    expect(script).toMatch(/ExecStart=\/usr\/bin\/node-24 \/opt\/tessera\/agent\.mjs --pools gpu /);
     expect(script).toContain("KillSignal=SIGTERM");
-    expect(script).toContain("Environment=TESSERA_PREFIX=tessera-graph");
+    expect(script).toContain('Environment="TESSERA_PREFIX=tessera-graph"');
     const subnets = ofType(full, "aws:ec2/subnet:Subnet");
     expect(subnets.map((s) => s.inputs.availabilityZone)).toEqual(["us-east-1a", "us-east-1b", "us-east-1c"]);
     const group = ofType(full, "aws:ec2/securityGroup:SecurityGroup")[0]!.inputs;
@@ -670,6 +672,26 @@ describe("AWS's rules, checked offline", () => {
     const template = one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").inputs;
     const script = Buffer.from(template.userData, "base64").toString("utf8");
     expect(script).toContain(`TESSERA_BUCKET=${bucket.state.name}`);
+  });
+
+  it("boots an agent without the internet: Node from Amazon Linux's repository, the bundle checked by its hash", () => {
+    const object = one(full, "aws:s3/bucketObjectv2:BucketObjectv2", "AgentCode").inputs;
+    const sha = /^agent\/([0-9a-f]{64})\.zip$/.exec(object.key)?.[1];
+    expect(sha, object.key).toBeDefined();
+    // The key is the hash of the very bytes uploaded: a change of code is a new key, and a new
+    // launch template version boots it.
+    const zip = readFileSync(new URL(`../.sst/agent/${sha}.zip`, import.meta.url));
+    expect(createHash("sha256").update(zip).digest("hex")).toBe(sha);
+    const template = one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").inputs;
+    const script = Buffer.from(template.userData, "base64").toString("utf8");
+    expect(script).not.toMatch(/curl|nodejs\.org|npm /);
+    expect(script).toContain("dnf install -y nodejs24 unzip awscli-2");
+    expect(script).toContain(sha);
+    expect(script.indexOf("sha256sum")).toBeLessThan(script.indexOf("unzip -"));
+    // The agent role may read that one object, nothing else under agent/.
+    expect([...resourcesOf(full, "AgentgpuRole")].filter((r) => r.includes("/agent/"))).toEqual([
+      `arn:aws:s3:::${bucketName(full)}/${object.key}`,
+    ]);
   });
 
   it("reserves no concurrency: an account whose quota is 10 can reserve none (AWS keeps 10 unreserved)", () => {

@@ -255,7 +255,8 @@ function listFiles(dir: string): string[] {
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-if (import.meta.main) {
+// (import.meta.url: bundled into another entry, such as the stack's, this is not the main module.)
+if (import.meta.main && import.meta.url.endsWith("/build-agent.ts")) {
   try {
     const { values } = parseArgs({
       options: { tasks: { type: "string" }, out: { type: "string" }, root: { type: "string" } },

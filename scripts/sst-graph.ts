@@ -14,6 +14,7 @@
  *   node scripts/sst-graph.ts [--dev] > graph.json
  */
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -92,7 +93,8 @@ import config from ${JSON.stringify(join(root, "sst.config.ts"))};
 await declare(config, run, { aws, x });
 `;
   // Inside .sst/platform so that the providers resolve from its node_modules.
-  const outfile = join(platform, ".graph", `eval-${process.pid}.mjs`);
+  // One file per declaration: a test declares several stacks at once.
+  const outfile = join(platform, ".graph", `eval-${process.pid}-${randomUUID()}.mjs`);
   mkdirSync(join(platform, ".graph"), { recursive: true });
   await esbuild.build({
     stdin: { contents: entry, resolveDir: root, loader: "ts" },
@@ -158,6 +160,9 @@ export async function declareStack(options: GraphOptions = {}): Promise<Graph> {
       res.end(JSON.stringify({ id, result, error }));
     });
   });
+  // SST's shim keeps its connection alive between calls, which the agent's bundling can space
+  // out beyond Node's 5 s default: a server closing it then would cut a call short.
+  server.keepAliveTimeout = 600_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   try {

@@ -59,7 +59,9 @@ function physical(type, name, inputs) {
         apiEndpoint: `https://${name}.execute-api.${REGION}.${DNS}`,
       };
     default:
-      return { arn: `arn:${PARTITION}:mock:${REGION}:${ACCOUNT}:${type.split(":")[1] ?? type}/${physicalName}` };
+      return {
+        arn: `arn:${PARTITION}:mock:${REGION}:${ACCOUNT}:${type.split(":")[1] ?? type}/${physicalName}`,
+      };
   }
 }
 

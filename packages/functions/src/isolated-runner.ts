@@ -111,7 +111,7 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
       const { signal, ...plain } = task;
       const run = ++runs;
       const terminate = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => {
         channel.postMessage({ run, reason: signal.reason } satisfies AbortNotice);
         timer = setTimeout(() => terminate.abort(signal.reason), ABANDON_GRACE_MS);
