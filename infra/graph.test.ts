@@ -210,7 +210,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     expect(full.unknownCalls).toEqual([]);
   });
 
-  it("declares the table and indexes of the shared definition: on-demand, PITR, encrypted, TTL", () => {
+  it("declares the table and indexes of the shared definition: on-demand, PITR, AWS-owned key, TTL", () => {
     const table = one(full, "aws:dynamodb/table:Table", "TasksTable").inputs;
     expect(table).toMatchObject({
       name: grid.table.name,
@@ -218,9 +218,10 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
       rangeKey: grid.table.rangeKey.name,
       billingMode: "PAY_PER_REQUEST",
       pointInTimeRecovery: { enabled: true },
-      serverSideEncryption: { enabled: true },
       ttl: { attributeName: "expiresAt", enabled: true },
     });
+    // Encrypted with DynamoDB's AWS-owned key (free), not the AWS-managed KMS key (KMS charges).
+    expect(table.serverSideEncryption).toBeUndefined();
     expect(
       table.globalSecondaryIndexes.map((i: any) => [i.name, i.hashKey, i.rangeKey, i.projectionType]),
     ).toEqual(grid.table.indexes.map((i) => [i.name, i.hashKey.name, i.rangeKey.name, "KEYS_ONLY"]));

@@ -1,7 +1,8 @@
 /**
  * Storage: the task table and its indexes, and the payload/result bucket. On-demand billing
- * (idle costs nothing but storage), point-in-time recovery, encryption at rest, TTL on
- * `expiresAt`, and a lifecycle rule that expires payloads and results after the retention.
+ * (idle costs nothing but storage), point-in-time recovery, encryption at rest (AWS-owned keys),
+ * TTL on `expiresAt` (every item carries it: the retention after its last write), and a
+ * lifecycle rule that expires payloads and results after the same retention.
  */
 import type { GridDefinition } from "../packages/core/src/resources.ts";
 
@@ -42,7 +43,9 @@ export function storage(grid: GridDefinition) {
         args.name = t.name;
         args.billingMode = "PAY_PER_REQUEST";
         args.pointInTimeRecovery = { enabled: true };
-        args.serverSideEncryption = { enabled: true };
+        // Encrypted at rest with DynamoDB's AWS-owned key, as every table is: the AWS-managed KMS
+        // key (`enabled: true`) would add KMS request charges for nothing a grid needs.
+        args.serverSideEncryption = undefined;
       },
     },
   });

@@ -37,7 +37,9 @@ describe("agent deployment files", () => {
     expect(auth.spec.podIdentity).toEqual({ provider: "aws", identityOwner: "workload" });
     const scaled = byKind("ScaledObject").spec;
     for (const t of scaled.triggers) expect(t.authenticationRef.name).toBe(auth.metadata.name);
-    expect(byKind("Deployment").spec.template.spec.serviceAccountName).toBe(byKind("ServiceAccount").metadata.name);
+    expect(byKind("Deployment").spec.template.spec.serviceAccountName).toBe(
+      byKind("ServiceAccount").metadata.name,
+    );
   });
 
   it("builds a non-root, multi-stage image whose entry is the agent CLI", () => {

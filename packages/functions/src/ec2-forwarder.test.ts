@@ -3,8 +3,8 @@ import {
   busClient,
   type EventSink,
   forwardStateChanges,
-  parseBusArn,
   type InstanceStateChange,
+  parseBusArn,
   type TagReader,
 } from "./ec2-forwarder.ts";
 

@@ -81,7 +81,12 @@ export class Ec2TagReader implements TagReader {
 }
 
 /** The parts of an event bus ARN, or an error naming TESSERA_CENTRAL_BUS_ARN. */
-export function parseBusArn(arn: string): { partition: string; region: string; account: string; name: string } {
+export function parseBusArn(arn: string): {
+  partition: string;
+  region: string;
+  account: string;
+  name: string;
+} {
   const m = /^arn:(aws[a-z-]*):events:([a-z0-9-]+):(\d{12}):event-bus\/([A-Za-z0-9._\-/]+)$/.exec(arn);
   if (!m)
     throw new Error(
