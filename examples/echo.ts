@@ -3,7 +3,7 @@
  * them to measure the grid's own overhead), `sleep` waits (to watch the agent fleet scale).
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { defineTask } from "@tessera/functions";
+import { defineTask } from "@tessera/task";
 import { z } from "zod";
 
 /** Returns its input unchanged. */

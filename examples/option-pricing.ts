@@ -4,7 +4,7 @@
  * scenario of a portfolio run) with a seeded generator, so a retried task returns the same
  * price; it checks its AbortSignal between blocks of paths, so a cancel stops it promptly.
  */
-import { defineTask } from "@tessera/functions";
+import { defineTask } from "@tessera/task";
 import { z } from "zod";
 
 /** One option to price. */

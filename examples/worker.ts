@@ -6,13 +6,8 @@
  * timeout or the function's deadline stops any task, even one that spins the CPU, and no task
  * holds the heartbeats and commits of the others (the stack installs piscina beside the bundle).
  */
-import {
-  collectTasks,
-  createObservability,
-  createWorkerHandler,
-  lazyRuntime,
-  runtimeFromEnv,
-} from "@tessera/functions";
+import { createObservability, createWorkerHandler, lazyRuntime, runtimeFromEnv } from "@tessera/functions";
+import { collectTasks } from "@tessera/task";
 import * as echo from "./echo.ts";
 import * as pricing from "./option-pricing.ts";
 

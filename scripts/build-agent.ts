@@ -158,7 +158,7 @@ function taskPaths(tasks: unknown, root: string): string[] {
  * tasks of one name, stops the build rather than every agent at boot.
  */
 async function checkTaskModules(paths: string[]): Promise<void> {
-  const { collectTasks } = await import("@tessera/functions");
+  const { collectTasks } = await import("@tessera/task");
   const modules: Record<string, unknown>[] = [];
   for (const [i, path] of paths.entries()) {
     let module: Record<string, unknown>;
@@ -211,8 +211,8 @@ function outDirOf(outDir: unknown, root: string): string {
  * does not use (its task threads lower their own priority), and runs without it.
  */
 async function copyPiscina(root: string, dir: string): Promise<void> {
-  // The piscina the grid's code uses (a dependency of @tessera/functions).
-  const main = createRequire(join(root, "packages/functions/package.json")).resolve("piscina");
+  // The piscina the task runtime uses (a dependency of @tessera/task).
+  const main = createRequire(join(root, "packages/task/package.json")).resolve("piscina");
   let pkg = dirname(main);
   while (!existsSync(join(pkg, "package.json")) || readJson(join(pkg, "package.json")).name !== "piscina") {
     if (dirname(pkg) === pkg) throw new Error(`piscina's package was not found above ${main}`);

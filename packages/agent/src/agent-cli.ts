@@ -9,7 +9,8 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { TaskRunner } from "@tessera/core";
-import { collectTasks, isolatedTaskRunner, runtimeFromEnv, taskRunner } from "@tessera/functions";
+import { gridPortsFromEnv, sessionUsageFor } from "@tessera/core/aws";
+import { collectTasks, isolatedTaskRunner, taskRunner } from "@tessera/task";
 import { Command, InvalidArgumentError } from "commander";
 import { Agent } from "./agent.ts";
 import { commandRunner } from "./command-runner.ts";
@@ -20,7 +21,7 @@ import { drainOnSpotNotice } from "./spot-watch.ts";
 /**
  * Task modules the agent was built with (imported already), and where its task threads load
  * them: a module (its URL) that exports, under `exportName`, the task function of a thread that
- * loads it (see createWorkerHandler's `isolate`).
+ * loads it (see entryThreadTask).
  */
 export interface BuiltInTasks {
   modules: Record<string, unknown>[];
@@ -173,10 +174,11 @@ export async function runAgentCli(builtIn?: BuiltInTasks): Promise<void> {
   }
   let agent: Agent;
   try {
-    const { ports, usage } = runtimeFromEnv();
+    // The agent's time and calls are charged to the sessions of its tasks, as a worker's are.
+    const { ports, clients } = gridPortsFromEnv();
     agent = new Agent({
       ports,
-      usage,
+      usage: sessionUsageFor(clients, ports),
       instance,
       runner,
       runnerCapacity,

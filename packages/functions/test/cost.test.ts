@@ -1,7 +1,7 @@
 import { AWS_LIST_PRICES, attachCallMeter, CallMeter } from "@tessera/core/metering";
+import { defineTask } from "@tessera/task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineTask } from "../src/task-definition.ts";
 import { type Harness, harness } from "./harness.ts";
 
 const square = defineTask("square", z.object({ x: z.number() }), ({ x }) => ({ y: x * x }));

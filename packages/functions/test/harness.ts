@@ -6,7 +6,9 @@
 import { randomUUID } from "node:crypto";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { sessionUsageFor } from "@tessera/core/aws";
 import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
+import type { TaskDefinition } from "@tessera/task";
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -19,9 +21,8 @@ import { inject } from "vitest";
 import { createApiHandler } from "../src/api.ts";
 import { createObservability } from "../src/observability.ts";
 import { createReaperHandler } from "../src/reaper.ts";
-import { type GridRuntime, sessionUsageFor } from "../src/runtime.ts";
+import type { GridRuntime } from "../src/runtime.ts";
 import { sqsEventOf } from "../src/sqs-event.ts";
-import type { TaskDefinition } from "../src/task-definition.ts";
 import { createWorkerHandler, type WorkerOptions } from "../src/worker.ts";
 
 /** Bearer tokens of the test tenants. */

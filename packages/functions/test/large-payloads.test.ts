@@ -1,6 +1,6 @@
+import { defineTask } from "@tessera/task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineTask } from "../src/task-definition.ts";
 import { type Harness, harness } from "./harness.ts";
 
 const BIG = 300 * 1024;

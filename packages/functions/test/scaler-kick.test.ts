@@ -2,10 +2,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { LOCAL_CREDENTIALS } from "@tessera/core/aws";
+import { defineTask } from "@tessera/task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createScalerKick } from "../src/scaler-kick.ts";
-import { defineTask } from "../src/task-definition.ts";
 import { type Harness, harness } from "./harness.ts";
 
 /** A stand-in for Lambda's Invoke API (REST-JSON) on 127.0.0.1: records invocations. */

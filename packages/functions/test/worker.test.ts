@@ -1,9 +1,9 @@
 import { decodeTicket } from "@tessera/core";
+import { defineTask } from "@tessera/task";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createObservability } from "../src/observability.ts";
-import { defineTask } from "../src/task-definition.ts";
 import { createWorkerHandler } from "../src/worker.ts";
 import { type Harness, harness, lambdaContext } from "./harness.ts";
 

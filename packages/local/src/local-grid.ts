@@ -41,18 +41,16 @@ import {
   LOCAL_CREDENTIALS,
   provisionGrid,
   SqsBacklog,
+  sessionUsageFor,
 } from "@tessera/core/aws";
 import { checkJava, startDynamoDbLocal, startFauxqsEmulator } from "@tessera/core/emulators";
 import {
-  collectTasks,
   createApiHandler,
   createObservability,
   createWorkerHandler,
   type GridRuntime,
-  isolatedTaskRunner,
-  sessionUsageFor,
-  taskRunner,
 } from "@tessera/functions";
+import { collectTasks, isolatedTaskRunner, taskRunner } from "@tessera/task";
 import type { LocalConfig } from "./config.ts";
 import { runEventSource } from "./event-source.ts";
 import { type HttpBridge, startHttpBridge } from "./http-bridge.ts";

@@ -13,6 +13,8 @@ export {
   type InstanceShape,
   instanceRequirementsOf,
 } from "./ec2-fleet.ts";
+export type { GridFromEnv } from "./grid-from-env.ts";
+export { gridPortsFromEnv, sessionUsageFor } from "./grid-from-env.ts";
 export { provisionGrid, toCreateTableInput } from "./provision.ts";
 export { S3BlobStore } from "./s3-blob-store.ts";
 export { SqsBacklog } from "./sqs-backlog.ts";

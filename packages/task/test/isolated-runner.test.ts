@@ -92,3 +92,27 @@ describe("isolated task runner", () => {
     }
   });
 });
+
+describe("task threads that load an entry module", () => {
+  const entry = new URL("./fixtures/task-entry.ts", import.meta.url).href;
+
+  it("hand back the task function there, and nothing in the main thread", async () => {
+    const { taskThread } = (await import(/* @vite-ignore */ entry)) as { taskThread: unknown };
+    expect(taskThread).toBe("main thread");
+    const threads = isolatedTaskRunner({ entry, exportName: "taskThread" }, { threads: 1 });
+    try {
+      await threads.ready();
+      expect(await threads.run(task("square", { x: 6 }))).toBe('{"y":36}');
+      // The entry's options reach its threads: a batch naming no handler runs its default task.
+      expect(await threads.run({ ...task("square", { x: 2 }), handler: undefined })).toBe('{"y":4}');
+      const stop = new AbortController();
+      const spinning = threads.run(task("spin", {}, stop.signal));
+      await new Promise((r) => setTimeout(r, 200));
+      stop.abort(new Error("cancelled"));
+      await expect(spinning).rejects.toThrow();
+      expect(await threads.run(task("square", { x: 3 }))).toBe('{"y":9}'); // a fresh thread
+    } finally {
+      await threads.close();
+    }
+  });
+});

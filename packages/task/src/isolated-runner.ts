@@ -6,9 +6,10 @@
  * the worker's heartbeats, commits or other tasks. Each thread loads the task code once.
  *
  * The threads load either the task modules themselves (agents, the local grid: files on disk),
- * or the worker's own entry (a bundled Lambda worker, where the task modules exist only inside
- * the bundle): the entry's `createWorkerHandler` sees that it runs in a task thread and returns
- * the task function in place of the Lambda handler.
+ * or an entry module (a bundled Lambda worker or agent, where the task modules exist only inside
+ * the bundle): the entry asks {@link entryThreadTask}, which in a task thread returns the task
+ * function the entry then exports in place of its handler (the Lambda worker's
+ * `createWorkerHandler` does this for its `isolate` option).
  */
 import { randomUUID } from "node:crypto";
 import { readlinkSync } from "node:fs";
@@ -17,6 +18,7 @@ import { resolve } from "node:path";
 import { BroadcastChannel, isMainThread, workerData } from "node:worker_threads";
 import { ABANDON_GRACE_MS, type TaskContext, type TaskRunner } from "@tessera/core";
 import { Piscina } from "piscina";
+import { type TaskDefinition, type TaskRunnerOptions, taskRunner } from "./task-definition.ts";
 
 /** Marks the workerData of the threads that load a worker entry. */
 const ENTRY_THREAD = "tesseraTaskThread";
@@ -36,8 +38,8 @@ export type TaskSource =
   /** Paths of defineTask modules. */
   | readonly string[]
   /**
-   * A worker entry module (its URL, `import.meta.url`) that builds its handler with
-   * `createWorkerHandler`, and the name it exports that handler under.
+   * An entry module (its URL, `import.meta.url`) that exports, under `exportName` (default
+   * `handler`), what {@link entryThreadTask} returns in a task thread.
    */
   | { entry: string; exportName?: string | undefined };
 
@@ -136,11 +138,14 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
   };
 }
 
+/** The function a task thread runs each task with. */
+export type ThreadTaskFunction = (task: ThreadTask) => Promise<string | undefined>;
+
 /**
  * In a task thread: runs tasks with `run`, each with an AbortSignal that fires when the pool
  * announces the run's abort.
  */
-export function threadTaskFunction(run: TaskRunner): (task: ThreadTask) => Promise<string | undefined> {
+export function threadTaskFunction(run: TaskRunner): ThreadTaskFunction {
   const running = new Map<number, AbortController>();
   const channel = new BroadcastChannel(String((workerData as Record<string, unknown>)[ABORTS]));
   channel.unref();
@@ -159,9 +164,24 @@ export function threadTaskFunction(run: TaskRunner): (task: ThreadTask) => Promi
   };
 }
 
-/** True in a task thread that loaded a worker entry (see {@link TaskSource}). */
-export function inEntryTaskThread(): boolean {
+/** True in a task thread that loaded an entry module (see {@link TaskSource}). */
+function inEntryTaskThread(): boolean {
   return !isMainThread && (workerData as Record<string, unknown> | null)?.[ENTRY_THREAD] === true;
+}
+
+/**
+ * For an entry module that its own task threads load (see {@link TaskSource}): in such a thread,
+ * the task function over `tasks` that the entry must export; anywhere else undefined, and the
+ * entry builds its usual handler. A bundle thus serves as its threads' code, since its task
+ * modules exist nowhere else.
+ */
+export function entryThreadTask(
+  tasks: Map<string, TaskDefinition>,
+  options: TaskRunnerOptions = {},
+): ThreadTaskFunction | undefined {
+  if (!inEntryTaskThread()) return undefined;
+  yieldToDispatcher();
+  return threadTaskFunction(taskRunner(tasks, options));
 }
 
 /**

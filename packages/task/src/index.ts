@@ -1,0 +1,17 @@
+/**
+ * What task code needs, and nothing of the Lambda stack (no middy, no Powertools): task
+ * authoring (`defineTask`, imported by user task modules) and the task runtime that agents and
+ * workers run it with (in-process or in worker threads, where a cancel or timeout can stop any
+ * task). Split from `@tessera/functions` as Temporal's `activity` package is from its worker, so
+ * that agents and task modules depend on `@tessera/core` and this package only.
+ */
+export type {
+  IsolatedRunner,
+  IsolatedRunnerOptions,
+  TaskSource,
+  ThreadTask,
+  ThreadTaskFunction,
+} from "./isolated-runner.ts";
+export { entryThreadTask, isolatedTaskRunner } from "./isolated-runner.ts";
+export type { TaskDefinition, TaskHandlerContext, TaskLogger, TaskRunnerOptions } from "./task-definition.ts";
+export { collectTasks, defineTask, TaskInputError, taskRunner } from "./task-definition.ts";
