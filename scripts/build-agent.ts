@@ -31,7 +31,7 @@ import { build } from "esbuild";
 import { zipSync } from "fflate";
 
 /** What SST puts at the top of an ESM Node bundle, so that CommonJS dependencies can `require`. */
-const SST_BANNER = [
+export const SST_BANNER = [
   `import { createRequire as topLevelCreateRequire } from 'module';`,
   `const require = topLevelCreateRequire(import.meta.url);`,
   `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url";`,

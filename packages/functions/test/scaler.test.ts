@@ -24,25 +24,35 @@ const batch = {
   maxAgents: 5,
 };
 
+/** A grid on the emulators with pools default and batch, a fake EC2, and the scaler's environment. */
+async function setUp() {
+  const emulators = inject("emulators");
+  const grid = await provisionTestGrid(emulators, { pools: ["default", "batch"] });
+  const ec2Fake = await startFakeEc2({ subnets: { "subnet-a": "us-east-1a", "subnet-b": "us-east-1b" } });
+  const ec2 = new EC2Client({
+    endpoint: ec2Fake.endpoint,
+    region: "us-east-1",
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const anyUrl = Object.values(grid.queueUrls)[0]!;
+  const env: NodeJS.ProcessEnv = {
+    TESSERA_PREFIX: grid.grid.table.name.replace(/-tasks$/, ""),
+    TESSERA_POOLS: "default,batch",
+    TESSERA_QUEUE_URL_BASE: anyUrl.slice(0, anyUrl.lastIndexOf("/")),
+    TESSERA_QUEUE_ENDPOINT: emulators.queueEndpoint,
+    TESSERA_DYNAMODB_ENDPOINT: emulators.dynamoEndpoint,
+    TESSERA_FLEET: fleet({ batch }),
+  };
+  return { grid, ec2Fake, ec2, env };
+}
+
 describe("fleet scaler function (scheduled)", () => {
   let grid: AwsTestGrid;
   let ec2Fake: FakeEc2;
   let ec2: EC2Client;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
-    const emulators = inject("emulators");
-    grid = await provisionTestGrid(emulators, { pools: ["default", "batch"] });
-    ec2Fake = await startFakeEc2({ subnets: { "subnet-a": "us-east-1a", "subnet-b": "us-east-1b" } });
-    ec2 = new EC2Client({ endpoint: ec2Fake.endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS });
-    const anyUrl = Object.values(grid.queueUrls)[0]!;
-    env = {
-      TESSERA_PREFIX: grid.grid.table.name.replace(/-tasks$/, ""),
-      TESSERA_POOLS: "default,batch",
-      TESSERA_QUEUE_URL_BASE: anyUrl.slice(0, anyUrl.lastIndexOf("/")),
-      TESSERA_QUEUE_ENDPOINT: emulators.queueEndpoint,
-      TESSERA_DYNAMODB_ENDPOINT: emulators.dynamoEndpoint,
-      TESSERA_FLEET: fleet({ batch }),
-    };
+    ({ grid, ec2Fake, ec2, env } = await setUp());
   });
   afterAll(async () => {
     ec2.destroy();
@@ -99,19 +109,7 @@ describe("fleet scaler function: one at a time (its lock in the grid's table)", 
   let env: NodeJS.ProcessEnv;
   let lock: DynamoScalerLock;
   beforeAll(async () => {
-    const emulators = inject("emulators");
-    grid = await provisionTestGrid(emulators, { pools: ["default", "batch"] });
-    ec2Fake = await startFakeEc2({ subnets: { "subnet-a": "us-east-1a", "subnet-b": "us-east-1b" } });
-    ec2 = new EC2Client({ endpoint: ec2Fake.endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS });
-    const anyUrl = Object.values(grid.queueUrls)[0]!;
-    env = {
-      TESSERA_PREFIX: grid.grid.table.name.replace(/-tasks$/, ""),
-      TESSERA_POOLS: "default,batch",
-      TESSERA_QUEUE_URL_BASE: anyUrl.slice(0, anyUrl.lastIndexOf("/")),
-      TESSERA_QUEUE_ENDPOINT: emulators.queueEndpoint,
-      TESSERA_DYNAMODB_ENDPOINT: emulators.dynamoEndpoint,
-      TESSERA_FLEET: fleet({ batch }),
-    };
+    ({ grid, ec2Fake, ec2, env } = await setUp());
     lock = new DynamoScalerLock({ doc: grid.clients.doc, table: grid.grid.table.name });
     await grid.ports.queue.send(
       "batch-normal",

@@ -10,16 +10,8 @@ import { pathToFileURL } from "node:url";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SST_BANNER } from "../../../scripts/build-agent.ts";
 import { type Harness, harness, lambdaContext } from "./harness.ts";
-
-/** What SST puts at the top of an ESM Node bundle. */
-const SST_BANNER = [
-  `import { createRequire as topLevelCreateRequire } from 'module';`,
-  `const require = topLevelCreateRequire(import.meta.url);`,
-  `import { fileURLToPath as topLevelFileUrlToPath, URL as topLevelURL } from "url";`,
-  `const __filename = topLevelFileUrlToPath(import.meta.url);`,
-  `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url));`,
-].join("\n");
 
 const root = new URL("../../../", import.meta.url).pathname;
 type WorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
