@@ -62,8 +62,8 @@ export default $config({
       region,
       auth,
       dashboard: dashboard.dashboardName,
-      // For the central bus's owner: the statement its policy needs (see the README).
-      ...(forwarder && { centralBusPolicy: forwarder.busPolicy }),
+      // For the central bus's owner: the command that lets this grid put events (see the README).
+      ...(forwarder && { centralBusPermission: forwarder.busPermission }),
       api: api.url,
       table: table.name,
       bucket: bucket.name,

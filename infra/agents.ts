@@ -167,8 +167,12 @@ export function agentPoolSettings(
           throw new Error(`${at("graceSeconds")} must be a whole number of seconds`);
         s.graceSeconds = g.graceSeconds as number;
       }
-      if (g.accelerators !== undefined)
+      if (g.accelerators !== undefined) {
         s.accelerators = parseInput(AcceleratorsSchema, g.accelerators, at("accelerators"));
+        // GPU types are x86 but for G5g (and Grace-based P6e, not matched by Graviton's maker):
+        // an accelerator pool is x86_64 unless it says arm64.
+        if (g.arch === undefined) s.arch = "x86_64";
+      }
       if (g.image !== undefined) {
         if (
           typeof g.image !== "string" ||
@@ -186,8 +190,8 @@ export function agentPoolSettings(
   );
 }
 
-/** Task modules the EC2 agents run (repository paths). */
-const TASK_MODULES = (process.env.TESSERA_AGENT_TASKS ?? "examples/echo.ts,examples/option-pricing.ts")
+/** Task modules the EC2 agents run (repository paths); the API's handler catalogue lists their tasks. */
+export const TASK_MODULES = (process.env.TESSERA_AGENT_TASKS ?? "examples/echo.ts,examples/option-pricing.ts")
   .split(",")
   .map((m) => m.trim())
   .filter(Boolean);
@@ -236,13 +240,17 @@ export async function agents(
   if (pools.length === 0) return undefined;
   const settings = agentPoolSettings(pools);
   const prefix = grid.table.name.replace(/-tasks$/, "");
-  const { partition, reverseDnsPrefix } = aws.getPartitionOutput();
+  const { partition } = aws.getPartitionOutput();
   const region = aws.getRegionOutput().name;
   const account = aws.getCallerIdentityOutput().accountId;
   const queuesOf = (pool: string) => ticketQueues.filter((q) => q.pool === pool).map((q) => q.queue.arn);
 
   // Network: a public subnet in every Availability Zone; no NAT, so idle costs nothing.
-  const zones = await aws.getAvailabilityZones({ state: "available" });
+  // Availability Zones proper: not Local or Wavelength Zones the account may have opted into.
+  const zones = await aws.getAvailabilityZones({
+    state: "available",
+    filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
+  });
   const vpc = new aws.ec2.Vpc("AgentVpc", {
     cidrBlock: "10.42.0.0/16",
     enableDnsHostnames: true,
@@ -272,7 +280,8 @@ export async function agents(
   for (const service of ["s3", "dynamodb"]) {
     new aws.ec2.VpcEndpoint(`AgentEndpoint${service}`, {
       vpcId: vpc.id,
-      serviceName: $interpolate`${reverseDnsPrefix}.${region}.${service}`,
+      // Gateway endpoints are `com.amazonaws.<region>.<service>` in every partition (aws-cn too).
+      serviceName: $interpolate`com.amazonaws.${region}.${service}`,
       vpcEndpointType: "Gateway",
       routeTableIds: [routes.id],
     });

@@ -3,7 +3,12 @@
  * the SQS worker on the queues of Lambda-served pools (batches of 10, partial batch failures,
  * a concurrency cap per pool), and the reaper on a schedule. arm64, Node 24.
  */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { GridDefinition } from "../packages/core/src/resources.ts";
+import { collectTasks } from "../packages/task/src/task-definition.ts";
+import { TASK_MODULES } from "./agents.ts";
 import { scalerFunctionName, WORKER_TIMEOUT_SECONDS } from "./grid.ts";
 import {
   apiPermissions,
@@ -39,6 +44,58 @@ export const settings = {
       }
     : undefined,
 };
+
+/** Per pool, the task types it runs (TESSERA_HANDLERS; see packages/functions/src/handler-catalogue.ts). */
+export type HandlerCatalogue = Record<string, { handlers: string[]; default: string | null }>;
+
+/** Imports a repository module (SST evaluates infra/ bundled elsewhere: paths are from the cwd). */
+async function importModule(path: string, setting: string): Promise<Record<string, unknown>> {
+  const file = ["", ".ts", ".mts", ".js", ".mjs"]
+    .map((ext) => resolve(path + ext))
+    .find((f) => existsSync(f) && /\.[cm]?[jt]s$/.test(f));
+  if (!file) throw new Error(`${setting}: no module ${path} (.ts or .js)`);
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`${setting}: cannot load ${file}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * What each pool runs, read at deploy time from the code that runs it, so the API refuses a
+ * submit naming a handler its pool does not run instead of every task failing after its
+ * retries: for the Lambda pools, the worker entry's `tasks` and `defaultTask` exports (see
+ * examples/worker.ts: importing an entry starts nothing); for the agent pools, the agents' task
+ * modules (TESSERA_AGENT_TASKS; the agents start with no default task). A pool whose code the
+ * deploy cannot see is left out and accepts any handler: the Lambda pools when the entry
+ * exports no `tasks`, the agent pools when agents may run on EKS (their image brings its own
+ * task modules, or a `--command` program).
+ */
+export async function handlerCatalogue(
+  lambdaPools: string[],
+  agentPools: string[],
+): Promise<HandlerCatalogue> {
+  const catalogue: HandlerCatalogue = {};
+  if (lambdaPools.length > 0) {
+    const entry = settings.workerEntry;
+    const module = await importModule(entry.slice(0, entry.lastIndexOf(".")), "TESSERA_WORKER_ENTRY");
+    if (module.tasks instanceof Map) {
+      const handlers = [...(module.tasks as Map<string, unknown>).keys()].sort();
+      const fallback = module.defaultTask === undefined ? null : String(module.defaultTask);
+      if (fallback !== null && !handlers.includes(fallback))
+        throw new Error(
+          `TESSERA_WORKER_ENTRY: ${entry}'s defaultTask "${fallback}" is not one of its tasks (${handlers.join(", ")})`,
+        );
+      for (const pool of lambdaPools) catalogue[pool] = { handlers, default: fallback };
+    }
+  }
+  if (agentPools.length > 0 && !process.env.TESSERA_EKS_OIDC_PROVIDER_ARN) {
+    const modules = await Promise.all(TASK_MODULES.map((m) => importModule(m, "TESSERA_AGENT_TASKS")));
+    const handlers = [...collectTasks(...modules).keys()].sort();
+    for (const pool of agentPools) catalogue[pool] = { handlers, default: null };
+  }
+  return catalogue;
+}
 
 /** What every function shares: arm64, Node 24, the grid's environment, a Lambda-only role. */
 export function functionDefaults<E>(environment: E) {
@@ -105,6 +162,7 @@ export function functions(
       ...environment,
       ...(jwt ? { TESSERA_JWT_TENANT_CLAIM: jwt.tenantClaim } : {}),
       ...(scaler ? { TESSERA_SCALER_FUNCTION: scaler.name, TESSERA_AGENT_POOLS: agentPools.join(",") } : {}),
+      TESSERA_HANDLERS: handlerCatalogue(lambdaPools, agentPools).then((c) => JSON.stringify(c)),
     },
     handler: "packages/functions/src/entries/api.handler",
     memory: "1024 MB" as const,

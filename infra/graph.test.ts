@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { instanceRequirementsOf } from "../packages/core/src/adapters/aws/ec2-fleet.ts";
 import { defineGrid } from "../packages/core/src/resources.ts";
 import { FleetConfigSchema } from "../packages/functions/src/scaler.ts";
+import { collectTasks } from "../packages/task/src/task-definition.ts";
 import { declareStack, type Graph, type GraphResource } from "../scripts/sst-graph.ts";
 import { agentPoolSettings } from "./agents.ts";
 import { servedBy } from "./grid.ts";
@@ -612,6 +613,31 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     }
   });
 
+  it("tells the API what each pool runs: the worker entry's tasks, the agents' task modules", async () => {
+    const handlersOf = (g: Graph) =>
+      JSON.parse(
+        ofType(g, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!.inputs
+          .environment.variables.TESSERA_HANDLERS,
+      );
+    // The Lambda pools run what the worker entry exports, with its default task.
+    const entry = await import("../examples/worker.ts");
+    const lambda = { handlers: [...entry.tasks.keys()].sort(), default: entry.defaultTask };
+    expect(lambda.handlers).toContain("price-european-option");
+    expect(handlersOf(plain)).toEqual({ default: lambda });
+    // Agents that may run on EKS bring their own image: their pool's catalogue is unknown.
+    expect(handlersOf(full)).toEqual({ default: lambda });
+    // EC2 agent pools run the task modules of TESSERA_AGENT_TASKS, with no default task.
+    const agents = await declareStack({
+      env: {
+        TESSERA_POOLS: "default,batch",
+        TESSERA_AGENT_POOLS: "batch",
+        TESSERA_AGENT_TASKS: "examples/echo.ts",
+      },
+    });
+    const echo = [...collectTasks(await import("../examples/echo.ts")).keys()].sort();
+    expect(handlersOf(agents)).toEqual({ default: lambda, batch: { handlers: echo, default: null } });
+  }, 120_000);
+
   it("outputs what a CLI profile needs: the API URL, region, table, bucket and queue URLs", () => {
     expect(plain.outputs).toMatchObject({
       api: expect.stringMatching(/^https:\/\//),
@@ -717,15 +743,23 @@ describe("AWS's rules, checked offline", () => {
   it("launches only from the pool's launch template, and only instances tagged with the grid", () => {
     const scaler = statementsOf(full, "ScalerHandlerRole") as Array<Statement & { Condition?: any }>;
     const template = one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").state.arn;
-    const launches = scaler.filter((x) => list(x.Action).includes("ec2:RunInstances"));
-    for (const st of launches) {
+    const grantsOf = (action: string) => scaler.filter((x) => list(x.Action).includes(action));
+    for (const st of grantsOf("ec2:RunInstances")) {
       for (const resource of list(st.Resource)) {
-        if (!resource.includes("*") || resource.endsWith(":fleet/*")) continue;
-        // Anything a launch creates, and any image: only through one of the pools' templates.
+        // Named resources, and spot requests (their check has no ec2:LaunchTemplate key).
+        if (!resource.includes("*") || /:(fleet|spot-instances-request)\/\*$/.test(resource)) continue;
+        // Anything EC2 Fleet's launches create, and any image: only through a pool's template.
         expect(st.Condition?.ArnEquals?.["ec2:LaunchTemplate"], resource).toBe(template);
         if (resource.endsWith(":instance/*"))
           expect(st.Condition?.StringEquals?.["aws:RequestTag/tessera:grid"]).toBe("tessera-graph");
       }
+    }
+    // CreateFleet's own check has no ec2:LaunchTemplate key (a condition on it would refuse every
+    // launch): the instances it requests must carry the grid's tag.
+    for (const st of grantsOf("ec2:CreateFleet")) {
+      expect(st.Condition?.ArnEquals?.["ec2:LaunchTemplate"], list(st.Resource).join()).toBeUndefined();
+      if (list(st.Resource).some((r) => r.endsWith(":instance/*")))
+        expect(st.Condition?.StringEquals?.["aws:RequestTag/tessera:grid"]).toBe("tessera-graph");
     }
     // The header of infra/permissions.ts says what is allowed; it no longer claims "no `*`".
     const header = readFileSync(new URL("./permissions.ts", import.meta.url), "utf8").slice(0, 800);
@@ -773,8 +807,9 @@ describe("AWS's rules, checked offline", () => {
     expect(api.inputs.environment.variables.TESSERA_QUEUE_URL_BASE).toBe(
       "https://sqs.cn-north-1.amazonaws.com.cn/123456789012",
     );
+    // Gateway endpoints keep com.amazonaws in every partition.
     for (const e of ofType(china, "aws:ec2/vpcEndpoint:VpcEndpoint"))
-      expect(e.inputs.serviceName).toMatch(/^cn\.com\.amazonaws\.cn-north-1\.(s3|dynamodb)$/);
+      expect(e.inputs.serviceName).toMatch(/^com\.amazonaws\.cn-north-1\.(s3|dynamodb)$/);
   });
 
   it("uses no deprecated SST component (sst.aws.Cron is CronV2 since SST 4.17)", () => {
@@ -784,15 +819,11 @@ describe("AWS's rules, checked offline", () => {
     }
   });
 
-  it("gives the central bus's owner the policy statement the bus needs, and checks the bus ARN", async () => {
-    const role = ofType(full, "aws:iam/role:Role").find((r) => r.name.startsWith("Ec2Forwarder"))!;
-    expect(JSON.parse(full.outputs.centralBusPolicy as string)).toEqual({
-      Sid: "tesseragraph",
-      Effect: "Allow",
-      Principal: { AWS: role.state.arn },
-      Action: "events:PutEvents",
-      Resource: CENTRAL_BUS,
-    });
+  it("gives the central bus's owner the command that lets the grid put events, and checks the bus ARN", async () => {
+    // One statement added to the bus's policy, the others kept (a whole --policy replaces them).
+    expect(full.outputs.centralBusPermission).toBe(
+      "aws events put-permission --region us-east-1 --event-bus-name central --statement-id tesseragraph --action events:PutEvents --principal 123456789012",
+    );
     await expect(declareStack({ env: { TESSERA_CENTRAL_BUS_ARN: "central" } })).rejects.toThrow(
       /TESSERA_CENTRAL_BUS_ARN must be an event bus ARN/,
     );
@@ -874,6 +905,16 @@ describe("stack options", () => {
       spot: true,
       maxAgents: 10,
     });
+    // An accelerator pool is x86_64 unless it says otherwise (GPU types are x86 but for G5g).
+    expect(agentPoolSettings(["gpu"], '{"gpu":{"accelerators":{}}}').gpu).toMatchObject({
+      arch: "x86_64",
+      image: "al2023-nvidia",
+      accelerators: { count: [1, 1], manufacturers: ["nvidia"], types: ["gpu"] },
+    });
+    expect(agentPoolSettings(["gpu"], '{"gpu":{"accelerators":{},"arch":"arm64"}}').gpu.arch).toBe("arm64");
+    expect(() => agentPoolSettings(["gpu"], '{"gpu":{"accelerators":{"names":["gtx"]}}}')).toThrow(
+      /TESSERA_AGENT_POOL_SETTINGS\.gpu\.accelerators\.names\[0\]/,
+    );
     expect(agentPoolSettings(["gpu"], '{"gpu":{"spot":false,"arch":"x86_64"}}').gpu).toMatchObject({
       spot: false,
       arch: "x86_64",

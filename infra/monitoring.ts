@@ -179,17 +179,13 @@ function forwardAgentStateChanges(grid: GridDefinition, busArn: string) {
     sourceArn: rule.arn,
   });
   new aws.cloudwatch.EventTarget("AgentStateChangesTarget", { rule: rule.name, arn: fn.arn });
-  // The central bus is another account's: its owner adds this statement to the bus's policy
-  // (`aws events put-permission --event-bus-name NAME --policy file://statement.json`, see the
-  // README); until then every put is refused. The stack outputs it as `centralBusPolicy`.
-  const busPolicy = $jsonStringify({
-    Sid: prefix.replace(/[^A-Za-z0-9]/g, "").slice(0, 64),
-    Effect: "Allow",
-    Principal: { AWS: fn.nodes.role!.arn },
-    Action: "events:PutEvents",
-    Resource: busArn,
-  });
-  return { fn, rule, busPolicy };
+  // The central bus is another account's: its owner grants this account PutEvents on it, with
+  // the command the stack outputs as `centralBusPermission` (README). PutPermission with a
+  // principal and a statement id adds one statement: the bus's other grants stay (a whole
+  // `--policy` would replace them). Until then every put is refused.
+  const bus = parseBusArn(busArn);
+  const busPermission = $interpolate`aws events put-permission --region ${bus.region} --event-bus-name ${bus.name} --statement-id ${prefix.replace(/[^A-Za-z0-9]/g, "").slice(0, 64)} --action events:PutEvents --principal ${aws.getCallerIdentityOutput().accountId}`;
+  return { fn, rule, busPermission };
 }
 
 /** The rule's pattern: EC2 instance state-change notifications, nothing else. */

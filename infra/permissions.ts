@@ -149,9 +149,9 @@ export interface FleetArns {
  * pools' own templates, subnets and security group, passes only the agents' roles and only to
  * EC2, and terminates only instances tagged with this grid. What a launch creates (instances,
  * volumes, network interfaces, spot requests) and the image it uses have no id before the
- * call, so their ARNs end in `*`: those are allowed only for a launch from one of the pools'
- * launch templates (`ec2:LaunchTemplate`), and an instance only when the request tags it with
- * this grid. So the role cannot start an arbitrary image or instance type passing the agent
+ * call, so their ARNs end in `*`: the launches EC2 Fleet makes are allowed only from one of the
+ * pools' launch templates (`ec2:LaunchTemplate`), and an instance only when the request tags it
+ * with this grid. So the role cannot start an arbitrary image or instance type passing the agent
  * role, and everything it starts, it can later find and stop. DescribeInstances has no
  * resource-level permissions (`*` is the only resource AWS accepts); it only reads.
  */
@@ -160,6 +160,9 @@ export function scalerPermissions(f: FleetArns): Statement[] {
   const launched = ["instance/*", "volume/*", "network-interface/*"].map(ec2);
   const launch = ["ec2:CreateFleet", "ec2:RunInstances"];
   const fromTemplate = { test: "ArnEquals", variable: "ec2:LaunchTemplate", values: f.launchTemplates };
+  const gridTag = { test: "StringEquals", variable: "aws:RequestTag/tessera:grid", values: [f.grid] };
+  // Amazon's public images have no owner account in their ARN.
+  const image = $interpolate`arn:${f.partition}:ec2:${f.region}::image/*`;
   return [
     { actions: ["sqs:GetQueueAttributes"], resources: f.agentQueues },
     // One scaler at a time: its lock item, and nothing else of the table.
@@ -181,25 +184,31 @@ export function scalerPermissions(f: FleetArns): Statement[] {
       actions: launch,
       resources: [ec2("fleet/*"), ...f.launchTemplates, ...f.subnets, f.securityGroup],
     },
-    // What the launch creates, and Amazon's public images (no owner account in their ARN).
+    // CreateFleet's own check knows no ec2:LaunchTemplate (its resources are those of the request,
+    // not of the template): the instances it asks for must carry the grid's tag, which also lets
+    // the scaler find and stop them.
     {
-      actions: launch,
-      resources: [
-        ec2("volume/*"),
-        ec2("network-interface/*"),
-        ec2("spot-instances-request/*"),
-        $interpolate`arn:${f.partition}:ec2:${f.region}::image/*`,
-      ],
+      actions: ["ec2:CreateFleet"],
+      resources: [ec2("instance/*")],
+      conditions: [gridTag],
+    },
+    { actions: ["ec2:CreateFleet"], resources: [ec2("volume/*"), image] },
+    // The launches EC2 Fleet then makes on the scaler's behalf: what they create, and the image,
+    // only through one of the pools' launch templates, so no other image or instance settings can
+    // be started with the agents' role; instances only tagged with the grid.
+    {
+      actions: ["ec2:RunInstances"],
+      resources: [ec2("volume/*"), ec2("network-interface/*"), image],
       conditions: [fromTemplate],
     },
     {
-      actions: launch,
+      actions: ["ec2:RunInstances"],
       resources: [ec2("instance/*")],
-      conditions: [
-        fromTemplate,
-        { test: "StringEquals", variable: "aws:RequestTag/tessera:grid", values: [f.grid] },
-      ],
+      conditions: [fromTemplate, gridTag],
     },
+    // A spot request's authorization has no ec2:LaunchTemplate key; it starts nothing by itself
+    // (the instance it becomes is checked above).
+    { actions: ["ec2:RunInstances"], resources: [ec2("spot-instances-request/*")] },
     {
       actions: ["ec2:CreateTags"],
       resources: [ec2("fleet/*"), ...launched],

@@ -5,6 +5,7 @@
  * resolved inputs, is written as JSON to the file named by TESSERA_GRAPH_OUT.
  */
 import { writeFileSync } from "node:fs";
+import http from "node:http";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -93,6 +94,19 @@ function policyDocument(args) {
 
 const unknownCalls = new Set();
 
+/**
+ * Calls to the CLI in flight (SST's components call it over HTTP with http.request, e.g. to
+ * build a function): the graph is complete only once none is left.
+ */
+let rpcInFlight = 0;
+const request = http.request;
+http.request = function counted(...args) {
+  const req = request.apply(this, args);
+  rpcInFlight++;
+  req.once("close", () => rpcInFlight--);
+  return req;
+};
+
 await pulumi.runtime.setMocks(
   {
     newResource({ type, name, inputs }) {
@@ -167,10 +181,10 @@ export async function declare(config, run, sst) {
   });
   const resolved = await new Promise((resolve) => pulumi.output(outputs).apply(resolve));
   // Registrations continue after the outputs resolve (function builds answer over RPC); wait
-  // until the graph has not grown for a second and a half, so a busy machine cannot cut it short.
+  // until no call is in flight and the graph has not grown for a second and a half.
   for (let seen = resources.length, still = 0; still < 5; ) {
     await new Promise((r) => setTimeout(r, 300));
-    still = resources.length === seen ? still + 1 : 0;
+    still = resources.length === seen && rpcInFlight === 0 ? still + 1 : 0;
     seen = resources.length;
   }
   writeFileSync(

@@ -30,6 +30,19 @@ describe("agent deployment files", () => {
     ).toEqual(expected);
   });
 
+  it("gives the agent every setting the stack gives its EC2 agents", async () => {
+    // What infra/functions.ts puts in the functions' (and so the EC2 agents') environment.
+    const infra = readFileSync(new URL("../../../infra/functions.ts", import.meta.url), "utf8");
+    const block = infra.slice(
+      infra.indexOf("const environment = {"),
+      infra.indexOf("};", infra.indexOf("const environment = {")),
+    );
+    const names = [...block.matchAll(/^\s+(TESSERA_[A-Z_]+):/gm)].map((m) => m[1]!);
+    expect(names).toContain("TESSERA_BUCKET");
+    const config = byKind("ConfigMap").data;
+    for (const name of names) expect(config, name).toHaveProperty(name);
+  });
+
   it("lets KEDA read the queues with the agent's role, which alone may read them", () => {
     // identityOwner defaults to keda: the operator's own role, which cannot read the queues, so
     // the Deployment would never scale from zero.

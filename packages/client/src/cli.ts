@@ -7,12 +7,20 @@
 import { constants, createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
+import {
+  describeCost,
+  describeCounts,
+  describeInterruptedSubmit,
+  formatCost,
+  formatFailures,
+  formatTable,
+} from "./cli-format.ts";
+import { failuresOf, progressReporter } from "./cli-wait.ts";
 import { TesseraError } from "./errors.ts";
 import { profileFromOutputs, resolveConnection, saveProfile, UsageError } from "./profile.ts";
+import type { SubmitSummary } from "./session.ts";
 import { Tessera } from "./tessera.ts";
-import type { SessionCost, SessionStatus } from "./types.ts";
 
 interface Globals {
   endpoint?: string;
@@ -25,6 +33,13 @@ interface Globals {
 function int(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number");
+  return n;
+}
+
+/** Tasks per chunk: the API takes 1 to 500 (`config.chunkMaxTasks`). */
+function chunkSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 500) throw new InvalidArgumentError("must be 1 to 500");
   return n;
 }
 
@@ -44,8 +59,9 @@ const program = new Command("tessera")
     `
 Examples:
   tessera submit risk-0412 tasks.jsonl --handler price-european-option --close
-  seq 1 1000 | tessera submit squares - --handler square --close
+  seq 1 1000 | tessera submit demo - --handler echo --close
   tessera wait risk-0412
+  tessera close risk-0412                     (an open session: no more tasks, wait can end)
   tessera results risk-0412 > results.jsonl
   tessera status risk-0412 --json
   tessera profile prod --from-outputs .sst/outputs.json   (after \`npx sst deploy --stage prod\`)
@@ -65,11 +81,14 @@ function out(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-/** Lines of a JSONL file or stdin, parsed; a bad line names its number. */
-async function* readJsonl(path: string): AsyncGenerator<unknown> {
+/**
+ * Lines of a JSONL file or stdin, parsed; a bad line names its number. `signal` stops the
+ * reading even while stdin has nothing to give.
+ */
+async function* readJsonl(path: string, signal: AbortSignal): AsyncGenerator<unknown> {
   const input = path === "-" ? process.stdin : createReadStream(path);
   input.on("error", () => {}); // reported by the readline loop below
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY, signal });
   let n = 0;
   try {
     for await (const line of lines) {
@@ -102,11 +121,21 @@ program
     int,
     0,
   )
+  .option(
+    "--resume-from <index>",
+    "skip the input's tasks numbered below this (stored by an interrupted submit, which prints it)",
+    int,
+  )
   .option("--batch-size <n>", "tasks per request", int, 1000)
   .option("--pool <pool>", "pool of a new session")
   .option("--priority <priority>", "high, normal or low (new session)")
   .option("--max-attempts <n>", "attempts per task (new session)", int)
   .option("--task-timeout <ms>", "longest a task of a new session may run, in ms (default 1 hour)", int)
+  .option(
+    "--chunk-size <n>",
+    "tasks per chunk, the unit a worker leases, of a new session (1-500, default 64): smaller spreads a small session over more workers",
+    chunkSize,
+  )
   .option("--timeout <ms>", "longest one of these tasks may run, in ms (instead of the session's)", int)
   .action(async (sessionId: string, file: string, o) => {
     if (file !== "-")
@@ -119,19 +148,46 @@ program
       ...(o.priority ? { priority: o.priority } : {}),
       ...(o.maxAttempts ? { maxAttempts: o.maxAttempts } : {}),
       ...(o.taskTimeout ? { taskTimeoutMs: o.taskTimeout } : {}),
+      ...(o.chunkSize ? { chunkMaxTasks: o.chunkSize } : {}),
     };
     const session = await tessera.createSession({ sessionId, config });
-    const summary = await session.submit(readJsonl(file), {
-      handler: o.handler,
-      ...(o.timeout ? { timeoutMs: o.timeout } : {}),
-      close: Boolean(o.close),
-      startIndex: o.startIndex,
-      batchSize: o.batchSize,
-      onProgress: (n) => {
-        if (!json && process.stderr.isTTY) process.stderr.write(`\rsubmitted ${n}`);
-      },
-    });
-    if (!json && process.stderr.isTTY) process.stderr.write("\n");
+    // Ctrl-C stops reading and sending; what the API already accepted is reported below.
+    const interrupt = new AbortController();
+    process.once("SIGINT", () => interrupt.abort(new Error("interrupted")));
+    const tty = !json && process.stderr.isTTY;
+    const first = Math.max(o.startIndex, o.resumeFrom ?? 0);
+    let progress: SubmitSummary = { submitted: 0, created: 0, existing: 0, nextIndex: first };
+    let summary: SubmitSummary;
+    try {
+      summary = await session.submit(readJsonl(file, interrupt.signal), {
+        handler: o.handler,
+        ...(o.timeout ? { timeoutMs: o.timeout } : {}),
+        close: Boolean(o.close),
+        startIndex: o.startIndex,
+        resumeFrom: o.resumeFrom,
+        batchSize: o.batchSize,
+        signal: interrupt.signal,
+        onProgress: (n, soFar) => {
+          progress = soFar;
+          if (tty) process.stderr.write(`\rsubmitted ${n}`);
+        },
+      });
+    } catch (error) {
+      if (tty && progress.submitted > 0) process.stderr.write("\n");
+      const interrupted = interrupt.signal.aborted;
+      // An API error before anything was stored needs no way back: it is the one line.
+      if (!interrupted && progress.nextIndex === first) throw error;
+      if (!interrupted) console.error(`tessera: ${error instanceof Error ? error.message : String(error)}`);
+      const args = process.argv.slice(2);
+      const lines = describeInterruptedSubmit(sessionId, args, {
+        first,
+        nextIndex: progress.nextIndex,
+        fromStdin: file === "-",
+      });
+      for (const line of lines) console.error(line);
+      process.exit(interrupted ? 130 : error instanceof UsageError ? 2 : 3);
+    }
+    if (tty) process.stderr.write("\n");
     if (json) out({ sessionId, ...summary });
     else
       console.log(
@@ -139,42 +195,19 @@ program
       );
   });
 
-function describeCounts(s: SessionStatus): string {
-  const c = s.counts;
-  return `${c.total} tasks: ${c.succeeded} succeeded, ${c.failed} failed, ${c.cancelled} cancelled, ${c.running} running, ${c.queued} queued`;
-}
-
-/** `$0.000123 for 1,234 AWS requests, 5.6 Lambda GB-s, 0 agent-s`. */
-function describeCost(c: SessionCost): string {
-  const parts = [`${c.requests.toLocaleString("en", { maximumFractionDigits: 0 })} AWS requests`];
-  if (c.lambdaGbSeconds > 0) parts.push(`${c.lambdaGbSeconds.toFixed(1)} Lambda GB-s`);
-  if (c.agentSeconds > 0) parts.push(`${c.agentSeconds.toFixed(0)} agent-s`);
-  return `${dollars(c.dollars)} for ${parts.join(", ")}`;
-}
-
-function dollars(n: number): string {
-  return n >= 0.01 ? `$${n.toFixed(2)}` : `$${n.toPrecision(3)}`;
-}
-
-/** The cost breakdown as a table. */
-function formatCost(sessionId: string, c: SessionCost): string {
-  const rows = c.lines.map((l) => [
-    l.service,
-    l.item,
-    `${l.quantity.toLocaleString("en", { maximumFractionDigits: 2 })} ${l.unit}`,
-    l.priced ? dollars(l.dollars) : "no price",
-  ]);
-  const header = ["service", "item", "quantity", "cost"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r.map((cell, i) => (i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ");
-  return [
-    `${sessionId}: ${describeCost(c)}`,
-    line(header),
-    ...rows.map(line),
-    `prices: ${c.prices.region}, taken ${c.prices.takenOn} (${c.prices.source}); requests the client made directly (presigned uploads and downloads) are not included`,
-  ].join("\n");
-}
+program
+  .command("close")
+  .description("close a session: it takes no more tasks, and wait and results end once its tasks finish")
+  .argument("<session>")
+  .action(async (sessionId: string) => {
+    const { tessera, json } = await client();
+    const session = tessera.session(sessionId);
+    const info = await session.close();
+    if (json) return out(info);
+    const { counts } = await session.status();
+    const left = counts.queued + counts.running;
+    console.log(`${sessionId}: ${info.state} with ${counts.total} tasks (${left} still queued or running)`);
+  });
 
 program
   .command("status")
@@ -215,8 +248,10 @@ program
     process.once("SIGINT", () => process.exit(130));
     const stream = tessera.session(sessionId).results({ cursor: o.cursor });
     for await (const r of stream) {
-      // A result without output (failed, cancelled, or its download lost) is a line with its error.
-      out(r.error ? r : { taskId: r.taskId, status: r.status, output: r.output });
+      // Every line has the same head; a result without output (failed, cancelled, or its
+      // download lost) has its error instead.
+      const head = { taskId: r.taskId, index: r.index, status: r.status, attempt: r.attempt };
+      out(r.error ? { ...head, error: r.error } : { ...head, output: r.output });
     }
   });
 
@@ -226,36 +261,16 @@ program
   .argument("<session>")
   .action(async (sessionId: string) => {
     const { tessera, json } = await client();
-    const bar =
-      !json && process.stderr.isTTY
-        ? new cliProgress.SingleBar(
-            {
-              format:
-                "  {bar} {value}/{total}  ✓ {succeeded}  ✗ {failed}  ⊘ {cancelled}  {rate}/s  eta {eta_formatted}",
-              stream: process.stderr,
-              hideCursor: true,
-            },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
-    const started = Date.now();
-    let shown = false;
-    const status = await tessera.session(sessionId).wait({
-      onProgress: (s) => {
-        const c = s.counts;
-        const finished = c.succeeded + c.failed + c.cancelled;
-        const rate = Math.round(finished / Math.max(0.001, (Date.now() - started) / 1000));
-        const payload = { succeeded: c.succeeded, failed: c.failed, cancelled: c.cancelled, rate };
-        if (!bar) return;
-        if (!shown) bar.start(c.total, finished, payload);
-        shown = true;
-        bar.setTotal(c.total);
-        bar.update(finished, payload);
-      },
-    });
-    bar?.stop();
-    if (json) out(status);
-    else console.log(`${sessionId}: ${describeCounts(status)}`);
+    const session = tessera.session(sessionId);
+    const progress = progressReporter(sessionId, !json && process.stderr.isTTY);
+    const status = await session.wait({ onProgress: progress.update });
+    progress.stop();
+    const failures = await failuresOf(session, status);
+    if (json) out({ ...status, failures });
+    else {
+      console.log(`${sessionId}: ${describeCounts(status)}`);
+      for (const line of formatFailures(sessionId, failures)) console.log(line);
+    }
     if (status.counts.failed + status.counts.cancelled > 0) process.exitCode = 1;
   });
 
@@ -291,11 +306,14 @@ program
   .action(async (o) => {
     const { tessera, json } = await client();
     let n = 0;
+    // People get a table sized to its content (ids are up to 64 characters), hence held rows.
+    const rows: string[][] = [];
     for await (const s of tessera.sessions({ pageSize: Math.min(100, o.limit) })) {
       if (n++ >= o.limit) break;
       if (json) out(s);
-      else console.log(`${s.sessionId.padEnd(30)} ${s.state.padEnd(9)} ${s.createdAt}`);
+      else rows.push([s.sessionId, s.state, s.createdAt]);
     }
+    for (const line of formatTable(rows)) console.log(line);
   });
 
 program

@@ -68,6 +68,12 @@ export interface ResultsOptions {
    * for a malformed token.
    */
   cursor?: string;
+  /**
+   * Yield only failed and cancelled tasks: succeeded ones are passed over without fetching their
+   * outputs (their pages are read all the same: the API has no filter, so the work still follows
+   * the whole session). @default false
+   */
+  failuresOnly?: boolean;
 }
 
 /** The results of a session as an async iterable; `cursor` is where its reader stands. */
@@ -106,7 +112,7 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
     return encodeResumeToken({ apiCursor: this.#base, skip });
   }
 
-  /** Results delivered so far. */
+  /** Results delivered so far (with `failuresOnly`, the succeeded ones passed over too). */
   get delivered(): number {
     return this.#delivered.size;
   }
@@ -135,12 +141,14 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
       this.#passed = 0;
       for (const [k, at] of fresh.entries()) {
         const index = indexes[at]!;
-        const result = await this.#toResult(page.results[at]!, index);
+        const wire = page.results[at]!;
+        const passOver = this.#options.failuresOnly && wire.status === "SUCCEEDED";
+        const result = passOver ? undefined : await this.#toResult(wire, index);
         this.#delivered.add(index);
         // Past this result the token skips it; past the page's last, the page's own cursor.
         if (k === fresh.length - 1) this.#finishPage(page.cursor);
         else this.#passed = at + 1;
-        yield result;
+        if (result) yield result;
       }
       if (fresh.length === 0) this.#finishPage(page.cursor);
       // Only the API knows when no more can come (a submit in flight at a close may still land

@@ -31,6 +31,12 @@ export interface SubmitOptions {
    * ids deterministic, so submitting the same tasks again creates nothing twice. @default 0
    */
   startIndex?: number;
+  /**
+   * Resume an interrupted submit of the same source: tasks numbered below this are read but not
+   * sent (the interrupted call stored them; its last `onProgress` summary's `nextIndex` says up
+   * to where). @default startIndex
+   */
+  resumeFrom?: number;
   /** Tasks per request (at most 10,000). @default 1000 */
   batchSize?: number;
   /** Requests in flight; the source is read no faster than they complete. @default 4 */
@@ -38,8 +44,11 @@ export interface SubmitOptions {
   /** Close the session once everything is submitted (results then know when they end). @default false */
   close?: boolean;
   signal?: AbortSignal;
-  /** Called after each batch with the number of tasks submitted so far. */
-  onProgress?: (submitted: number) => void;
+  /**
+   * Called after each answered batch with the number of tasks submitted so far and the summary
+   * so far: after an error or an abort, the last one says what was stored (`nextIndex`).
+   */
+  onProgress?: (submitted: number, summary: SubmitSummary) => void;
 }
 
 /** What a submit did. */
@@ -49,6 +58,12 @@ export interface SubmitSummary {
   created: number;
   /** Already there (an earlier try of the same tasks). */
   existing: number;
+  /**
+   * Every task from the first sent up to this index (excluded) was accepted by the API: where
+   * to resume (`resumeFrom`) if the call is interrupted. Batches answer out of order, so tasks
+   * after it may be stored too (a resume finds them already there).
+   */
+  nextIndex: number;
 }
 
 /** Options of {@link Session.wait}. */
@@ -116,20 +131,34 @@ export class Session<Input = unknown, Output = unknown> {
   ): Promise<SubmitSummary> {
     const batchSize = Math.min(10_000, Math.max(1, options.batchSize ?? 1_000));
     const concurrency = Math.max(1, options.concurrency ?? 4);
-    const summary: SubmitSummary = { submitted: 0, created: 0, existing: 0 };
+    let index = options.startIndex ?? 0;
+    const resumeFrom = Math.max(index, options.resumeFrom ?? index);
+    const summary: SubmitSummary = { submitted: 0, created: 0, existing: 0, nextIndex: resumeFrom };
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
-    let index = options.startIndex ?? 0;
     let batch: Array<{ index: number; payload?: string; payloadRef?: string }> = [];
     let bytes = 0;
+    /** Answered batches beyond a gap (an earlier batch still in flight): start → end index. */
+    const answered = new Map<number, number>();
 
     const send = (list: typeof batch) => {
+      const start = list[0]!.index;
+      const end = list[list.length - 1]!.index + 1;
       const p = this.#sendBatch(list, options)
         .then((r) => {
           summary.submitted += list.length;
           summary.created += r.created;
           summary.existing += r.existing;
-          options.onProgress?.(summary.submitted);
+          answered.set(start, end);
+          for (
+            let e = answered.get(summary.nextIndex);
+            e !== undefined;
+            e = answered.get(summary.nextIndex)
+          ) {
+            answered.delete(summary.nextIndex);
+            summary.nextIndex = e;
+          }
+          options.onProgress?.(summary.submitted, { ...summary });
         })
         .catch((error: unknown) => {
           failure ??= error;
@@ -141,6 +170,10 @@ export class Session<Input = unknown, Output = unknown> {
     /** Adds one task; returns a promise only when the caller must wait (backpressure, upload). */
     const push = (input: Input): Promise<void> | undefined => {
       options.signal?.throwIfAborted();
+      if (index < resumeFrom) {
+        index++;
+        return undefined;
+      }
       const payload = JSON.stringify(input) ?? "null";
       // What the task adds to the request body: its payload re-encoded as a JSON string (quotes
       // escaped), in UTF-8, plus the task's own fields.
@@ -185,6 +218,8 @@ export class Session<Input = unknown, Output = unknown> {
           if (wait) await wait;
         }
       }
+      // A source that ends because the caller aborted (a closed stdin) is not a complete one.
+      options.signal?.throwIfAborted();
       if (batch.length > 0 && !failure) send(batch);
     } finally {
       // Whatever ended the loop, no request is left running behind the caller's back.

@@ -23,24 +23,51 @@ beforeAll(async () => {
 });
 afterAll(() => grid?.stop());
 
-function tessera(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: {
-        ...process.env,
-        TESSERA_URL: grid.apiUrl,
-        TESSERA_TOKEN: grid.token,
-        TESSERA_CONFIG: noProfile,
-        ...options.env,
-      },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.stdin.end(options.stdin ?? "");
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+/** A running `tessera`: its output so far, a wait for a line of its stderr, and its exit. */
+function start(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: {
+      ...process.env,
+      TESSERA_URL: grid.apiUrl,
+      TESSERA_TOKEN: grid.token,
+      TESSERA_CONFIG: noProfile,
+      ...env,
+    },
   });
+  const run = { child, stdout: "", stderr: "" };
+  child.stdout.on("data", (d) => (run.stdout += d));
+  child.stderr.on("data", (d) => (run.stderr += d));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (code) => resolve({ code, stdout: run.stdout, stderr: run.stderr })),
+  );
+  const stderrMatches = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!pattern.test(run.stderr)) return;
+        child.stderr.off("data", check);
+        resolve();
+      };
+      child.stderr.on("data", check);
+      child.on("close", () => reject(new Error(`exited without ${pattern} on stderr: ${run.stderr}`)));
+      check();
+    });
+  return { run, child, exited, stderrMatches };
+}
+
+function tessera(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
+  const { child, exited } = start(args, options.env);
+  child.stdin.end(options.stdin ?? "");
+  const t0 = Date.now();
+  return exited.then((r) => { console.error("DEBUG", args.join(" "), Date.now() - t0, r.code, r.stderr.slice(0, 300)); return r; });
+}
+
+/** Polls `tessera status --json` until `ready` holds. */
+async function statusUntil(sessionId: string, ready: (status: { counts: { total: number } }) => boolean) {
+  for (;;) {
+    const status = await tessera(["status", sessionId, "--json"]);
+    if (status.code === 0 && ready(JSON.parse(status.stdout))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 describe("tessera CLI", () => {
@@ -55,6 +82,7 @@ describe("tessera CLI", () => {
       submitted: 30,
       created: 30,
       existing: 0,
+      nextIndex: 30,
     });
 
     const wait = await tessera(["wait", "cli-1"]);
@@ -69,7 +97,9 @@ describe("tessera CLI", () => {
     expect(rows).toHaveLength(30);
     expect(rows.find((r) => r.taskId === "7")).toEqual({
       taskId: "7",
+      index: 7,
       status: "SUCCEEDED",
+      attempt: 1,
       output: { n: 7 },
     });
 
@@ -96,22 +126,44 @@ describe("tessera CLI", () => {
     expect(again.stderr.trim()).toBe("tessera: session cli-1 is CLOSED and accepts no tasks");
   });
 
-  it("exits 1 from wait when tasks failed, and cancels sessions", async () => {
+  it("exits 1 from wait when tasks failed, saying why by error code, and cancels sessions", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "tessera-cli-in-")), "tasks.jsonl");
     writeFileSync(file, "1\n2\n");
-    await tessera([
-      "submit",
-      "cli-fail",
-      file,
-      "--handler",
-      "no-such-task",
-      "--max-attempts",
-      "1",
-      "--close",
-    ]);
+    // Tasks 0-1 succeed; tasks 2-6 fail (no such handler) on their one attempt.
+    await tessera(["submit", "cli-fail", file, "--handler", "echo", "--max-attempts", "1"]);
+    await tessera(["submit", "cli-fail", "-", "--handler", "no-such-task", "--start-index", "2", "--close"], {
+      stdin: "1\n2\n3\n4\n5\n",
+    });
     const wait = await tessera(["wait", "cli-fail", "--json"]);
     expect(wait.code).toBe(1);
-    expect(JSON.parse(wait.stdout).counts).toMatchObject({ total: 2, failed: 2 });
+    const report = JSON.parse(wait.stdout);
+    expect(report.counts).toMatchObject({ total: 7, succeeded: 2, failed: 5 });
+    expect(report.failures).toMatchObject({ failed: 5, cancelled: 0 });
+    expect(report.failures.byCode).toHaveLength(1);
+    const [group] = report.failures.byCode;
+    expect(group.count).toBe(5);
+    expect(group.examples).toHaveLength(3);
+    for (const e of group.examples) {
+      expect(e).toMatchObject({ status: "FAILED", attempt: 1, taskId: String(e.index) });
+      expect(e.index).toBeGreaterThanOrEqual(2);
+      expect(e.message).toMatch(/unknown task "no-such-task"/);
+    }
+    const human = await tessera(["wait", "cli-fail"]);
+    expect(human.code).toBe(1);
+    const lines = human.stdout.trim().split("\n");
+    expect(lines[0]).toBe("cli-fail: 7 tasks: 2 succeeded, 5 failed, 0 cancelled, 0 running, 0 queued");
+    expect(lines[1]).toBe("failed or cancelled tasks by error code:");
+    expect(lines[2]).toBe(`  ${group.code}: 5 tasks`);
+    expect(
+      lines.slice(3, 6).every((l) => /^ {4}task [2-6] \(FAILED, attempt 1\): unknown task/.test(l)),
+    ).toBe(true);
+    expect(lines[6]).toBe("    … and 2 more");
+    // Every results line has the same head, failed or not.
+    const results = (await tessera(["results", "cli-fail"])).stdout.trim().split("\n");
+    expect(results).toHaveLength(7);
+    for (const row of results.map((l) => JSON.parse(l)))
+      expect(Object.keys(row).slice(0, 4)).toEqual(["taskId", "index", "status", "attempt"]);
+
     await tessera(["submit", "cli-cancel", "-", "--handler", "echo"], { stdin: "1\n" });
     const cancel = await tessera(["cancel", "cli-cancel"]);
     expect(cancel.code).toBe(0);
@@ -123,6 +175,81 @@ describe("tessera CLI", () => {
         .split("\n")
         .map((l) => JSON.parse(l).sessionId),
     ).toEqual(["cli-cancel", "cli-fail"]);
+  });
+
+  it("tells a waiter once that an open session has nothing to run, and `close` lets the wait end", async () => {
+    const submit = await tessera(["submit", "cli-open", "-", "--handler", "echo"], { stdin: "1\n2\n" });
+    expect(submit.code, submit.stderr).toBe(0);
+    const waiting = start(["wait", "cli-open"]); // no terminal: the notice still comes
+    await waiting.stderrMatches(/still OPEN/);
+    expect(waiting.run.stderr.trim()).toBe(
+      "tessera: cli-open is still OPEN with nothing queued or running (2 of 2 finished); wait ends once it is closed. If no more tasks are coming: tessera close cli-open",
+    );
+    const close = await tessera(["close", "cli-open"]);
+    expect(close.code, close.stderr).toBe(0);
+    expect(close.stdout.trim()).toBe("cli-open: CLOSED with 2 tasks (0 still queued or running)");
+    const waited = await waiting.exited;
+    expect(waited.code).toBe(0);
+    expect(waited.stdout.trim()).toBe(
+      "cli-open: 2 tasks: 2 succeeded, 0 failed, 0 cancelled, 0 running, 0 queued",
+    );
+    expect(waited.stderr.match(/still OPEN/g)).toHaveLength(1);
+    const again = await tessera(["close", "cli-open", "--json"]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ sessionId: "cli-open", state: "CLOSED" });
+  });
+
+  it("says what an interrupted submit stored and how to resume it; the resume submits the rest", async () => {
+    const input = Array.from({ length: 50 }, (_, n) => JSON.stringify({ n })).join("\n");
+    const args = ["submit", "cli-int", "-", "--handler", "echo", "--batch-size", "10", "--close"];
+    const submitting = start(args);
+    // Four batches go out as the fifth fills; stdin stays open, as a slow producer's would.
+    submitting.child.stdin.write(`${input}\n`);
+    await statusUntil("cli-int", (s) => s.counts.total === 40);
+    // The grid stores a batch before it answers: give the last answer a moment to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    submitting.child.kill("SIGINT");
+    const interrupted = await submitting.exited;
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stderr.trim().split("\n")).toEqual([
+      "tessera: submit interrupted: tasks 0..39 are stored (the API accepted them); session cli-int is still OPEN.",
+      "  resume (feed it the same input): tessera submit cli-int - --handler echo --batch-size 10 --close --resume-from 40",
+      "  or close it with what it has: tessera close cli-int",
+    ]);
+    const status = JSON.parse((await tessera(["status", "cli-int", "--json"])).stdout);
+    expect(status).toMatchObject({ state: "OPEN", counts: { total: 40 } });
+    const resumed = await tessera([...args, "--resume-from", "40", "--json"], { stdin: input });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({
+      submitted: 10,
+      created: 10,
+      existing: 0,
+      nextIndex: 50,
+    });
+    const rows = (await tessera(["results", "cli-int"])).stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.output.n - r.index)).toEqual(Array(50).fill(0));
+  });
+
+  it("--chunk-size sets a new session's tasks per chunk", async () => {
+    const submit = await tessera(["submit", "cli-chunks", "-", "--handler", "echo", "--chunk-size", "1"], {
+      stdin: "1\n2\n3\n",
+    });
+    expect(submit.code, submit.stderr).toBe(0);
+    const status = JSON.parse((await tessera(["status", "cli-chunks", "--json"])).stdout);
+    expect(status.config.chunkMaxTasks).toBe(1);
+  });
+
+  it("sizes the sessions table's columns to the longest id", async () => {
+    const long = `cli-${"l".repeat(60)}`;
+    expect((await tessera(["submit", long, "-"])).code).toBe(0);
+    const listed = await tessera(["sessions", "--limit", "3"]);
+    const lines = listed.stdout.trim().split("\n");
+    expect(lines[0]!.startsWith(`${long}  OPEN`)).toBe(true);
+    // Each line's state starts in the same column, after the widest id and two spaces.
+    for (const line of lines)
+      expect(line.slice(long.length + 2)).toMatch(/^(OPEN|CLOSED|CANCELLED)\s+\d{4}-/);
   });
 
   it("saves a profile from a stack's outputs and uses it", async () => {
@@ -173,6 +300,11 @@ describe("tessera CLI", () => {
       /^tessera: \/no\/such\/file\.jsonl: no such file \(or not readable\)$/,
     ],
     [["submit", "x", "-"], 2, /^tessera: stdin:2: not a JSON value$/, "1\n{oops\n"],
+    [
+      ["submit", "x", "--chunk-size", "501"],
+      2,
+      /^error: option '--chunk-size <n>' argument '501' is invalid\. must be 1 to 500$/,
+    ],
     [["status", "nope"], 3, /^tessera: session nope not found$/],
     [["status", "bad id"], 3, /^tessera: path\.sessionId: must be 1-64 characters/],
     [["status", "x"], 2, /^tessera: no grid: pass --endpoint/, undefined, { TESSERA_URL: "" }],

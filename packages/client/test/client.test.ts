@@ -6,6 +6,7 @@ import { type LocalGrid, loadConfig, startLocalGrid } from "@tessera/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TesseraError } from "../src/errors.ts";
 import type { TaskResult } from "../src/result-stream.ts";
+import type { SubmitSummary } from "../src/session.ts";
 import { Tessera } from "../src/tessera.ts";
 
 const repo = new URL("../../../", import.meta.url).pathname;
@@ -45,7 +46,7 @@ describe("Tessera SDK on the local grid", () => {
       close: true,
       onProgress: (n) => progress.push(n),
     });
-    expect(summary).toEqual({ submitted: 250, created: 250, existing: 0 });
+    expect(summary).toEqual({ submitted: 250, created: 250, existing: 0, nextIndex: 250 });
     expect(progress.at(-1)).toBe(250);
     const results = await collect(session.results({ minPollMs: 20 }));
     expect(results).toHaveLength(250);
@@ -69,10 +70,70 @@ describe("Tessera SDK on the local grid", () => {
     const session = await client.createSession<number, number>({ sessionId: "dropped" });
     const summary = await session.submit([1, 2, 3, 4, 5], { handler: "echo", close: true });
     expect(dropped).toBe(1);
-    expect(summary).toEqual({ submitted: 5, created: 0, existing: 5 });
+    expect(summary).toEqual({ submitted: 5, created: 0, existing: 5, nextIndex: 5 });
     const results = await collect(session.results({ minPollMs: 20 }));
     expect(results.map((r) => r.index).sort()).toEqual([0, 1, 2, 3, 4]);
     expect((await session.status()).counts.total).toBe(5);
+  });
+
+  it("reports as nextIndex the tasks stored without a gap, though batches answer out of order", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let posts = 0;
+    // The first batch is stored at once, but its answer comes after the two others'.
+    const holdFirst: typeof fetch = async (input, init) => {
+      const first = String(input).endsWith("/tasks") && init?.method === "POST" && posts++ === 0;
+      const response = await fetch(input, init);
+      if (first) await held;
+      return response;
+    };
+    const client = new Tessera({ endpoint: grid.apiUrl, token: grid.token, fetch: holdFirst });
+    const session = await client.createSession<number, number>({ sessionId: "out-of-order" });
+    const seen: SubmitSummary[] = [];
+    await session.submit(
+      Array.from({ length: 30 }, (_, i) => i),
+      {
+        handler: "echo",
+        batchSize: 10,
+        concurrency: 3,
+        onProgress: (_, summary) => {
+          seen.push(summary);
+          if (seen.length === 2) release();
+        },
+      },
+    );
+    expect(seen.map((s) => [s.submitted, s.nextIndex])).toEqual([
+      [10, 0],
+      [20, 0],
+      [30, 30],
+    ]);
+  });
+
+  it("resumes an aborted submit from its last nextIndex: the rest of the source, at the right indexes", async () => {
+    const session = await tessera.createSession<number, number>({ sessionId: "resumed" });
+    const inputs = Array.from({ length: 30 }, (_, i) => 1000 + i);
+    const controller = new AbortController();
+    let last: SubmitSummary | undefined;
+    const aborted = session.submit(inputs, {
+      handler: "echo",
+      batchSize: 10,
+      concurrency: 1,
+      close: true,
+      signal: controller.signal,
+      onProgress: (_, summary) => {
+        last = summary;
+        controller.abort(new Error("Ctrl-C"));
+      },
+    });
+    await expect(aborted).rejects.toThrow("Ctrl-C");
+    expect(last).toMatchObject({ submitted: 10, nextIndex: 10 });
+    expect((await session.status()).state).toBe("OPEN"); // an aborted submit does not close
+    const rest = await session.submit(inputs, { handler: "echo", close: true, resumeFrom: last!.nextIndex });
+    expect(rest).toEqual({ submitted: 20, created: 20, existing: 0, nextIndex: 30 });
+    const results = await collect(session.results({ minPollMs: 20 }));
+    expect(results.map((r) => [r.index, r.output]).sort((a, b) => a[0]! - b[0]!)).toEqual(
+      inputs.map((input, index) => [index, input]),
+    );
   });
 
   it("sends large payloads and receives large results through presigned links, transparently", async () => {
@@ -92,7 +153,7 @@ describe("Tessera SDK on the local grid", () => {
       Array.from({ length: 100 }, () => wide),
       { handler: "echo", close: true },
     );
-    expect(summary).toEqual({ submitted: 100, created: 100, existing: 0 });
+    expect(summary).toEqual({ submitted: 100, created: 100, existing: 0, nextIndex: 100 });
     const results = await collect(session.results({ minPollMs: 20 }));
     expect(results).toHaveLength(100);
     expect(results.every((r) => r.status === "SUCCEEDED" && r.output === wide)).toBe(true);

@@ -11,6 +11,13 @@ export type {
 } from "@tessera/task";
 export { collectTasks, defineTask, isolatedTaskRunner, TaskInputError, taskRunner } from "@tessera/task";
 export { createApiHandler, openApiDocument } from "./api.ts";
+export type { HandlerCatalogue, PoolHandlers } from "./handler-catalogue.ts";
+export {
+  catalogueOf,
+  checkHandler,
+  HandlerCatalogueSchema,
+  parseHandlerCatalogue,
+} from "./handler-catalogue.ts";
 export type { AuthConfig } from "./http/auth.ts";
 export type { Route, RouteInput } from "./http/route.ts";
 export { API_ROUTES } from "./http/routes.ts";

@@ -41,6 +41,23 @@ describe("runtimeFromEnv", () => {
     ).toThrow("TESSERA_TOKENS must be a JSON object");
   });
 
+  it("knows what each pool runs from TESSERA_HANDLERS, and says what is wrong with it", () => {
+    expect(runtimeFromEnv(ON_AWS).handlers).toBeUndefined();
+    const catalogue = { default: { handlers: ["echo", "price"], default: "echo" } };
+    expect(runtimeFromEnv({ ...ON_AWS, TESSERA_HANDLERS: JSON.stringify(catalogue) }).handlers).toEqual(
+      catalogue,
+    );
+    expect(() => runtimeFromEnv({ ...ON_AWS, TESSERA_HANDLERS: "{default" })).toThrow(
+      "TESSERA_HANDLERS: not valid JSON",
+    );
+    expect(() =>
+      runtimeFromEnv({ ...ON_AWS, TESSERA_HANDLERS: '{"default":{"handlers":["echo"],"default":"price"}}' }),
+    ).toThrow("TESSERA_HANDLERS.default.default: must be one of the pool's handlers");
+    expect(() => runtimeFromEnv({ ...ON_AWS, TESSERA_HANDLERS: '{"default":["echo"]}' })).toThrow(
+      /^TESSERA_HANDLERS\.default: /,
+    );
+  });
+
   it("meters sessions unless switched off, and wakes the scaler only when it is configured", () => {
     expect(runtimeFromEnv(ON_AWS).usage).toBeDefined();
     expect(runtimeFromEnv({ ...ON_AWS, TESSERA_SESSION_USAGE: "off" }).usage).toBeUndefined();

@@ -8,6 +8,7 @@
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { GridPorts, SessionUsage } from "@tessera/core";
 import { gridPortsFromEnv, sessionUsageFor } from "@tessera/core/aws";
+import { type HandlerCatalogue, parseHandlerCatalogue } from "./handler-catalogue.ts";
 import type { AuthConfig } from "./http/auth.ts";
 import { scalerKickFromEnv } from "./scaler-kick.ts";
 
@@ -19,6 +20,11 @@ export interface GridRuntime {
   usage?: SessionUsage | undefined;
   /** Told when tickets were sent to a pool: wakes the fleet scaler for agent pools. */
   onAgentWork?: ((pool: string) => Promise<void>) | undefined;
+  /**
+   * What each pool runs: a submit naming another handler is refused (400). A pool not listed,
+   * or no catalogue at all, accepts any handler.
+   */
+  handlers?: HandlerCatalogue | undefined;
 }
 
 /** Memory of this function in GB: Lambda says; elsewhere (the local grid) the deployed size. */
@@ -35,6 +41,8 @@ export function functionMemoryGb(deployedMb = 1769, env: NodeJS.ProcessEnv = pro
  * - `TESSERA_SCALER_FUNCTION` and `TESSERA_AGENT_POOLS`: submits to those pools wake the fleet
  *   scaler (see scaler-kick.ts).
  * - `TESSERA_SESSION_USAGE=off`: no per-session usage (cost reports).
+ * - `TESSERA_HANDLERS`: JSON `{ "pool": { "handlers": ["echo", …], "default": "echo" | null } }`,
+ *   what each pool runs (see handler-catalogue.ts); unset, every pool accepts any handler.
  */
 export function runtimeFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -51,6 +59,7 @@ export function runtimeFromEnv(
     ports,
     usage: sessionUsageFor(clients, ports, env),
     onAgentWork: scalerKickFromEnv(env),
+    handlers: env.TESSERA_HANDLERS ? parseHandlerCatalogue(env.TESSERA_HANDLERS) : undefined,
     auth: {
       jwtTenantClaim: env.TESSERA_JWT_TENANT_CLAIM || "tenant",
       tokens: emulated && env.TESSERA_TOKENS ? parseTokens(env.TESSERA_TOKENS) : undefined,

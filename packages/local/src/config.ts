@@ -31,6 +31,12 @@ export const LocalConfigSchema = z
       .regex(/^[a-z0-9-]{3,20}$/, "must be 3-20 characters of a-z 0-9 -")
       .default("local"),
     pools: z.array(IdSchema).min(1).default(["default"]),
+    /**
+     * Pools served only by agents you start yourself (`tessera-agent` with the settings `npm
+     * start` writes to `dataDir/agent.env`): the grid starts no worker or agent on them, so
+     * their tasks can run code the grid does not have (a `--command` program).
+     */
+    externalPools: z.array(IdSchema).default([]),
     /** Lambda-style workers: a local event source mapping per queue invoking the worker handler. */
     lambda: z
       .object({
@@ -100,6 +106,26 @@ export const LocalConfigSchema = z
   .strict();
 
 export type LocalConfig = z.output<typeof LocalConfigSchema>;
+
+/** Who serves which pool. */
+export interface PoolRoles {
+  /** Every pool of the grid (its queues are created). */
+  all: string[];
+  /** Served by the Lambda-style workers and the fixed agents. */
+  workers: string[];
+  /** Served by the agent fleet. */
+  fleet: string[];
+  /** Served by external agents only. */
+  external: string[];
+}
+
+/** The pools of each kind. An external pool is external only, even when another list names it. */
+export function poolRoles(config: Pick<LocalConfig, "pools" | "fleet" | "externalPools">): PoolRoles {
+  const external = [...new Set(config.externalPools)];
+  const fleet = [...new Set(config.fleet.pools)].filter((p) => !external.includes(p));
+  const workers = [...new Set(config.pools)].filter((p) => !external.includes(p) && !fleet.includes(p));
+  return { all: [...new Set([...config.pools, ...fleet, ...external])], workers, fleet, external };
+}
 
 type Raw = Record<string, unknown>;
 const section = (raw: Raw, name: string): Raw =>

@@ -45,15 +45,17 @@ import {
 } from "@tessera/core/aws";
 import { checkJava, startDynamoDbLocal, startFauxqsEmulator } from "@tessera/core/emulators";
 import {
+  catalogueOf,
   createApiHandler,
   createObservability,
   createWorkerHandler,
   type GridRuntime,
 } from "@tessera/functions";
 import { collectTasks, isolatedTaskRunner, taskRunner } from "@tessera/task";
-import type { LocalConfig } from "./config.ts";
+import { type LocalConfig, poolRoles } from "./config.ts";
 import { runEventSource } from "./event-source.ts";
 import { type HttpBridge, startHttpBridge } from "./http-bridge.ts";
+import { rememberedPorts, rememberPorts, updateKeptQueues, writeAgentEnv } from "./kept-state.ts";
 import { LocalFleet } from "./local-fleet.ts";
 
 /** A failure the user can fix, said in one line. */
@@ -71,6 +73,11 @@ export interface LocalGrid {
   ports: GridPorts;
   /** Environment that points a process (an agent, the functions) at this grid. */
   env: Record<string, string>;
+  /**
+   * The file (in the data directory) that holds `env` for agents started by hand, as shell
+   * assignments: `set -a; . FILE; set +a` before `tessera-agent`.
+   */
+  agentEnvFile: string;
   agents: ChildProcess[];
   /** The agent fleet (processes on the fleet pools, started and stopped by the scaler). */
   fleet: LocalFleet;
@@ -219,17 +226,27 @@ export async function startLocalGrid(
     checkLayout(config.dataDir, log);
     checkJava(); // said as it is, before any failure to start is blamed on the data
     log("starting DynamoDB Local and fauxqs");
-    const dynamo = await startDynamoDbLocal({ dbPath: join(config.dataDir, "dynamodb") }).catch(
-      (error: Error) => {
-        throw new LocalGridError(
-          `DynamoDB Local did not start with the data in ${join(config.dataDir, "dynamodb")}: ${firstCause(error.message)}. ` +
-            "If the data is corrupt, move that directory away (or delete it) to start fresh.",
-        );
-      },
-    );
+    const remembered = await rememberedPorts(config.dataDir);
+    const dynamo = await startDynamoDbLocal({
+      dbPath: join(config.dataDir, "dynamodb"),
+      port: remembered.dynamodb,
+    }).catch((error: Error) => {
+      throw new LocalGridError(
+        `DynamoDB Local did not start with the data in ${join(config.dataDir, "dynamodb")}: ${firstCause(error.message)}. ` +
+          "If the data is corrupt, move that directory away (or delete it) to start fresh.",
+      );
+    });
     stops.push(() => dynamo.stop());
-    const fauxqs = await startFauxqsEmulator();
+    // Tickets, payloads and results are kept in the data directory, as the table is.
+    const fauxqsDir = join(config.dataDir, "fauxqs");
+    const fauxqs = await startFauxqsEmulator({ dataDir: fauxqsDir, port: remembered.fauxqs }).catch((error: Error) => {
+      throw new LocalGridError(
+        `fauxqs did not start with the data in ${fauxqsDir}: ${firstCause(error.message)}. ` +
+          "If the data is corrupt, move that directory away (or delete it) to start fresh.",
+      );
+    });
     stops.push(() => fauxqs.stop());
+    rememberPorts(config.dataDir, { dynamodb: dynamo.port, fauxqs: fauxqs.port });
 
     const clients = createAwsClients({
       dynamoEndpoint: dynamo.endpoint,
@@ -237,16 +254,18 @@ export async function startLocalGrid(
       credentials: LOCAL_CREDENTIALS,
     });
     stops.push(() => destroyAwsClients(clients));
-    // The fleet's pools are served by its agents only (as agent pools on AWS), the others by
-    // the Lambda-style workers and the fixed agents.
-    const pools = [...new Set([...config.pools, ...config.fleet.pools])];
-    const fleetPools = new Set(config.fleet.pools);
-    const workerPools = pools.filter((p) => !fleetPools.has(p));
+    // The fleet's pools are served by its agents only (as agent pools on AWS), external pools
+    // by agents started by hand only, the others by the Lambda-style workers and fixed agents.
+    const roles = poolRoles(config);
+    const pools = roles.all;
+    const fleetPools = new Set(roles.fleet);
+    const workerPools = roles.workers;
     const grid = defineGrid({
       prefix: config.prefix,
       pools,
       lambda: { pools: workerPools, timeoutSeconds: config.lambda.timeoutSeconds },
     });
+    await updateKeptQueues(clients.sqs, grid);
     const queueUrls = await provisionGrid(clients, grid);
     const timing = { ticketGraceMs: config.reaper.ticketGraceMs, leaseGraceMs: config.reaper.leaseGraceMs };
     const ports = awsGridPorts(clients, grid, queueUrls, { timing });
@@ -255,6 +274,9 @@ export async function startLocalGrid(
       ports,
       auth: { jwtTenantClaim: "tenant", tokens },
       usage: sessionUsageFor(clients, ports),
+      // The grid's own workers and agents run the task modules and no default task, so a submit
+      // to their pools must name one of those; external pools run code the grid cannot see.
+      handlers: catalogueOf([...roles.workers, ...roles.fleet], tasks.keys()),
     };
     // Stopped after the workers, agents and API (stops run in reverse): their last counters land.
     stops.push(() => runtime.usage?.flush());
@@ -268,6 +290,11 @@ export async function startLocalGrid(
       TESSERA_TICKET_GRACE_MS: String(timing.ticketGraceMs),
       TESSERA_LEASE_GRACE_MS: String(timing.leaseGraceMs),
     };
+    const agentEnvFile = writeAgentEnv(config.dataDir, {
+      ...env,
+      TESSERA_BUCKET: grid.bucketName,
+      AWS_REGION: await clients.sqs.config.region(),
+    });
 
     const counters = { apiRequests: 0, workerInvocations: 0 };
     // Lambda-style workers: one handler ("container") per poller, as Lambda runs one
@@ -361,7 +388,7 @@ export async function startLocalGrid(
     });
     if (options.inProcessAgents) {
       const inProcess = Array.from(
-        { length: config.agents.count },
+        { length: workerPools.length === 0 ? 0 : config.agents.count },
         () =>
           new Agent({
             ports,
@@ -420,7 +447,8 @@ export async function startLocalGrid(
       });
       agents[i] = child;
     };
-    for (let i = 0; i < (options.inProcessAgents ? 0 : config.agents.count); i++) spawnAgent(i);
+    const fixedAgents = options.inProcessAgents || workerPools.length === 0 ? 0 : config.agents.count;
+    for (let i = 0; i < fixedAgents; i++) spawnAgent(i);
 
     // The agent fleet: the fleet controller on a timer, as the scaler Lambda runs on AWS.
     const fleet = new LocalFleet({
@@ -433,7 +461,7 @@ export async function startLocalGrid(
       log,
     });
     stops.push(() => fleet.stopAll());
-    if (config.fleet.pools.length > 0) {
+    if (roles.fleet.length > 0) {
       const policy: FleetPolicy = {
         ...DEFAULT_FLEET_POLICY,
         maxAgents: config.fleet.maxAgents,
@@ -448,7 +476,7 @@ export async function startLocalGrid(
       const controller = new FleetController({
         fleet,
         backlog: new SqsBacklog(clients.sqs, grid, queueUrls),
-        policies: Object.fromEntries(config.fleet.pools.map((p) => [p, policy])),
+        policies: Object.fromEntries(roles.fleet.map((p) => [p, policy])),
         clock: new SystemClock(),
         onPass: (p) => {
           if (p.launched.length > 0 || p.stopped.length > 0 || p.errors.length > 0 || p.failed)
@@ -489,6 +517,7 @@ export async function startLocalGrid(
       grid,
       ports,
       env,
+      agentEnvFile,
       agents,
       fleet,
       clients,

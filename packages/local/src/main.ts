@@ -2,7 +2,8 @@
  * `npm start`: the local grid on embedded emulators, a sample workload with a progress bar, and
  * how to use it; then it serves until Ctrl-C and shuts everything down.
  */
-import { loadConfig } from "./config.ts";
+import { relative } from "node:path";
+import { loadConfig, poolRoles } from "./config.ts";
 import { startLocalGrid } from "./local-grid.ts";
 import { runSample } from "./sample.ts";
 
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
         `(${report.tasksPerSecond} tasks/s, session ${report.sessionId})`,
     );
   }
-  const fleetPool = config.fleet.pools[0];
+  const roles = poolRoles(config);
+  const fleetPool = roles.fleet[0];
   if (fleetPool && config.sample.fleetTasks > 0) {
     // Sleeps of 0.5-2 s on an agent pool: the scaler starts agents for them and, once the
     // pool has been idle for a while, stops them all (the lines the grid prints).
@@ -67,15 +69,18 @@ async function main(): Promise<void> {
 The grid serves until Ctrl-C.
   API       ${grid.apiUrl}   (OpenAPI: ${grid.apiUrl}/openapi.json)
   token     ${grid.token}   (tenant "${grid.tenant}"; kept in ${config.dataDir}/token)
-  data      ${config.dataDir}   (sessions and results survive a restart)
-  agents    ${grid.agents.length} fixed process(es); fleet pools ${config.fleet.pools.map((p) => `"${p}"`).join(", ") || "none"}: 0-${config.fleet.maxAgents} agents as the work needs; logs in ${config.dataDir}/logs
+  data      ${config.dataDir}   (sessions, queued tasks and results survive a restart)
+  agents    ${grid.agents.length} fixed process(es); fleet pools ${roles.fleet.map((p) => `"${p}"`).join(", ") || "none"}: 0-${config.fleet.maxAgents} agents as the work needs; logs in ${config.dataDir}/logs
+${externalAgents(roles.external, grid.agentEnvFile)}
 
 Try it:
   export TESSERA_URL=${grid.apiUrl} TESSERA_TOKEN=${grid.token}
   seq 1 100 | sed 's/.*/{"n":&}/' | npx tessera submit hello-cli - --handler echo --close
   npx tessera wait hello-cli && npx tessera results hello-cli | head -3
-  # on the agent fleet (watch agents start, then stop when idle):
-  seq 1 40 | sed 's/.*/{"ms":2000}/' | npx tessera submit fleet-demo - --handler sleep --pool ${fleetPool ?? "batch"} --close
+  # on the agent fleet, one task per ticket (watch agents start, then stop when idle):
+  curl -s -H "authorization: Bearer $TESSERA_TOKEN" -H "content-type: application/json" \\
+       -d '{"sessionId":"fleet-demo","config":{"pool":"${fleetPool ?? "batch"}","chunkMaxTasks":1}}' $TESSERA_URL/sessions
+  seq 1 40 | sed 's/.*/{"ms":2000}/' | npx tessera submit fleet-demo - --handler sleep --close
   # SDK: new Tessera({ endpoint: process.env.TESSERA_URL, token: process.env.TESSERA_TOKEN }) from @tessera/client
   # HTTP:
   curl -s -H "authorization: Bearer $TESSERA_TOKEN" $TESSERA_URL/sessions
@@ -85,6 +90,19 @@ Try it:
        -d '{"handler":"echo","tasks":[{"index":0,"payload":"{\\"hi\\":1}"}]}' $TESSERA_URL/sessions/hello/tasks
   curl -s -H "authorization: Bearer $TESSERA_TOKEN" $TESSERA_URL/sessions/hello/results
 `);
+}
+
+/**
+ * How to serve the external pools with an agent of your own: the one command, from the
+ * settings the grid wrote. With no external pool, how to declare one.
+ */
+function externalAgents(pools: string[], envFile: string): string {
+  const near = relative(process.cwd(), envFile);
+  const file = near.startsWith("..") ? envFile : near;
+  const command = `set -a; . ${file}; set +a; npx tessera-agent --pools ${pools[0] ?? "POOL"} --command python3 --arg examples/pricer.py`;
+  return pools.length > 0
+    ? `  external  pools ${pools.map((p) => `"${p}"`).join(", ")} are served by agents you start (settings in ${file}):\n              ${command}`
+    : `  external  none; to run your own agents on a pool, list it in "externalPools" (tessera.local.json), then:\n              ${command}`;
 }
 
 main().catch(fail);

@@ -135,6 +135,37 @@ describe("local grid", () => {
     await grid.stop();
   });
 
+  it("refuses a submit naming a task its pools do not run, with a 400 naming `handler`", async () => {
+    const grid = await startLocalGrid({
+      ...config(),
+      dataDir: mkdtempSync(join(tmpdir(), "tessera-handlers-")),
+      lambda: { pollers: 1, timeoutSeconds: 30, concurrency: 8, threads: 0 },
+      agents: { count: 0, concurrency: 1 },
+      sample: { tasks: 0, fleetTasks: 0 },
+    });
+    grids.push(grid);
+    for (const pool of ["default", "batch"]) {
+      const sessionId = `typo-${pool}`;
+      await api(grid, "POST", "/sessions", { sessionId, config: { pool } });
+      const refused = await api(grid, "POST", `/sessions/${sessionId}/tasks`, {
+        handler: "prcie",
+        tasks: [{ index: 0, payload: "{}" }],
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ field: "handler" });
+      expect(refused.body.error.message).toMatch(
+        new RegExp(
+          `^handler: unknown task "prcie" for pool ${pool} \\(it runs: echo, noop, price-european-option, sleep\\)$`,
+        ),
+      );
+      // The grid's workers have no default task: a batch must name one.
+      const nameless = await api(grid, "POST", `/sessions/${sessionId}/tasks`, { tasks: [{ index: 0 }] });
+      expect(nameless).toMatchObject({ status: 400, body: { error: { field: "handler" } } });
+      expect((await api(grid, "GET", `/sessions/${sessionId}`)).body.counts.total).toBe(0);
+    }
+    await grid.stop();
+  });
+
   it("says in one line when its port is taken, and starts nothing", async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));

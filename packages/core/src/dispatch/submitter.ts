@@ -171,7 +171,14 @@ export async function submitTasks(
   ports: GridPorts,
   key: SessionKey,
   input: unknown,
-  options: { signal?: AbortSignal | undefined } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    /**
+     * Checks the batch's handler against what the session's pool runs, throwing a
+     * ValidationError to refuse it. Called with the session just read, before anything is written.
+     */
+    checkHandler?: ((pool: string, handler: string | undefined) => void) | undefined;
+  } = {},
 ): Promise<SubmitReport> {
   const batch = parseInput(SubmitBatchInput, input);
   validateSizes(batch);
@@ -190,6 +197,7 @@ export async function submitTasks(
   const groups = [...byGroup.keys()].sort((a, b) => a - b);
   for (const list of byGroup.values()) list.sort((a, b) => a.task.index - b.task.index);
   const session = await getSession(ports, key);
+  options.checkHandler?.(session.config.pool, batch.handler);
   if (session.state !== SessionState.OPEN) throw new SessionNotOpenError(key.sessionId, session.state);
   const sizes = await uploadSizes(ports, key, batch);
 

@@ -222,9 +222,9 @@ export class SessionUsageRecorder {
 
 /** One line of a session's cost. */
 export interface SessionCostLine {
-  /** `DynamoDB`, `SQS`, `S3`, `Lambda`, `APIGateway`, `EC2`. */
+  /** `DynamoDB`, `SQS`, `S3`, `Lambda`, `APIGateway`, `EC2`, or `local agent` (a local process). */
   service: string;
-  /** The operation, or for EC2 `{instanceType} {market}`. */
+  /** The operation, for EC2 `{instanceType} {market}`, for a local agent `process time`. */
   item: string;
   /** Requests (calls), invocations, or instance-seconds for EC2. */
   quantity: number;
@@ -292,7 +292,7 @@ export function priceSessionUsage(
   const gbs = counters[counterName.lambdaGbSeconds] ?? 0;
   // Compute and API lines: [service, item, counter, unit, price per unit].
   const compute: Array<[string, string, number, SessionCostLine["unit"], number]> = [
-    ["APIGateway", "HTTP API requests", api, "requests", prices.apiGateway.httpRequest],
+    ["APIGateway", "HTTP API", api, "requests", prices.apiGateway.httpRequest],
     [
       "Lambda",
       "invocations",
@@ -313,9 +313,11 @@ export function priceSessionUsage(
     const hourly = prices.ec2.onDemandHourly[type];
     const rate =
       hourly === undefined ? undefined : hourly * (market === "spot" ? prices.ec2.spotFraction : 1);
+    // A local agent is a process on this machine, not an instance: said so, and unpriced.
+    const local = market === "local";
     lines.push({
-      service: "EC2",
-      item: `${type} ${market}`,
+      service: local ? "local agent" : "EC2",
+      item: local ? "process time" : `${type} ${market}`,
       quantity: seconds,
       unit: "instance-seconds",
       dollars: rate === undefined ? 0 : (seconds / 3_600) * rate,
@@ -338,68 +340,80 @@ export function priceSessionUsage(
 }
 
 /**
- * An agent's instance time, apportioned to the sessions of the tasks it ran: between two
- * flushes, the instance-seconds of the window go to the sessions in proportion to their task
- * time in it; a window with no task carries its seconds to the next one that has some (the
- * session whose work arrives pays for the wait that kept the agent up), and what is left at
- * the end goes to the sessions of the last window.
+ * An agent's instance time, charged to the sessions of the tasks it ran: the time it had at
+ * least one task running, split between the sessions of those tasks in proportion to their
+ * task time (so four concurrent tasks of one session for 10 s cost 10 instance-seconds, not
+ * 40). Time with no task running is charged to no session: a fixed agent idles whatever runs,
+ * and a session that ran only on Lambda-style workers, or one task on the agent, must not pay
+ * for the minutes the agent waited (a scaled agent's boot and idle tail are the fleet's own
+ * cost, as an empty long poll is the grid's).
  */
 export class AgentTime {
   readonly #now: () => number;
   readonly #name: string;
-  #windowStart: number;
-  #carriedMs = 0;
+  /** Task time per session in the open window. */
   #taskMs = new Map<SessionId, number>();
+  /** Time with a task running in the open window. */
+  #busyMs = 0;
+  /** Since when a task has been running (while one is). */
+  #busySince: number | undefined;
   #running = new Map<number, { session: SessionId; since: number }>();
-  #last: Map<SessionId, number> | undefined;
   #seq = 0;
 
-  constructor(options: { instanceType: string; market: string; now?: () => number; startedAt?: number }) {
+  constructor(options: { instanceType: string; market: string; now?: () => number }) {
     this.#now = options.now ?? Date.now;
     this.#name = counterName.agentSeconds(options.instanceType, options.market);
-    this.#windowStart = options.startedAt ?? this.#now();
   }
 
   /** A task of `session` starts; call the returned function when it ends. */
   start(session: { tenant: string; sessionId: string }): () => void {
     const id = this.#seq++;
-    this.#running.set(id, { session: `${session.tenant}/${session.sessionId}`, since: this.#now() });
+    const now = this.#now();
+    if (this.#running.size === 0) this.#busySince = now;
+    this.#running.set(id, { session: `${session.tenant}/${session.sessionId}`, since: now });
     return () => {
       const run = this.#running.get(id);
       if (!run) return;
       this.#running.delete(id);
-      this.#addTask(run.session, this.#now() - run.since);
+      const end = this.#now();
+      this.#addTask(run.session, end - run.since);
+      if (this.#running.size === 0 && this.#busySince !== undefined) {
+        this.#busyMs += Math.max(end - this.#busySince, 0);
+        this.#busySince = undefined;
+      }
     };
   }
 
-  /** Closes the window: the instance-seconds it (and carried idle time) costs each session. */
-  window(final = false): Array<{ session: { tenant: string; sessionId: string }; counters: UsageCounters }> {
+  /**
+   * Closes the window: the instance-seconds each session's tasks kept the agent busy in it.
+   * (`final` is accepted for callers that close the last window; it changes nothing.)
+   */
+  window(_final = false): Array<{
+    session: { tenant: string; sessionId: string };
+    counters: UsageCounters;
+  }> {
     const now = this.#now();
     // Running tasks count up to now, then start afresh in the next window.
     for (const run of this.#running.values()) {
       this.#addTask(run.session, now - run.since);
       run.since = now;
     }
-    const ms = now - this.#windowStart + this.#carriedMs;
-    this.#windowStart = now;
-    let shares = this.#taskMs;
-    if (shares.size === 0) {
-      if (!final || !this.#last) {
-        this.#carriedMs = ms;
-        return [];
-      }
-      shares = this.#last;
+    if (this.#busySince !== undefined) {
+      this.#busyMs += Math.max(now - this.#busySince, 0);
+      this.#busySince = now;
     }
-    this.#carriedMs = 0;
-    this.#last = shares;
+    const shares = this.#taskMs;
+    const busyMs = this.#busyMs;
     this.#taskMs = new Map();
+    this.#busyMs = 0;
     let total = 0;
     for (const v of shares.values()) total += v;
     return [...shares].map(([id, v]) => {
       const slash = id.indexOf("/");
+      const ms = total > 0 ? (busyMs * v) / total : busyMs / shares.size;
       return {
         session: { tenant: id.slice(0, slash), sessionId: id.slice(slash + 1) },
-        counters: { [this.#name]: total > 0 ? (ms * v) / total / 1_000 : ms / shares.size / 1_000 },
+        counters: { [this.#name]: ms / 1_000 },
       };
     });
   }

@@ -78,7 +78,10 @@ export const TaskInputSchema = z
 /** A batch of tasks to submit. */
 export const SubmitBatchInput = z
   .object({
-    handler: id.optional(),
+    handler: id.optional().meta({
+      description:
+        "The task type to run: one the session's pool runs (400 otherwise); leave it out to run the pool's default task",
+    }),
     /** This batch's task timeout, instead of the session's. */
     timeoutMs: z.number().int().min(1_000).max(Limits.MAX_TASK_TIMEOUT_MS).optional(),
     tasks: z.array(TaskInputSchema).min(1).max(Limits.MAX_BATCH_TASKS),
