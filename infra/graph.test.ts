@@ -842,7 +842,7 @@ describe("AWS's rules, checked offline", () => {
     });
   });
 
-  it("takes the region from the AWS profile when AWS_REGION is unset, never a silent us-east-1", async () => {
+  it("takes the region from the AWS profile when AWS_REGION is unset, not a hard-coded us-east-1", async () => {
     const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
     const g = globalThis as { $config?: unknown };
     g.$config = (c: unknown) => c;
