@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config.ts";
+import { loadConfig, poolRoles } from "./config.ts";
 
 const dir = () => mkdtempSync(join(tmpdir(), "tessera-config-"));
 
@@ -44,5 +44,18 @@ describe("local grid configuration", () => {
     expect(() => loadConfig(dir(), { TESSERA_LOCAL_CONFIG: "nope.json" })).toThrow(
       /nope\.json, which does not exist/,
     );
+  });
+
+  it("leaves an external pool to external agents, even when the fleet's list names it", () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, "tessera.local.json"), JSON.stringify({ externalPools: ["batch", "gpu"] }));
+    expect(poolRoles(loadConfig(cwd, {}))).toEqual({
+      all: ["default", "batch", "gpu"],
+      workers: ["default"],
+      fleet: [],
+      external: ["batch", "gpu"],
+    });
+    writeFileSync(join(cwd, "tessera.local.json"), JSON.stringify({ externalPools: ["bad pool"] }));
+    expect(() => loadConfig(cwd, {})).toThrow(/config\.externalPools\[0\]/);
   });
 });

@@ -239,12 +239,14 @@ export async function startLocalGrid(
     stops.push(() => dynamo.stop());
     // Tickets, payloads and results are kept in the data directory, as the table is.
     const fauxqsDir = join(config.dataDir, "fauxqs");
-    const fauxqs = await startFauxqsEmulator({ dataDir: fauxqsDir, port: remembered.fauxqs }).catch((error: Error) => {
-      throw new LocalGridError(
-        `fauxqs did not start with the data in ${fauxqsDir}: ${firstCause(error.message)}. ` +
-          "If the data is corrupt, move that directory away (or delete it) to start fresh.",
-      );
-    });
+    const fauxqs = await startFauxqsEmulator({ dataDir: fauxqsDir, port: remembered.fauxqs }).catch(
+      (error: Error) => {
+        throw new LocalGridError(
+          `fauxqs did not start with the data in ${fauxqsDir}: ${firstCause(error.message)}. ` +
+            "If the data is corrupt, move that directory away (or delete it) to start fresh.",
+        );
+      },
+    );
     stops.push(() => fauxqs.stop());
     rememberPorts(config.dataDir, { dynamodb: dynamo.port, fauxqs: fauxqs.port });
 

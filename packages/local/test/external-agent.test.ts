@@ -129,5 +129,5 @@ describe("external agents on the local grid", () => {
     expect(fleetPeak).toBe(0);
     const fixedAgentLog = join(dirname(grid.agentEnvFile), "logs", "agent-1.log");
     expect(readFileSync(fixedAgentLog, "utf8")).not.toContain("price-py");
-  });
+  }, 180_000);
 });

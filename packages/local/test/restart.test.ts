@@ -82,5 +82,5 @@ describe("local grid restart", () => {
     expect(ran).toMatchObject({ status: "SUCCEEDED", attempt: 1 });
     expect(ran.result).toBe(waitingPayload);
     await again.stop();
-  });
+  }, 180_000);
 });

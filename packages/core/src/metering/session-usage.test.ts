@@ -150,7 +150,9 @@ describe("session cost", () => {
     expect(cost.dollars).toBeCloseTo(expected, 9);
     expect(cost).toMatchObject({ requests: 15, lambdaGbSeconds: 3, agentSeconds: 3_660, currency: "USD" });
     expect(cost.prices).toEqual({ region: p.region, takenOn: p.takenOn, source: p.source });
-    expect(cost.lines.find((l) => l.item === "local local")).toMatchObject({
+    expect(cost.lines.find((l) => l.service === "local agent")).toMatchObject({
+      item: "process time",
+      unit: "instance-seconds",
       priced: false,
       dollars: 0,
       quantity: 60,
@@ -159,32 +161,43 @@ describe("session cost", () => {
 });
 
 describe("agent time", () => {
-  it("apportions each window's instance-seconds by task time, carrying idle windows to the next work", () => {
+  it("charges the time it had tasks running, split by the sessions' task time", () => {
     let now = 0;
     const t = new AgentTime({ instanceType: "c7g.xlarge", market: "spot", now: () => now });
     const name = counterName.agentSeconds("c7g.xlarge", "spot");
-    // Window 1 (0-30 s): A runs 10 s of tasks, B 30 s.
+    // Window 1 (0-30 s): A runs 10 s of tasks, B 30 s, at once: 30 s busy.
     const endA = t.start(A);
     const endB = t.start(B);
     now = 10_000;
     endA();
     now = 30_000;
     endB();
-    const w1 = t.window();
-    expect(w1.map((x) => [x.session.sessionId, x.counters[name]])).toEqual([
+    expect(t.window().map((x) => [x.session.sessionId, x.counters[name]])).toEqual([
       ["a", 7.5],
       ["b", 22.5],
     ]);
-    // Window 2 (30-60 s): idle, carried. Window 3 (60-70 s): B only, pays 40 s.
-    now = 60_000;
+    // Four tasks of B at once for 10 s cost 10 instance-seconds, not 40.
+    now = 40_000;
+    const ends = [t.start(B), t.start(B), t.start(B), t.start(B)];
+    now = 50_000;
+    for (const end of ends) end();
+    expect(t.window().map((x) => [x.session.sessionId, x.counters[name]])).toEqual([["b", 10]]);
+  });
+
+  it("charges no session for the agent's idle time, before, between or after its tasks", () => {
+    let now = 0;
+    const t = new AgentTime({ instanceType: "local", market: "local", now: () => now });
+    const name = counterName.agentSeconds("local", "local");
+    // An agent idle for 90 s, then one 20 ms task of A, then idle again until its last window.
+    now = 90_000;
     expect(t.window()).toEqual([]);
-    const end = t.start(B);
-    now = 70_000;
+    const end = t.start(A);
+    now = 90_020;
     end();
-    expect(t.window().map((x) => [x.session.sessionId, x.counters[name]])).toEqual([["b", 40]]);
-    // The idle tail at the end goes to the last window's sessions.
-    now = 100_000;
-    expect(t.window(true).map((x) => [x.session.sessionId, x.counters[name]])).toEqual([["b", 30]]);
+    now = 120_000;
+    expect(t.window().map((x) => [x.session.sessionId, x.counters[name]])).toEqual([["a", 0.02]]);
+    now = 150_000;
+    expect(t.window(true)).toEqual([]);
   });
 
   it("counts a task still running at a window's end in that window", () => {
