@@ -10,7 +10,17 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { TaskRunner } from "@tessera/core";
 import { gridPortsFromEnv, sessionUsageFor } from "@tessera/core/aws";
-import { collectTasks, isolatedTaskRunner, taskRunner } from "@tessera/task";
+import {
+  collectTasks,
+  formatLogEntry,
+  isLogLevel,
+  isolatedTaskRunner,
+  jsonLineSink,
+  LOG_LEVELS,
+  type LogLevel,
+  type TaskLogSink,
+  taskRunner,
+} from "@tessera/task";
 import { Command, InvalidArgumentError } from "commander";
 import { Agent } from "./agent.ts";
 import { commandRunner } from "./command-runner.ts";
@@ -45,6 +55,16 @@ function agentProgram(builtIn: BuiltInTasks | undefined): Command {
     .option(
       "--in-process",
       "run --tasks code in the agent's own thread (default: in worker threads, where a cancel or timeout can stop any task)",
+    )
+    .option(
+      "--log-format <format>",
+      "task log lines on stdout: json (one object per line, for the journal or a log shipper) or text",
+      "json",
+    )
+    .option(
+      "--log-level <level>",
+      `least severe task log level shown: ${LOG_LEVELS.join(", ")}`,
+      process.env.TESSERA_TASK_LOG_LEVEL ?? "info",
     )
     .option("--command <program>", "run this program per task (payload on stdin, result from stdout)")
     .option("--arg <value...>", "arguments of --command", [])
@@ -100,6 +120,8 @@ export async function runAgentCli(builtIn?: BuiltInTasks): Promise<void> {
     tasks?: string[];
     defaultTask?: string;
     inProcess?: boolean;
+    logFormat: string;
+    logLevel: string;
     command?: string;
     arg: string[];
     input: string;
@@ -116,6 +138,16 @@ export async function runAgentCli(builtIn?: BuiltInTasks): Promise<void> {
     fail("give either --tasks <modules...> or --command <program>");
   if (opts.input !== "stdin" && opts.input !== "file") fail("--input must be stdin or file");
   if (opts.concurrency < 1) fail("--concurrency must be at least 1");
+  if (opts.logFormat !== "json" && opts.logFormat !== "text") fail("--log-format must be json or text");
+  if (!isLogLevel(opts.logLevel)) fail(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  // Task logs: one line each on stdout, where the agent's own lines go (the journal on EC2).
+  const logs: { logSink: TaskLogSink; logLevel: LogLevel } = {
+    logSink:
+      opts.logFormat === "text"
+        ? (entry) => process.stdout.write(`${formatLogEntry(entry)}\n`)
+        : jsonLineSink(),
+    logLevel: opts.logLevel,
+  };
 
   let runner: TaskRunner;
   let closeRunner = async () => {};
@@ -133,13 +165,14 @@ export async function runAgentCli(builtIn?: BuiltInTasks): Promise<void> {
         `no defineTask() definitions exported by ${opts.tasks?.join(", ") ?? "the built-in task modules"}`,
       );
     if (opts.inProcess) {
-      runner = taskRunner(tasks, { defaultTask: opts.defaultTask });
+      runner = taskRunner(tasks, { defaultTask: opts.defaultTask, ...logs });
     } else {
       // One warm thread per task slot: a task is stopped by stopping its thread.
       const source = builtIn ? { entry: builtIn.entry, exportName: builtIn.exportName } : opts.tasks!;
       const isolated = isolatedTaskRunner(source, {
         threads: opts.concurrency,
         defaultTask: opts.defaultTask,
+        ...logs,
       });
       // Threads that load a built-in entry see none of the flags: the default task is named here.
       runner = (task) => isolated.run({ ...task, handler: task.handler ?? opts.defaultTask });

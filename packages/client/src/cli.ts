@@ -2,7 +2,8 @@
 /**
  * `tessera`: submit, watch and manage sessions from a shell. Output is for people by default
  * and JSON (one object per line) with --json. Exit codes: 0 done, 1 some task failed or was
- * cancelled (wait), 2 bad usage, 3 the API refused or could not be reached.
+ * cancelled (wait), 2 bad usage, 3 the API refused or could not be reached, 130 a submit
+ * interrupted (Ctrl-C).
  */
 import { constants, createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
@@ -16,6 +17,7 @@ import {
   formatFailures,
   formatTable,
 } from "./cli-format.ts";
+import { registerLogsCommand } from "./cli-logs.ts";
 import { failuresOf, progressReporter } from "./cli-wait.ts";
 import { TesseraError } from "./errors.ts";
 import { profileFromOutputs, resolveConnection, saveProfile, UsageError } from "./profile.ts";
@@ -333,6 +335,8 @@ program
     const auth = connection.iamRegion ? `IAM, ${connection.iamRegion}` : "token";
     console.log(`profile ${name}: ${connection.endpoint} (${auth}) saved in ${path}`);
   });
+
+registerLogsCommand(program, () => program.opts<Globals>());
 
 // `tessera results … | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

@@ -35,6 +35,8 @@ export interface HttpOptions {
 export interface CallOptions {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** The body already serialized as JSON (text or UTF-8), instead of `body` (large bodies built from parts). */
+  json?: string | Uint8Array;
   signal?: AbortSignal | undefined;
 }
 
@@ -81,7 +83,12 @@ export class HttpClient {
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const json = options.json ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    // Held as bytes outside the JS heap while the request and its retries are in flight: a
+    // request body that outlives a few young-generation collections would be copied and
+    // promoted each time (the signer needs the text itself).
+    const bytes = typeof json === "string" ? Buffer.from(json) : json;
+    const body = bytes && this.#options.signer ? Buffer.from(bytes).toString() : bytes;
     for (let attempt = 0; ; attempt++) {
       options.signal?.throwIfAborted();
       let failure: TesseraError;
@@ -128,14 +135,22 @@ export class HttpClient {
   async #send(
     method: string,
     url: URL,
-    body: string | undefined,
+    body: string | Uint8Array | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Response> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
     if (this.#options.signer)
-      Object.assign(headers, await this.#options.signer({ method, url, headers, body }));
+      Object.assign(
+        headers,
+        await this.#options.signer({
+          method,
+          url,
+          headers,
+          body: typeof body === "string" ? body : undefined,
+        }),
+      );
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     return this.#options.fetch(url, {
       method,

@@ -89,6 +89,13 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
   /** Task indexes of the current page, and how many of them the caller has gone past. */
   #page: number[] = [];
   #passed = 0;
+  /** The current page; the positions in it of results the caller has not had, and the next of them. */
+  #current: ResultsPage | undefined;
+  #fresh: number[] = [];
+  #nextFresh = 0;
+  /** Wait before the next read while pages come back empty. */
+  #delay: number;
+  #ended = false;
 
   constructor(http: HttpClient, path: string, options: ResultsOptions) {
     const point = decodeResumeToken(options.cursor);
@@ -97,6 +104,7 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
     this.#options = options;
     this.#base = point.apiCursor;
     this.#carried = new Set(point.skip);
+    this.#delay = options.minPollMs ?? 100;
   }
 
   /**
@@ -117,50 +125,99 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
     return this.#delivered.size;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<TaskResult<Output>> {
-    const { signal } = this.#options;
-    const minPoll = this.#options.minPollMs ?? 100;
-    let delay = minPoll;
+  /**
+   * Hand-written rather than an async generator: a generator's await and yield cost about a
+   * kilobyte of short-lived promises per result, which at a million results makes V8 grow its
+   * young generation to its largest. Here a result whose output is inline costs one resolved
+   * promise; only page reads and downloads await.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<TaskResult<Output>> {
+    return {
+      next: () => this.#next(),
+      return: () => {
+        this.#ended = true;
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  #next(): Promise<IteratorResult<TaskResult<Output>>> {
     for (;;) {
-      // POST: the cursor of a large session in progress does not fit a URL.
-      const page = await this.#http.request<ResultsPage>("POST", `${this.#path}/results`, {
-        body: { ...(this.#base ? { cursor: this.#base } : {}), limit: this.#options.pageSize ?? 1_000 },
-        signal,
-      });
-      const indexes = page.results.map((wire) => Number(wire.taskId));
-      // Positions of what the caller has not had: the API may repeat a result in rare cases, and
-      // a resumed stream skips what its token says was handed out.
-      const fresh: number[] = [];
-      const inPage = new Set<number>();
-      indexes.forEach((index, at) => {
-        if (this.#delivered.has(index) || this.#carried.has(index) || inPage.has(index)) return;
-        inPage.add(index);
-        fresh.push(at);
-      });
-      this.#page = indexes;
-      this.#passed = 0;
-      for (const [k, at] of fresh.entries()) {
-        const index = indexes[at]!;
-        const wire = page.results[at]!;
-        const passOver = this.#options.failuresOnly && wire.status === "SUCCEEDED";
-        const result = passOver ? undefined : await this.#toResult(wire, index);
-        this.#delivered.add(index);
-        // Past this result the token skips it; past the page's last, the page's own cursor.
-        if (k === fresh.length - 1) this.#finishPage(page.cursor);
-        else this.#passed = at + 1;
-        if (result) yield result;
-      }
-      if (fresh.length === 0) this.#finishPage(page.cursor);
-      // Only the API knows when no more can come (a submit in flight at a close may still land
-      // tasks): the stream ends on its word alone.
-      if (page.settled) return;
-      if (page.results.length > 0) {
-        delay = minPoll;
+      if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+      const at = this.#takeFresh();
+      if (at === undefined) return this.#readPage().then(() => this.#next());
+      const wire = this.#current!.results[at]!;
+      const index = this.#page[at]!;
+      if (this.#options.failuresOnly && wire.status === "SUCCEEDED") {
+        this.#handOut(at, index);
         continue;
       }
-      await sleep(delay, signal);
-      delay = Math.min(this.#options.maxPollMs ?? 5_000, delay * 2);
+      const inline = this.#inlineResult(wire, index);
+      if (inline) {
+        this.#handOut(at, index);
+        return Promise.resolve({ done: false, value: inline });
+      }
+      return this.#download(wire, index).then((value) => {
+        this.#handOut(at, index);
+        return { done: false, value };
+      });
     }
+  }
+
+  /** The position in the current page of the next result the caller has not had. */
+  #takeFresh(): number | undefined {
+    return this.#fresh[this.#nextFresh];
+  }
+
+  /** The result at `at` is the caller's: past it the token skips it; past the page's last fresh one, the page's cursor. */
+  #handOut(at: number, index: number): void {
+    this.#delivered.add(index);
+    this.#nextFresh++;
+    if (this.#nextFresh === this.#fresh.length) this.#finishPage(this.#current!.cursor);
+    else this.#passed = at + 1;
+  }
+
+  /**
+   * Reads the page after the current one (at once after a page with results, else after a
+   * backoff), and finds its fresh results; ends the stream after a page that says settled.
+   */
+  async #readPage(): Promise<void> {
+    const { signal } = this.#options;
+    const minPoll = this.#options.minPollMs ?? 100;
+    const previous = this.#current;
+    if (previous) {
+      // Only the API knows when no more can come (a submit in flight at a close may still land
+      // tasks): the stream ends on its word alone.
+      if (previous.settled) {
+        this.#ended = true;
+        return;
+      }
+      if (previous.results.length > 0) this.#delay = minPoll;
+      else {
+        await sleep(this.#delay, signal);
+        this.#delay = Math.min(this.#options.maxPollMs ?? 5_000, this.#delay * 2);
+      }
+    }
+    // POST: the cursor of a large session in progress does not fit a URL.
+    const page = await this.#http.request<ResultsPage>("POST", `${this.#path}/results`, {
+      body: { ...(this.#base ? { cursor: this.#base } : {}), limit: this.#options.pageSize ?? 1_000 },
+      signal,
+    });
+    const indexes = page.results.map((wire) => Number(wire.taskId));
+    // Positions of what the caller has not had: the API may repeat a result in rare cases, and
+    // a resumed stream skips what its token says was handed out.
+    const fresh: number[] = [];
+    const inPage = new IndexSet();
+    indexes.forEach((index, at) => {
+      if (this.#delivered.has(index) || this.#carried.has(index) || !inPage.add(index)) return;
+      fresh.push(at);
+    });
+    this.#current = page;
+    this.#page = indexes;
+    this.#passed = 0;
+    this.#fresh = fresh;
+    this.#nextFresh = 0;
+    if (fresh.length === 0) this.#finishPage(page.cursor);
   }
 
   /** The caller has gone past the whole page: the next read starts after it. */
@@ -171,7 +228,8 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
     this.#passed = 0;
   }
 
-  async #toResult(wire: WireResult, index: number): Promise<TaskResult<Output>> {
+  /** The result of a task whose output needs no download; undefined for one behind a link. */
+  #inlineResult(wire: WireResult, index: number): TaskResult<Output> | undefined {
     const { taskId, attempt } = wire;
     if (wire.status !== "SUCCEEDED") {
       const error = wire.error ?? { code: "UNKNOWN", message: "no error recorded" };
@@ -182,23 +240,28 @@ export class ResultStream<Output> implements AsyncIterable<TaskResult<Output>> {
       const error = { code: "RESULT_UNAVAILABLE" as const, message: wire.error.message };
       return { taskId, index, status: "SUCCEEDED", attempt, error };
     }
-    let text = wire.result;
-    if (text === undefined && wire.resultUrl) {
-      try {
-        // Retries throttling, 5xx and network errors itself; what it throws is final.
-        text = await this.#http.raw("GET", wire.resultUrl, undefined, this.#options.signal);
-      } catch (error) {
-        if (this.#options.signal?.aborted || !(error instanceof TesseraError)) throw error;
-        // One lost blob must not end the stream: the later results are still to come.
-        const message = `the task succeeded but its result could not be downloaded (${error.message})`;
-        return {
-          taskId,
-          index,
-          status: "SUCCEEDED",
-          attempt,
-          error: { code: "RESULT_UNAVAILABLE", message },
-        };
-      }
+    if (wire.result === undefined && wire.resultUrl) return undefined;
+    return { taskId, index, status: "SUCCEEDED", attempt, output: parseOutput<Output>(wire.result) };
+  }
+
+  /** A succeeded task's output from its link; a link that fails for good is RESULT_UNAVAILABLE. */
+  async #download(wire: WireResult, index: number): Promise<TaskResult<Output>> {
+    const { taskId, attempt } = wire;
+    let text: string;
+    try {
+      // Retries throttling, 5xx and network errors itself; what it throws is final.
+      text = await this.#http.raw("GET", wire.resultUrl!, undefined, this.#options.signal);
+    } catch (error) {
+      if (this.#options.signal?.aborted || !(error instanceof TesseraError)) throw error;
+      // One lost blob must not end the stream: the later results are still to come.
+      const message = `the task succeeded but its result could not be downloaded (${error.message})`;
+      return {
+        taskId,
+        index,
+        status: "SUCCEEDED",
+        attempt,
+        error: { code: "RESULT_UNAVAILABLE", message },
+      };
     }
     return { taskId, index, status: "SUCCEEDED", attempt, output: parseOutput<Output>(text) };
   }

@@ -136,17 +136,21 @@ export class Session<Input = unknown, Output = unknown> {
     const summary: SubmitSummary = { submitted: 0, created: 0, existing: 0, nextIndex: resumeFrom };
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
-    let batch: Array<{ index: number; payload?: string; payloadRef?: string }> = [];
+    // A batch is its tasks' JSON texts, written as UTF-8 into a buffer outside the JS heap as they
+    // come, and the index of its first (its indexes are consecutive): nothing per task stays on
+    // the heap while a batch fills and is in flight, and the body is never re-encoded whole.
+    const batch = new JsonListWriter();
+    let first = resumeFrom;
     let bytes = 0;
     /** Answered batches beyond a gap (an earlier batch still in flight): start → end index. */
     const answered = new Map<number, number>();
 
-    const send = (list: typeof batch) => {
-      const start = list[0]!.index;
-      const end = list[list.length - 1]!.index + 1;
-      const p = this.#sendBatch(list, options)
+    const send = (start: number) => {
+      const count = batch.count;
+      const end = start + count;
+      const p = this.#sendBatch(batch.take(), options)
         .then((r) => {
-          summary.submitted += list.length;
+          summary.submitted += count;
           summary.created += r.created;
           summary.existing += r.existing;
           answered.set(start, end);
@@ -177,11 +181,12 @@ export class Session<Input = unknown, Output = unknown> {
       const payload = JSON.stringify(input) ?? "null";
       // What the task adds to the request body: its payload re-encoded as a JSON string (quotes
       // escaped), in UTF-8, plus the task's own fields.
-      const size = Buffer.byteLength(JSON.stringify(payload)) + TASK_OVERHEAD_BYTES;
+      const escaped = JSON.stringify(payload);
+      const size = Buffer.byteLength(escaped) + TASK_OVERHEAD_BYTES;
       let wait: Promise<void> | undefined;
-      if (batch.length >= batchSize || (bytes + size > MAX_BATCH_BYTES && batch.length > 0)) {
-        send(batch);
-        batch = [];
+      if (batch.count >= batchSize || (bytes + size > MAX_BATCH_BYTES && batch.count > 0)) {
+        send(first);
+        first = index;
         bytes = 0;
         // Backpressure: read no further while `concurrency` requests are in flight.
         if (inFlight.size >= concurrency) wait = drainTo(concurrency - 1);
@@ -189,12 +194,12 @@ export class Session<Input = unknown, Output = unknown> {
       const at = index++;
       if (size > INLINE_PAYLOAD_BYTES) {
         const upload = this.#upload(payload, options.signal).then((ref) => {
-          batch.push({ index: at, payloadRef: ref });
+          batch.add(`{"index":${at},"payloadRef":${JSON.stringify(ref)}}`);
         });
         // Both are awaited together, so a failed upload is never left without a handler.
         return Promise.all([wait, upload]).then(() => {});
       }
-      batch.push({ index: at, payload });
+      batch.add(`{"index":${at},"payload":${escaped}}`);
       bytes += size;
       return wait;
     };
@@ -220,7 +225,7 @@ export class Session<Input = unknown, Output = unknown> {
       }
       // A source that ends because the caller aborted (a closed stdin) is not a complete one.
       options.signal?.throwIfAborted();
-      if (batch.length > 0 && !failure) send(batch);
+      if (batch.count > 0 && !failure) send(first);
     } finally {
       // Whatever ended the loop, no request is left running behind the caller's back.
       await Promise.allSettled(inFlight);
@@ -230,18 +235,15 @@ export class Session<Input = unknown, Output = unknown> {
     return summary;
   }
 
-  #sendBatch(
-    tasks: Array<{ index: number; payload?: string; payloadRef?: string }>,
-    options: SubmitOptions,
-  ): Promise<SubmitResponse> {
-    return this.#http.request("POST", `${this.#path}/tasks`, {
-      body: {
-        ...(options.handler ? { handler: options.handler } : {}),
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        tasks,
-      },
-      signal: options.signal,
+  /** Sends one batch: its tasks' JSON texts (comma-separated UTF-8) go into the body as they are. */
+  #sendBatch(tasks: Buffer, options: SubmitOptions): Promise<SubmitResponse> {
+    const head = JSON.stringify({
+      ...(options.handler ? { handler: options.handler } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
+    const open = `${head.slice(0, -1)}${head.length > 2 ? "," : ""}"tasks":[`;
+    const json = Buffer.concat([Buffer.from(open), tasks, Buffer.from("]}")]);
+    return this.#http.request("POST", `${this.#path}/tasks`, { json, signal: options.signal });
   }
 
   async #upload(payload: string, signal?: AbortSignal): Promise<string> {
@@ -287,5 +289,32 @@ export class Session<Input = unknown, Output = unknown> {
       await sleep(delay, options.signal);
       delay = Math.min(options.maxPollMs ?? 5_000, delay * 1.5);
     }
+  }
+}
+
+/** JSON texts written one after the other, comma-separated, as UTF-8 into a growing buffer. */
+class JsonListWriter {
+  #buffer = Buffer.allocUnsafe(64 * 1024);
+  #used = 0;
+  count = 0;
+
+  add(json: string): void {
+    const need = this.#used + Buffer.byteLength(json) + 1;
+    if (need > this.#buffer.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.#buffer.length * 2));
+      this.#buffer.copy(bigger, 0, 0, this.#used);
+      this.#buffer = bigger;
+    }
+    if (this.count > 0) this.#buffer[this.#used++] = 0x2c; // ","
+    this.#used += this.#buffer.write(json, this.#used);
+    this.count++;
+  }
+
+  /** The texts so far (a view, valid until the next add); the writer starts over. */
+  take(): Buffer {
+    const list = this.#buffer.subarray(0, this.#used);
+    this.#used = 0;
+    this.count = 0;
+    return list;
   }
 }

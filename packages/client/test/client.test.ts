@@ -161,9 +161,10 @@ describe("Tessera SDK on the local grid", () => {
 
   it("cancels a session: its queued tasks come back CANCELLED", async () => {
     const session = await tessera.createSession({ sessionId: "cancel", config: { pool: "default" } });
+    // Long sleeps (the grid refuses a handler no worker runs): none finishes before the cancel.
     await session.submit(
-      Array.from({ length: 20 }, (_, i) => i),
-      { handler: "no-such-task" },
+      Array.from({ length: 20 }, () => ({ ms: 600_000 })),
+      { handler: "sleep" },
     );
     const report = await session.cancel();
     expect(report.session.state).toBe("CANCELLED");

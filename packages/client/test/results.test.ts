@@ -243,6 +243,35 @@ describe("results() with a result link that fails", () => {
     expect(seen).toEqual([0]);
   });
 
+  it("with failuresOnly yields the failed and cancelled tasks alone, fetching no output", async () => {
+    const { api, tessera } = await start({
+      results: (): ResultsPage => ({
+        results: [
+          { taskId: "0", status: "SUCCEEDED", attempt: 1, resultUrl: api.blobUrl("big") },
+          { taskId: "1", status: "FAILED", attempt: 3, error: { code: "TIMEOUT", message: "too slow" } },
+          succeeded(2),
+          {
+            taskId: "3",
+            status: "CANCELLED",
+            attempt: 0,
+            error: { code: "CANCELLED", message: "cancelled" },
+          },
+        ],
+        cursor: "end",
+        settled: true,
+      }),
+      blob: () => "big",
+    });
+    const stream = tessera.session("s").results({ failuresOnly: true });
+    const results = await collect(stream);
+    expect(results.map((r) => [r.index, r.status, r.error?.code])).toEqual([
+      [1, "FAILED", "TIMEOUT"],
+      [3, "CANCELLED", "CANCELLED"],
+    ]);
+    expect(api.requests.filter((r) => r.startsWith("GET /blobs"))).toEqual([]);
+    expect(stream.cursor).toBe("end");
+  });
+
   it("tessera results prints the unavailable result as a line with its error, then the rest", async () => {
     const { api } = await start({
       results: pageWithLinks(() => api, { 1: "gone" }),
@@ -255,7 +284,7 @@ describe("results() with a result link that fails", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(lines).toEqual([
-      { taskId: "0", status: "SUCCEEDED", output: 0 },
+      { taskId: "0", index: 0, status: "SUCCEEDED", attempt: 1, output: 0 },
       {
         taskId: "1",
         index: 1,
@@ -263,7 +292,7 @@ describe("results() with a result link that fails", () => {
         attempt: 2,
         error: { code: "RESULT_UNAVAILABLE", message: expect.stringContaining("HTTP 404") },
       },
-      { taskId: "2", status: "SUCCEEDED", output: 2 },
+      { taskId: "2", index: 2, status: "SUCCEEDED", attempt: 1, output: 2 },
     ]);
   });
 });

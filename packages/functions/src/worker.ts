@@ -24,7 +24,16 @@ import {
   type TaskRunner,
 } from "@tessera/core";
 import { counterName } from "@tessera/core/metering";
-import { entryThreadTask, isolatedTaskRunner, type TaskDefinition, taskRunner } from "@tessera/task";
+import {
+  entryThreadTask,
+  isLogLevel,
+  isolatedTaskRunner,
+  jsonLineSink,
+  type LogLevel,
+  type TaskDefinition,
+  type TaskLogSink,
+  taskRunner,
+} from "@tessera/task";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { withObservability } from "./middleware.ts";
 import { createObservability, type Observability } from "./observability.ts";
@@ -51,6 +60,14 @@ export interface WorkerOptions {
    * Threads start on demand, up to `concurrency`, and stay warm with the container.
    */
   isolate?: { entry: string; exportName?: string };
+  /**
+   * Where the lines task code logs go, as entries with the task's ids.
+   * @default one JSON line each on stdout (CloudWatch Logs keeps them structured, and a filter
+   * such as `{ $.session = "…" }` finds a session's)
+   */
+  logSink?: TaskLogSink;
+  /** Least severe task log level kept. @default TESSERA_TASK_LOG_LEVEL, else "info" */
+  logLevel?: LogLevel;
   /** Tasks run at once per container. @default 16 */
   concurrency?: number;
   /**
@@ -90,12 +107,16 @@ export function createWorkerHandler(
   options: WorkerOptions,
   o: Observability = createObservability("tessera-worker"),
 ) {
-  const logger = (task: { sessionId: string; taskId: string; attempt: number }) =>
-    o.logger.createChild({
-      persistentKeys: { sessionId: task.sessionId, taskId: task.taskId, attempt: task.attempt },
-    });
-  // Loaded by a task thread (see isolate): the export is the thread's task function.
-  const threadTask = entryThreadTask(options.tasks, { defaultTask: options.defaultTask, logger });
+  // Task logs are entries of their own, not Powertools lines: one JSON object per line, whatever
+  // POWERTOOLS_LOG_LEVEL says about the function's own logs.
+  const envLevel = process.env.TESSERA_TASK_LOG_LEVEL;
+  const logs = {
+    logSink: options.logSink ?? jsonLineSink(),
+    logLevel: options.logLevel ?? (isLogLevel(envLevel) ? envLevel : undefined),
+  };
+  // Loaded by a task thread (see isolate): the export is the thread's task function (its
+  // entries are posted to the pool's sink, in the function's main thread).
+  const threadTask = entryThreadTask(options.tasks, { defaultTask: options.defaultTask, ...logs });
   if (threadTask) return threadTask as never;
   const owner = `lambda:${randomUUID()}`;
   const concurrency = options.concurrency ?? 16;
@@ -136,13 +157,13 @@ export function createWorkerHandler(
     const isolated =
       dispatcher || options.runner || !options.isolate
         ? undefined
-        : isolatedTaskRunner(options.isolate, { threads: concurrency, warmThreads: 1 });
+        : isolatedTaskRunner(options.isolate, { threads: concurrency, warmThreads: 1, ...logs });
     dispatcher ??= new Dispatcher(rt.ports, {
       owner,
       runner:
         options.runner ??
         isolated?.run ??
-        taskRunner(options.tasks, { defaultTask: options.defaultTask, logger }),
+        taskRunner(options.tasks, { defaultTask: options.defaultTask, ...logs }),
       runnerCapacity: options.runnerCapacity,
       concurrency,
       ackMode: "report",

@@ -1,7 +1,7 @@
 import { decodeTicket } from "@tessera/core";
 import { defineTask } from "@tessera/task";
 import type { SQSEvent } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createObservability } from "../src/observability.ts";
 import { createWorkerHandler } from "../src/worker.ts";
@@ -32,12 +32,18 @@ const slowEcho = defineTask("slow-echo", z.number(), async (x, ctx) => {
   return x;
 });
 
+const logged = defineTask("logged", z.object({ x: z.number() }), ({ x }, ctx) => {
+  ctx.logger.debug("dropped at the default level");
+  ctx.logger.info("squaring", { x });
+  return x * x;
+});
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("worker function", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await harness([flaky, waitForCancel, slowEcho]);
+    h = await harness([flaky, waitForCancel, slowEcho, logged]);
   });
   afterAll(() => h.close());
 
@@ -148,5 +154,36 @@ describe("worker function", () => {
     expect(a.batchItemFailures.length + b.batchItemFailures.length).toBeLessThanOrEqual(1);
     expect((await second(copy, lambdaContext())).batchItemFailures).toEqual([]);
     expect(runs.get("dup/0")).toBe(1);
+  });
+
+  it("writes each line a task logs as one JSON line on stdout, with the task's ids", async () => {
+    await session("logged", { maxAttempts: 1 }, "logged", [{ x: 3 }]);
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk, ...rest) => {
+      lines.push(String(chunk));
+      return write(chunk as string, ...(rest as []));
+    });
+    try {
+      await h.deliver();
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await status("logged", 0)).status).toBe("SUCCEEDED");
+    const entries = lines
+      .filter((l) => l.endsWith("\n") && l.includes('"session":"logged"'))
+      .map((l) => JSON.parse(l));
+    expect(entries).toEqual([
+      expect.objectContaining({
+        level: "info",
+        message: "squaring",
+        x: 3,
+        session: "logged",
+        index: 0,
+        attempt: 1,
+        handler: "logged",
+        taskId: "0",
+      }),
+    ]);
   });
 });

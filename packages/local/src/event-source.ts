@@ -4,6 +4,7 @@
  * tickets it did not report as batch item failures (those come back after their visibility).
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { decodeTicket } from "@tessera/core";
 import { sqsEventOf } from "@tessera/functions";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { localContext } from "./http-bridge.ts";
@@ -32,6 +33,31 @@ export interface EventSourceOptions {
   onError?: (error: unknown) => void;
 }
 
+/** The tasks of an event's tickets, for a message: `session s1 #0-15, session s2 #64-79`. */
+function describeTickets(event: SQSEvent): string {
+  const tickets = event.Records.map((r) => decodeTicket(r.body)).filter((t) => t !== undefined);
+  const shown = tickets
+    .slice(0, 3)
+    .map((t) => `session ${t.sessionId} #${t.start}${t.count > 1 ? `-${t.start + t.count - 1}` : ""}`);
+  return tickets.length > 3 ? `${shown.join(", ")} and ${tickets.length - 3} more tickets` : shown.join(", ");
+}
+
+/**
+ * An invocation's failure, saying which tasks it held: middy's own early-timeout error is only
+ * "[AbortError]: The operation was aborted." (its name TimeoutError).
+ */
+function invocationError(error: unknown, event: SQSEvent, options: EventSourceOptions): Error {
+  const tasks = describeTickets(event) || "no Tessera tickets";
+  const what =
+    (error as Error | undefined)?.name === "TimeoutError"
+      ? `ran past its ${options.timeoutMs / 1000} s timeout`
+      : `failed: ${(error as Error | undefined)?.message ?? String(error)}`;
+  return new Error(
+    `invocation on ${options.queueName} (${tasks}) ${what}; its tickets come back after their visibility timeout`,
+    { cause: error },
+  );
+}
+
 /** Runs the mapping until `signal` aborts; resolves when every poller has stopped. */
 export async function runEventSource(options: EventSourceOptions): Promise<void> {
   // Lambda's own rule for an SQS event source mapping.
@@ -58,7 +84,11 @@ export async function runEventSource(options: EventSourceOptions): Promise<void>
         const event = sqsEventOf(messages, options.queueName);
         // Like Lambda, an invocation that outlives its timeout counts as failed: every record
         // stays (it comes back after its visibility), and the poller moves on.
-        const invocation = options.handler(event, localContext("tessera-worker", options.timeoutMs));
+        const invocation = options
+          .handler(event, localContext("tessera-worker", options.timeoutMs))
+          .catch((error: unknown) => {
+            throw invocationError(error, event, options);
+          });
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<undefined>((resolve) => {
           timer = setTimeout(() => resolve(undefined), options.timeoutMs);
@@ -67,7 +97,11 @@ export async function runEventSource(options: EventSourceOptions): Promise<void>
         clearTimeout(timer);
         if (!response) {
           invocation.catch(() => {});
-          options.onError?.(new Error(`worker invocation timed out after ${options.timeoutMs} ms`));
+          options.onError?.(
+            new Error(
+              `invocation on ${options.queueName} (${describeTickets(event)}) timed out after ${options.timeoutMs} ms`,
+            ),
+          );
           continue;
         }
         const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));

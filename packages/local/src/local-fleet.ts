@@ -9,6 +9,8 @@ import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { FleetAgent, FleetPort, LaunchReport } from "@tessera/core";
+import type { TaskLogSink } from "@tessera/task";
+import { taskLogEntryOf } from "./task-logs.ts";
 
 export interface LocalFleetOptions {
   /** Path of the agent CLI. */
@@ -20,6 +22,8 @@ export interface LocalFleetOptions {
   concurrency: number;
   graceSeconds: number;
   log?: (line: string) => void;
+  /** Takes the task log entries the agents print (see task-logs.ts). */
+  onTaskLog?: TaskLogSink;
 }
 
 interface LocalAgent {
@@ -130,6 +134,8 @@ export class LocalFleet implements FleetPort {
     // Its log goes to a file; its first line says where its health endpoint listens.
     createInterface({ input: child.stdout! }).on("line", (line) => {
       logFile.write(`${line}\n`);
+      const entry = this.#o.onTaskLog && taskLogEntryOf(line);
+      if (entry) this.#o.onTaskLog!(entry);
       if (agent.healthUrl === undefined && line.includes('"health"')) {
         try {
           agent.healthUrl = (JSON.parse(line) as { health?: string }).health;

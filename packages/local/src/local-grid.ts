@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  createWriteStream,
   existsSync,
   mkdirSync,
   openSync,
@@ -18,6 +19,7 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Agent } from "@tessera/agent";
 import {
@@ -57,6 +59,7 @@ import { runEventSource } from "./event-source.ts";
 import { type HttpBridge, startHttpBridge } from "./http-bridge.ts";
 import { rememberedPorts, rememberPorts, updateKeptQueues, writeAgentEnv } from "./kept-state.ts";
 import { LocalFleet } from "./local-fleet.ts";
+import { localLogSink, taskLogEntryOf } from "./task-logs.ts";
 
 /** A failure the user can fix, said in one line. */
 export class LocalGridError extends Error {
@@ -298,6 +301,9 @@ export async function startLocalGrid(
       AWS_REGION: await clients.sqs.config.region(),
     });
 
+    // Task logs, whichever process ran the task: a readable line on the screen, and the entry in
+    // its session's file (read back by `tessera logs`).
+    const taskLogs = localLogSink(config.dataDir, log);
     const counters = { apiRequests: 0, workerInvocations: 0 };
     // Lambda-style workers: one handler ("container") per poller, as Lambda runs one
     // invocation at a time per container.
@@ -306,7 +312,7 @@ export async function startLocalGrid(
     // Task code runs in worker threads shared by the workers, off the API's thread.
     const isolated =
       config.lambda.threads > 0
-        ? isolatedTaskRunner(config.tasks, { threads: config.lambda.threads })
+        ? isolatedTaskRunner(config.tasks, { threads: config.lambda.threads, logSink: taskLogs })
         : undefined;
     if (isolated) {
       stops.push(() => isolated.close());
@@ -326,6 +332,7 @@ export async function startLocalGrid(
             concurrency: config.lambda.concurrency,
             runner: isolated?.run,
             runnerCapacity: isolated ? () => isolated.capacity() : undefined,
+            logSink: taskLogs,
           },
           createObservability("tessera-worker"),
         );
@@ -394,7 +401,7 @@ export async function startLocalGrid(
         () =>
           new Agent({
             ports,
-            runner: taskRunner(tasks),
+            runner: taskRunner(tasks, { logSink: taskLogs }),
             pools: workerPools,
             usage: runtime.usage,
             concurrency: config.agents.concurrency,
@@ -411,7 +418,8 @@ export async function startLocalGrid(
     // kill, a SIGKILL) is logged and started again, after a delay that doubles while it keeps
     // dying (1 s up to 30 s; back to 1 s once it ran a minute).
     const spawnAgent = (i: number, delayMs = 1_000): void => {
-      const out = openSync(join(config.dataDir, "logs", `agent-${i + 1}.log`), "a");
+      const file = join(config.dataDir, "logs", `agent-${i + 1}.log`);
+      const out = openSync(file, "a");
       const child = spawn(
         process.execPath,
         [
@@ -427,13 +435,21 @@ export async function startLocalGrid(
         ],
         {
           env: { ...process.env, ...env, TESSERA_AGENT_STOP_ON_STDIN_EOF: "1" },
-          stdio: ["pipe", out, out],
+          stdio: ["pipe", "pipe", out],
           // Its own process group: a Ctrl-C in the terminal reaches the grid, which then drains
           // the agents once, instead of every agent getting SIGINT and then SIGTERM.
           detached: true,
         },
       );
       closeSync(out);
+      // Its output goes to its file; the task log entries among it to the grid's task logs too.
+      const lines = createWriteStream(file, { flags: "a" });
+      createInterface({ input: child.stdout! }).on("line", (line) => {
+        lines.write(`${line}\n`);
+        const entry = taskLogEntryOf(line);
+        if (entry) taskLogs(entry);
+      });
+      child.stdout!.once("close", () => lines.end());
       const startedAt = Date.now();
       child.on("error", (error) => log(`agent ${i + 1}: ${error.message}`));
       child.once("exit", (code, signal) => {
@@ -461,6 +477,7 @@ export async function startLocalGrid(
       concurrency: config.fleet.concurrency,
       graceSeconds: 10,
       log,
+      onTaskLog: taskLogs,
     });
     stops.push(() => fleet.stopAll());
     if (roles.fleet.length > 0) {
@@ -498,10 +515,14 @@ export async function startLocalGrid(
     }
 
     const api = createApiHandler(() => runtime, createObservability("tessera-api"));
-    const bridge: HttpBridge = await startHttpBridge((event, context) => {
-      counters.apiRequests++;
-      return api(event, context);
-    }, config.port).catch((error: NodeJS.ErrnoException) => {
+    const bridge: HttpBridge = await startHttpBridge(
+      (event, context) => {
+        counters.apiRequests++;
+        return api(event, context);
+      },
+      config.port,
+      { logs: { dataDir: config.dataDir, tokens, ports } },
+    ).catch((error: NodeJS.ErrnoException) => {
       throw error.code === "EADDRINUSE"
         ? new LocalGridError(
             `port ${config.port} on 127.0.0.1 is in use: stop what uses it, or set TESSERA_LOCAL_PORT`,

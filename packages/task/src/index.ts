@@ -13,5 +13,14 @@ export type {
   ThreadTaskFunction,
 } from "./isolated-runner.ts";
 export { entryThreadTask, isolatedTaskRunner } from "./isolated-runner.ts";
-export type { TaskDefinition, TaskHandlerContext, TaskLogger, TaskRunnerOptions } from "./task-definition.ts";
+export type { TaskDefinition, TaskHandlerContext, TaskRunnerOptions } from "./task-definition.ts";
 export { collectTasks, defineTask, TaskInputError, taskRunner } from "./task-definition.ts";
+export type { LogLevel, TaskLogEntry, TaskLogger, TaskLogSink } from "./task-log.ts";
+export {
+  formatLogEntry,
+  isLogLevel,
+  isTaskLogEntry,
+  jsonLineSink,
+  LOG_LEVELS,
+  taskLogger,
+} from "./task-log.ts";

@@ -19,11 +19,16 @@ import { BroadcastChannel, isMainThread, workerData } from "node:worker_threads"
 import { ABANDON_GRACE_MS, type TaskContext, type TaskRunner } from "@tessera/core";
 import { Piscina } from "piscina";
 import { type TaskDefinition, type TaskRunnerOptions, taskRunner } from "./task-definition.ts";
+import type { LogLevel, TaskLogEntry, TaskLogSink } from "./task-log.ts";
 
 /** Marks the workerData of the threads that load a worker entry. */
 const ENTRY_THREAD = "tesseraTaskThread";
 /** Names (in workerData) the channel on which a pool announces its runs' aborts. */
 const ABORTS = "tesseraAborts";
+/** Names (in workerData) the channel on which task threads send their log entries, if any. */
+const LOGS = "tesseraLogs";
+/** The least severe level kept (in workerData). */
+const LOG_LEVEL = "tesseraLogLevel";
 
 /** A run as handed to a task thread: the task without its signal, and the run's number. */
 export type ThreadTask = Omit<TaskContext, "signal"> & { run: number };
@@ -51,6 +56,10 @@ export interface IsolatedRunnerOptions {
   warmThreads?: number | undefined;
   /** Task run when a batch names no handler. */
   defaultTask?: string | undefined;
+  /** Where the entries the tasks log go, in this (the pool's) thread; without it they are dropped. */
+  logSink?: TaskLogSink | undefined;
+  /** Least severe level kept. @default "info" */
+  logLevel?: LogLevel | undefined;
 }
 
 /** A task runner over worker threads; `close()` stops the threads. */
@@ -78,6 +87,15 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
   const aborts = `tessera-aborts-${randomUUID()}`;
   const channel = new BroadcastChannel(aborts);
   channel.unref();
+  // Entries come back the same way, one message each, posted only by tasks that log.
+  const logs = options.logSink ? `tessera-logs-${randomUUID()}` : undefined;
+  const logChannel = logs ? new BroadcastChannel(logs) : undefined;
+  if (logChannel) {
+    const sink = options.logSink!;
+    logChannel.onmessage = (event) => sink((event as { data: TaskLogEntry }).data);
+    logChannel.unref();
+  }
+  const logData = logs ? { [LOGS]: logs, [LOG_LEVEL]: options.logLevel } : {};
   const pool = new Piscina({
     filename: fromEntry ? entry.entry : new URL("./task-thread.ts", import.meta.url).href,
     name: fromEntry ? (entry.exportName ?? "handler") : "default",
@@ -85,9 +103,10 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
     maxThreads: options.threads,
     idleTimeout: Number.POSITIVE_INFINITY,
     workerData: fromEntry
-      ? { [ENTRY_THREAD]: true, [ABORTS]: aborts }
+      ? { [ENTRY_THREAD]: true, [ABORTS]: aborts, ...logData }
       : {
           [ABORTS]: aborts,
+          ...logData,
           modules: (source as readonly string[]).map((m) => resolve(m)),
           defaultTask: options.defaultTask,
         },
@@ -134,6 +153,7 @@ export function isolatedTaskRunner(source: TaskSource, options: IsolatedRunnerOp
     close: async () => {
       channel.close();
       await pool.destroy();
+      logChannel?.close();
     },
   };
 }
@@ -164,6 +184,28 @@ export function threadTaskFunction(run: TaskRunner): ThreadTaskFunction {
   };
 }
 
+/**
+ * In a task thread: the log options of its pool, whose entries are posted to the pool's thread
+ * (the channel is opened on the first entry: a task that logs nothing costs nothing), or
+ * undefined when the pool keeps no logs.
+ */
+export function threadLogOptions(): Pick<TaskRunnerOptions, "logSink" | "logLevel"> | undefined {
+  const data = workerData as Record<string, unknown> | null;
+  const name = data?.[LOGS];
+  if (typeof name !== "string") return undefined;
+  let channel: BroadcastChannel | undefined;
+  return {
+    logLevel: data?.[LOG_LEVEL] as LogLevel | undefined,
+    logSink: (entry) => {
+      if (!channel) {
+        channel = new BroadcastChannel(name);
+        channel.unref();
+      }
+      channel.postMessage(entry);
+    },
+  };
+}
+
 /** True in a task thread that loaded an entry module (see {@link TaskSource}). */
 function inEntryTaskThread(): boolean {
   return !isMainThread && (workerData as Record<string, unknown> | null)?.[ENTRY_THREAD] === true;
@@ -181,7 +223,11 @@ export function entryThreadTask(
 ): ThreadTaskFunction | undefined {
   if (!inEntryTaskThread()) return undefined;
   yieldToDispatcher();
-  return threadTaskFunction(taskRunner(tasks, options));
+  // The pool's sink, when it has one, takes the entries (and a logger of the entry's own would
+  // write from a thread nobody reads); otherwise the entry's options stand.
+  const logs = threadLogOptions();
+  const { logger: _entryLogger, ...rest } = options;
+  return threadTaskFunction(taskRunner(tasks, logs ? { ...rest, ...logs } : options));
 }
 
 /**

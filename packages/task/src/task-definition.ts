@@ -5,14 +5,9 @@
  */
 import type { TaskContext, TaskRunner } from "@tessera/core";
 import type { z } from "zod";
+import { type LogLevel, type TaskLogger, type TaskLogSink, taskLogger } from "./task-log.ts";
 
-/** Structured logging for task code; entries carry the task's ids. */
-export interface TaskLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type { TaskLogger } from "./task-log.ts";
 
 /** What a task handler receives besides its input. */
 export interface TaskHandlerContext {
@@ -100,11 +95,24 @@ function describeIssue(error: z.ZodError): string {
 export interface TaskRunnerOptions {
   /** Task run when a batch names no handler. */
   defaultTask?: string;
-  /** Logger factory for a task's context. */
+  /**
+   * Where the entries task code logs go (see TaskLogEntry); without it (and without `logger`),
+   * task logs are dropped.
+   */
+  logSink?: TaskLogSink | undefined;
+  /** Least severe level kept; lines below it are dropped where they are logged. @default "info" */
+  logLevel?: LogLevel | undefined;
+  /** Logger factory for a task's context (used instead of `logSink`). */
   logger?: (task: TaskContext) => TaskLogger;
 }
 
 const SILENT: TaskLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** The logger a task run gets: the factory's, or one over the sink, or a silent one. */
+function loggerOf(task: TaskContext, options: TaskRunnerOptions): TaskLogger {
+  if (options.logger) return options.logger(task);
+  return options.logSink ? taskLogger(task, options.logSink, options.logLevel) : SILENT;
+}
 
 /**
  * The dispatch core's runner over task definitions: finds the task by the batch's handler
@@ -137,7 +145,7 @@ export function taskRunner(tasks: Map<string, TaskDefinition>, options: TaskRunn
       attempt: task.attempt,
       maxAttempts: task.maxAttempts,
       signal: task.signal,
-      logger: options.logger?.(task) ?? SILENT,
+      logger: loggerOf(task, options),
     });
     return output === undefined ? undefined : JSON.stringify(output);
   };

@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { workerData } from "node:worker_threads";
-import { threadTaskFunction, yieldToDispatcher } from "./isolated-runner.ts";
+import { threadLogOptions, threadTaskFunction, yieldToDispatcher } from "./isolated-runner.ts";
 import { collectTasks, taskRunner } from "./task-definition.ts";
 
 yieldToDispatcher();
@@ -16,4 +16,6 @@ const loaded = await Promise.all(
 );
 
 /** Runs one task in this thread. */
-export default threadTaskFunction(taskRunner(collectTasks(...loaded), { defaultTask }));
+export default threadTaskFunction(
+  taskRunner(collectTasks(...loaded), { defaultTask, ...threadLogOptions() }),
+);
