@@ -45,6 +45,9 @@ export const DEPLOYED_LOGS_HINT =
   "function's CloudWatch Logs group (filter pattern { $.session = \"SESSION\" }) and in each agent's " +
   "journal (journalctl -u tessera-agent)";
 
+// The readable line is the one @tessera/task's formatLogEntry prints on the local grid's screen.
+// It is kept here too: the client must install without the task runtime (core, the AWS SDK,
+// piscina), and a shared package for twenty lines would cost more than it saves.
 const IDS = new Set([
   "time",
   "level",

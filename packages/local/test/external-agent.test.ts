@@ -9,7 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
-import { type LocalGrid, startLocalGrid } from "../src/local-grid.ts";
+import { startLocalGrid } from "../src/local-grid.ts";
+import { api } from "./api.ts";
 
 const repo = new URL("../../../", import.meta.url).pathname;
 const agentCli = fileURLToPath(import.meta.resolve("@tessera/agent/cli"));
@@ -17,19 +18,6 @@ const stops: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
 });
-
-async function api(grid: LocalGrid, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${grid.apiUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${grid.token}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by each test
-  return { status: response.status, body: (await response.json()) as any };
-}
 
 /** `tessera-agent` with nothing of the grid's but what `agent.env` says, sourced by a shell. */
 function startExternalAgent(envFile: string): ChildProcess {

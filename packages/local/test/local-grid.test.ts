@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { type LocalGrid, startLocalGrid } from "../src/local-grid.ts";
 import { runSample } from "../src/sample.ts";
+import { api } from "./api.ts";
 
 const repo = new URL("../../../", import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), "tessera-local-"));
@@ -22,19 +23,6 @@ const grids: LocalGrid[] = [];
 afterAll(async () => {
   for (const g of grids) await g.stop();
 });
-
-async function api(grid: LocalGrid, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${grid.apiUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${grid.token}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by each test
-  return { status: response.status, body: (await response.json()) as any };
-}
 
 describe("local grid", () => {
   it("boots, runs tasks submitted over HTTP on its workers and agents, and keeps sessions across a restart", async () => {

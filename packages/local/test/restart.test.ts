@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type LocalConfig, loadConfig } from "../src/config.ts";
 import { type LocalGrid, startLocalGrid } from "../src/local-grid.ts";
+import { api } from "./api.ts";
 
 const repo = new URL("../../../", import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), "tessera-restart-"));
@@ -22,19 +23,6 @@ const grids: LocalGrid[] = [];
 afterAll(async () => {
   for (const g of grids) await g.stop();
 });
-
-async function api(grid: LocalGrid, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${grid.apiUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${grid.token}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by each test
-  return { status: response.status, body: (await response.json()) as any };
-}
 
 /** The task once it is finished (SUCCEEDED, FAILED or CANCELLED). */
 async function finished(grid: LocalGrid, session: string, index: number) {
