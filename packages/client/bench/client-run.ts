@@ -3,6 +3,7 @@
  * alone: submits TESSERA_BENCH_TASKS tiny tasks from a generator while streaming their results,
  * then prints one JSON line with its figures.
  */
+import { getHeapSpaceStatistics } from "node:v8";
 import { Tessera } from "../src/tessera.ts";
 
 const tasks = Number(process.env.TESSERA_BENCH_TASKS);
@@ -29,8 +30,15 @@ const submitting = session
 let received = 0;
 let failed = 0;
 let peakRss = 0;
+/** Where the memory was at the peak: V8's heap (its young generation apart) and what lies outside it. */
+let atPeak = { heapTotal: 0, heapUsed: 0, newSpace: 0 };
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  const rss = process.memoryUsage.rss();
+  if (rss <= peakRss) return;
+  peakRss = rss;
+  const { heapTotal, heapUsed } = process.memoryUsage();
+  const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
+  atPeak = { heapTotal, heapUsed, newSpace };
 }, 100);
 for await (const r of session.results({ minPollMs: 20, maxPollMs: 500 })) {
   received++;
@@ -51,5 +59,8 @@ console.log(
     seconds: Math.round(seconds * 10) / 10,
     tasksPerSecond: Math.round(tasks / seconds),
     peakRssMb: Math.round(peakRss / 1024 / 1024),
+    atPeakHeapTotalMb: Math.round(atPeak.heapTotal / 1024 / 1024),
+    atPeakHeapUsedMb: Math.round(atPeak.heapUsed / 1024 / 1024),
+    atPeakNewSpaceMb: Math.round(atPeak.newSpace / 1024 / 1024),
   }),
 );

@@ -1,9 +1,11 @@
 /**
- * The SDK's transport: JSON over fetch, with a timeout per attempt, retries with full-jitter
- * backoff for throttling, 5xx and network errors (every API operation is idempotent, so a
- * retry never does anything twice), and cancellation through an AbortSignal.
+ * The SDK's HTTP client: JSON requests (over node:http by default, see transport.ts), with a
+ * timeout per attempt, retries with full-jitter backoff for throttling, 5xx and network errors
+ * (every API operation is idempotent, so a retry never does anything twice), and cancellation
+ * through an AbortSignal.
  */
 import { TesseraError } from "./errors.ts";
+import { fetchTransport, nodeTransport, type Transport, type TransportResponse } from "./transport.ts";
 
 /** Signs a request (IAM/SigV4 deployments); returns the headers to add. */
 export type RequestSigner = (request: {
@@ -27,7 +29,7 @@ export interface HttpOptions {
   maxRetries?: number;
   /** First retry delay cap; doubles per retry, up to 10 s. @default 200 */
   retryBaseMs?: number;
-  /** fetch implementation. @default globalThis.fetch */
+  /** A fetch function to send requests with (tests inject faults with one). @default node:http/https */
   fetch?: typeof fetch;
 }
 
@@ -58,7 +60,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /** A JSON client of the Tessera API. */
 export class HttpClient {
-  readonly #options: Required<Omit<HttpOptions, "token" | "signer">> & Pick<HttpOptions, "token" | "signer">;
+  readonly #options: Required<Omit<HttpOptions, "token" | "signer" | "fetch">> &
+    Pick<HttpOptions, "token" | "signer">;
+  readonly #transport: Transport;
 
   constructor(options: HttpOptions) {
     let endpoint: URL;
@@ -71,10 +75,10 @@ export class HttpClient {
       timeoutMs: 30_000,
       maxRetries: 6,
       retryBaseMs: 200,
-      fetch: globalThis.fetch,
       ...options,
       endpoint: endpoint.href.replace(/\/+$/, ""),
     };
+    this.#transport = options.fetch ? fetchTransport(options.fetch) : nodeTransport;
   }
 
   /** Calls the API; resolves with the parsed body of a 2xx, rejects with a TesseraError. */
@@ -95,9 +99,9 @@ export class HttpClient {
       let retryAfterMs = 0;
       try {
         const response = await this.#send(method, url, body, options.signal);
-        const text = await response.text();
+        const { text } = response;
         const json = text === "" ? undefined : (JSON.parse(text) as unknown);
-        if (response.ok) return json as T;
+        if (response.status >= 200 && response.status < 300) return json as T;
         const error = (
           json as { error?: { code?: string; message?: string; field?: string; requestId?: string } }
         )?.error;
@@ -107,7 +111,7 @@ export class HttpClient {
           field: error?.field,
           requestId: error?.requestId,
         });
-        retryAfterMs = Number(response.headers.get("retry-after") ?? 0) * 1000;
+        retryAfterMs = Number(response.header("retry-after") ?? 0) * 1000;
       } catch (error) {
         if (options.signal?.aborted) throw options.signal.reason;
         if (error instanceof SyntaxError) {
@@ -137,7 +141,7 @@ export class HttpClient {
     url: URL,
     body: string | Uint8Array | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<Response> {
+  ): Promise<TransportResponse> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
@@ -151,13 +155,7 @@ export class HttpClient {
           body: typeof body === "string" ? body : undefined,
         }),
       );
-    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
-    return this.#options.fetch(url, {
-      method,
-      headers,
-      body,
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
+    return this.#transport({ method, url, headers, body, signal, timeoutMs: this.#options.timeoutMs });
   }
 
   /**
@@ -172,14 +170,15 @@ export class HttpClient {
       signal?.throwIfAborted();
       let failure: TesseraError;
       try {
-        const timeout = AbortSignal.timeout(this.#options.timeoutMs * 4);
-        const response = await this.#options.fetch(url, {
+        const response = await this.#transport({
           method,
+          url: new URL(url),
+          headers: {},
           body,
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          signal,
+          timeoutMs: this.#options.timeoutMs * 4,
         });
-        const text = await response.text();
-        if (response.ok) return text;
+        if (response.status >= 200 && response.status < 300) return response.text;
         failure = new TesseraError(`${what} failed: HTTP ${response.status}`, {
           status: response.status,
           code: `HTTP_${response.status}`,
