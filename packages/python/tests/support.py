@@ -21,12 +21,19 @@ Route = Callable[[str, str, bytes], tuple[int, Any, dict[str, str]]]
 class StubApi:
     """Start with ``with StubApi(route) as api``; ``api.url`` is its base URL."""
 
-    def __init__(self, route: Route) -> None:
+    def __init__(self, route: Route, keep_alive: bool = False, drop_after: int = 0) -> None:
+        """``keep_alive``: answer in HTTP/1.1 and keep connections open; ``drop_after``: close each
+        connection silently after that many answers (as a server closing idle connections does)."""
         self.requests: list[tuple[str, str, bytes, dict[str, str]]] = []
+        # The client's port of each request: one port, one connection.
+        self.peers: list[int] = []
         self._lock = threading.Lock()
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+            answered = 0
+
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -34,6 +41,7 @@ class StubApi:
                     stub.requests.append(
                         (self.command, self.path, body, {k.lower(): v for k, v in self.headers.items()})
                     )
+                    stub.peers.append(self.client_address[1])
                 status, value, headers = route(self.command, self.path, body)
                 data = value.encode() if isinstance(value, str) else json.dumps(value).encode()
                 self.send_response(status)
@@ -43,6 +51,9 @@ class StubApi:
                     self.send_header(name, header)
                 self.end_headers()
                 self.wfile.write(data)
+                self.answered += 1
+                if drop_after and self.answered >= drop_after:
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = _serve
 

@@ -25,6 +25,7 @@ def unique(name):
 class GridTest(unittest.TestCase):
     def setUp(self):
         self.tessera = Tessera(URL, TOKEN)
+        self.addCleanup(self.tessera.close)
 
     def test_ten_thousand_tasks_stream_once_and_resume_mid_page_from_the_token(self):
         # Chunks of 250 tasks: the local grid's DynamoDB Local is slow at per-chunk writes.

@@ -84,6 +84,24 @@ class TransportTest(unittest.TestCase):
         self.assertEqual((caught.exception.status, caught.exception.code), (403, "HTTP_403"))
         self.assertNotIn("secret", str(caught.exception))
 
+    def test_api_requests_keep_their_connection_open(self):
+        with StubApi(lambda m, p, b: (200, {"ok": True}, {}), keep_alive=True) as api:
+            http = client(api.url)
+            self.addCleanup(http.close)
+            for _ in range(5):
+                self.assertEqual(http.request("GET", "/sessions/s"), {"ok": True})
+        self.assertEqual(len(api.peers), 5)
+        self.assertEqual(len(set(api.peers)), 1)
+
+    def test_a_kept_connection_the_server_closed_is_replaced_without_an_error(self):
+        # The server closes every connection after one answer, without saying so.
+        with StubApi(lambda m, p, b: (200, {"ok": True}, {}), keep_alive=True, drop_after=1) as api:
+            http = client(api.url, max_retries=0)
+            self.addCleanup(http.close)
+            for _ in range(3):
+                self.assertEqual(http.request("GET", "/sessions/s"), {"ok": True})
+        self.assertEqual(len(set(api.peers)), 3)
+
 
 if __name__ == "__main__":
     unittest.main()

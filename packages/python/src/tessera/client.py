@@ -62,7 +62,11 @@ class Tessera:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        """Nothing to release: each request opens its own connection."""
+        self.close()
+
+    def close(self) -> None:
+        """Closes the connections the client keeps open (it stays usable: a request reopens one)."""
+        self._http.close()
 
     def create_session(
         self,

@@ -2,13 +2,21 @@
 per attempt and retries with full-jitter backoff for throttling (429), 5xx and network errors.
 Every API operation is idempotent (task ids are the caller's indexes, creating a session that
 exists returns it, close and cancel repeat harmlessly), so a retry never does anything twice.
+
+API requests reuse kept-open connections (``http.client``, a pool of idle ones shared by the
+threads of a client): a million tasks are thousands of requests, and a TLS handshake for each
+would dominate. When a proxy is
+configured in the environment (``HTTPS_PROXY`` and friends), requests go through ``urllib``,
+which honours it, one connection each. Presigned links always go through ``urllib``.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -51,6 +59,12 @@ class HttpClient:
         self._timeout = timeout
         self._max_retries = max_retries
         self._retry_base = retry_base
+        self._split = parsed
+        scheme = "https" if parsed.scheme == "https" else "http"
+        self._pooled = not urllib.request.getproxies().get(scheme) or urllib.request.proxy_bypass(parsed.hostname or "")
+        # Connections open and not in use; a request takes the latest (LIFO keeps few warm).
+        self._idle: list[http.client.HTTPConnection] = []
+        self._idle_lock = threading.Lock()
 
     def request(
         self,
@@ -99,8 +113,51 @@ class HttpClient:
             headers["authorization"] = f"Bearer {self._token}"
         if self._signer:
             headers.update(self._signer(method, url, dict(headers), data or b""))
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
-        return _open(request, self._timeout)
+        if not self._pooled:
+            request = urllib.request.Request(url, data=data, method=method, headers=headers)
+            return _open(request, self._timeout)
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        with self._idle_lock:
+            conn = self._idle.pop() if self._idle else None
+        reused = conn is not None
+        while True:
+            if conn is None:
+                kind = http.client.HTTPSConnection if self._split.scheme == "https" else http.client.HTTPConnection
+                conn = kind(self._split.netloc, timeout=self._timeout)
+            try:
+                conn.request(method, target, body=data, headers=headers)
+                response = conn.getresponse()
+                text = response.read().decode("utf-8")
+            except (OSError, http.client.HTTPException) as error:
+                conn.close()
+                conn = None
+                # A kept connection the server closed while idle fails at once: open a new one
+                # right away (the request is idempotent) rather than waiting out a backoff.
+                if reused and isinstance(error, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+                    reused = False
+                    continue
+                if isinstance(error, http.client.HTTPException):
+                    raise ConnectionError(f"bad HTTP answer ({error!r})") from error
+                raise
+            if response.will_close:
+                conn.close()
+            else:
+                with self._idle_lock:
+                    self._idle.append(conn)
+            return response.status, response.headers, text
+
+    def close(self) -> None:
+        """Closes the connections kept open; the client stays usable (a request opens a new one)."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def __del__(self) -> None:
+        # A client dropped without close() leaves no socket to the garbage collector.
+        for conn in getattr(self, "_idle", []):
+            conn.close()
 
     def raw(self, method: str, url: str, data: bytes | None = None) -> bytes:
         """Fetches a presigned link (large payloads and results) with the same retries; a 4xx is
