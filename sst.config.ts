@@ -28,6 +28,7 @@ export default $config({
     const { functions } = await import("./infra/functions.ts");
     const { agents } = await import("./infra/agents.ts");
     const { monitoring } = await import("./infra/monitoring.ts");
+    const { agentTaskLogs } = await import("./infra/task-logs.ts");
     const grid = gridFor($app.stage);
     const served = servedBy(grid);
     const { table, bucket } = storage(grid);
@@ -38,20 +39,26 @@ export default $config({
       ticketQueues: ticketQueues.map((q) => q.queue.arn),
       deadLetterQueues: ticketQueues.map((q) => q.dlq.arn),
     };
-    const { api, worker, environment, region, auth } = functions(
+    // Where agents ship their task log entries; the API reads them there and in the worker's group.
+    const taskLogs = agentTaskLogs(grid.table.name.replace(/-tasks$/, ""), served.agents);
+    const { api, worker, images, environment, region, auth } = functions(
       grid,
       arns,
       ticketQueues,
       served.lambda,
       served.agents,
       bucket.name,
+      taskLogs,
     );
-    const fleet = await agents(grid, served.agents, arns, ticketQueues, bucket, environment);
+    const fleet = await agents(grid, served.agents, arns, ticketQueues, bucket, environment, taskLogs);
     if (fleet) {
       const { fleetScaler } = await import("./infra/fleet.ts");
       fleetScaler(fleet, environment, table.arn);
     }
-    const { dashboard, forwarder } = monitoring(grid, { worker: worker && { name: worker.name } });
+    const { dashboard, forwarder } = monitoring(grid, {
+      worker: worker && { name: worker.name },
+      imageWorkers: images.map((i) => ({ name: i.name })),
+    });
     if ($dev) {
       const { devCommands } = await import("./infra/dev.ts");
       // AWS_REGION is reserved in Lambda, but the agent on this machine needs it.

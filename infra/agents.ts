@@ -27,6 +27,7 @@ import { agentBootScript } from "./agent-boot.ts";
 import { AGENT_TAG_KEY } from "./monitoring.ts";
 import { agentPermissions, type GridArns } from "./permissions.ts";
 import type { queues as makeQueues } from "./queues.ts";
+import { type LogGroupRef, logGroupResource } from "./task-logs.ts";
 
 /** How one agent pool runs on EC2. */
 export interface AgentPoolSettings {
@@ -236,8 +237,14 @@ export async function agents(
   ticketQueues: ReturnType<typeof makeQueues>["ticketQueues"],
   bucket: { name: $util.Input<string>; arn: $util.Input<string> },
   environment: Record<string, $util.Input<string>>,
+  /** The agents' task log group (infra/task-logs.ts); exists whenever there are agent pools. */
+  taskLogs: LogGroupRef | undefined,
 ) {
   if (pools.length === 0) return undefined;
+  if (!taskLogs) throw new Error("agent pools need the agents' task log group (infra/task-logs.ts)");
+  // Each agent ships its tasks' log entries to this group, where the API's logs route reads them.
+  const agentEnvironment = { ...environment, TESSERA_TASK_LOG_GROUP: taskLogs.name };
+  const taskLogsResource = logGroupResource(taskLogs.arn);
   const settings = agentPoolSettings(pools);
   const prefix = grid.table.name.replace(/-tasks$/, "");
   const { partition } = aws.getPartitionOutput();
@@ -317,7 +324,7 @@ export async function agents(
     new aws.iam.RolePolicy(`Agent${id}Policy`, {
       role: role.id,
       policy: aws.iam.getPolicyDocumentOutput({
-        statements: agentPermissions(arns, queuesOf(pool), {
+        statements: agentPermissions(arns, queuesOf(pool), taskLogsResource, {
           bundle: codeArn,
           grid: prefix,
           partition,
@@ -337,7 +344,7 @@ export async function agents(
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", instanceMetadataTags: "enabled" },
       instanceInitiatedShutdownBehavior: "terminate",
       userData: $util
-        .all([region, bucket.name, $util.all(environment)])
+        .all([region, bucket.name, $util.all(agentEnvironment)])
         .apply(([region, bucketName, env]) =>
           agentBootScript({
             pool,
@@ -396,7 +403,7 @@ export async function agents(
     new aws.iam.RolePolicy("AgentEksPolicy", {
       role: eksRole.id,
       policy: aws.iam.getPolicyDocumentOutput({
-        statements: agentPermissions(arns, pools.flatMap(queuesOf)),
+        statements: agentPermissions(arns, pools.flatMap(queuesOf), taskLogsResource),
       }).json,
     });
   }

@@ -1,7 +1,8 @@
 /**
  * The functions: the HTTP API (API Gateway HTTP API, IAM auth on every route, throttled, CORS),
  * the SQS worker on the queues of Lambda-served pools (batches of 10, partial batch failures,
- * a concurrency cap per pool), and the reaper on a schedule. arm64, Node 24.
+ * a concurrency cap per pool) — or, for a pool in another language, its container-image twin
+ * (image-workers.ts) — and the reaper on a schedule. arm64, Node 24.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -10,15 +11,18 @@ import type { GridDefinition } from "../packages/core/src/resources.ts";
 import { collectTasks } from "../packages/task/src/task-definition.ts";
 import { TASK_MODULES } from "./agents.ts";
 import { scalerFunctionName, WORKER_TIMEOUT_SECONDS } from "./grid.ts";
+import { imageCatalogue, imagePoolSettings, imageWorkers } from "./image-workers.ts";
 import {
   apiPermissions,
   type GridArns,
   lambdaOnlyTrust,
   reaperPermissions,
+  taskLogReadPermissions,
   workerPermissions,
 } from "./permissions.ts";
 import type { queues as makeQueues } from "./queues.ts";
 import { retentionDays } from "./storage.ts";
+import { type LogGroupRef, logGroupResource, logRetentionDays } from "./task-logs.ts";
 
 /** Settings read at deploy time. */
 export const settings = {
@@ -117,6 +121,8 @@ export function functions(
   agentPools: string[],
   /** The payload and result bucket's name (SST names it). */
   bucketName: $util.Input<string>,
+  /** The agents' task log group, when there are agent pools (infra/task-logs.ts). */
+  agentTaskLogs?: LogGroupRef,
 ) {
   const { partition, dnsSuffix } = aws.getPartitionOutput();
   const region = aws.getRegionOutput().name;
@@ -156,19 +162,59 @@ export function functions(
           name: scalerFunctionName(prefix),
           arn: $interpolate`arn:${partition}:lambda:${region}:${account}:function:${scalerFunctionName(prefix)}`,
         };
+  // Lambda pools of another language run in container images of their own (image-workers.ts);
+  // the worker exists when some other pool is served by Lambda (a grid of agent pools has none).
+  const imagePools = imagePoolSettings(lambdaPools);
+  const zipPools = lambdaPools.filter((p) => !(p in imagePools));
+  const images = imageWorkers(imagePools, arns, ticketQueues, environment, prefix);
+  const served = ticketQueues.filter((q) => zipPools.includes(q.pool));
+  const worker =
+    served.length === 0
+      ? undefined
+      : new sst.aws.Function("Worker", {
+          ...common,
+          handler: settings.workerEntry,
+          memory: `${settings.workerMemoryMb} MB`,
+          timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
+          // Task threads (see isolate in examples/worker.ts) need piscina's own thread file,
+          // which a bundle cannot hold: it is installed beside the bundle.
+          nodejs: { install: ["piscina"] },
+          // Its log group holds its tasks' log entries: kept as long as the task records.
+          transform: {
+            ...common.transform,
+            logGroup: (args) => {
+              args.retentionInDays = logRetentionDays();
+            },
+          },
+          permissions: workerPermissions(
+            arns,
+            served.map((q) => q.queue.arn),
+          ),
+        });
+  // The groups holding task log entries, read by the API's logs route: the worker's (SST
+  // creates `/aws/lambda/<name>`), the image workers' and the agents'.
+  const taskLogGroups = [
+    ...(worker ? [worker.nodes.logGroup.apply((g) => ({ name: g!.name, arn: g!.arn }))] : []),
+    ...images.map((i) => $util.output(i.logGroup)),
+    ...(agentTaskLogs ? [$util.output(agentTaskLogs)] : []),
+  ];
   const apiFunction = {
     ...common,
     environment: {
       ...environment,
       ...(jwt ? { TESSERA_JWT_TENANT_CLAIM: jwt.tenantClaim } : {}),
       ...(scaler ? { TESSERA_SCALER_FUNCTION: scaler.name, TESSERA_AGENT_POOLS: agentPools.join(",") } : {}),
-      TESSERA_HANDLERS: handlerCatalogue(lambdaPools, agentPools).then((c) => JSON.stringify(c)),
+      TESSERA_HANDLERS: handlerCatalogue(zipPools, agentPools).then((c) =>
+        JSON.stringify({ ...c, ...imageCatalogue(imagePools) }),
+      ),
+      TESSERA_TASK_LOG_GROUPS: $util.all(taskLogGroups.map((g) => g.name)).apply((names) => names.join(",")),
     },
     handler: "packages/functions/src/entries/api.handler",
     memory: "1024 MB" as const,
     timeout: "29 seconds" as const,
     permissions: [
       ...apiPermissions(arns),
+      ...taskLogReadPermissions(taskLogGroups.map((g) => logGroupResource(g.arn))),
       ...(scaler ? [{ actions: ["lambda:InvokeFunction"], resources: [scaler.arn] }] : []),
     ],
   };
@@ -185,26 +231,13 @@ export function functions(
     : { iam: true };
   api.route("ANY /{proxy+}", apiFunction, { auth });
 
-  // The worker exists when some pool is served by Lambda (a grid of agent pools has none).
-  const served = ticketQueues.filter((q) => lambdaPools.includes(q.pool));
-  const worker =
-    served.length === 0
-      ? undefined
-      : new sst.aws.Function("Worker", {
-          ...common,
-          handler: settings.workerEntry,
-          memory: `${settings.workerMemoryMb} MB`,
-          timeout: `${WORKER_TIMEOUT_SECONDS} seconds`,
-          // Task threads (see isolate in examples/worker.ts) need piscina's own thread file,
-          // which a bundle cannot hold: it is installed beside the bundle.
-          nodejs: { install: ["piscina"] },
-          permissions: workerPermissions(
-            arns,
-            served.map((q) => q.queue.arn),
-          ),
-        });
-  for (const q of served) {
-    q.queue.subscribe(worker!.arn, {
+  // The image workers' pools get the zip worker's batching, partial failures and shares.
+  const subscribers = [
+    ...served.map((q) => ({ q, arn: worker!.arn })),
+    ...images.flatMap((i) => ticketQueues.filter((q) => q.pool === i.pool).map((q) => ({ q, arn: i.arn }))),
+  ];
+  for (const { q, arn } of subscribers) {
+    q.queue.subscribe(arn, {
       batch: { size: 10, window: "0 seconds", partialResponses: true },
       transform: {
         eventSourceMapping: (args) => {
@@ -228,5 +261,13 @@ export function functions(
       permissions: reaperPermissions(arns),
     },
   });
-  return { api, worker, reaper, environment, region, auth: jwt ? ("jwt" as const) : ("iam" as const) };
+  return {
+    api,
+    worker,
+    images,
+    reaper,
+    environment,
+    region,
+    auth: jwt ? ("jwt" as const) : ("iam" as const),
+  };
 }

@@ -159,6 +159,15 @@ function trusted(role: GraphResource): unknown[] {
   return doc.Statement.map((s: any) => s.Principal);
 }
 
+/** The log groups holding task log entries: the worker function's and the agents'. */
+function taskLogGroups(g: Graph) {
+  const group = (name: string) => {
+    const r = one(g, "aws:cloudwatch/logGroup:LogGroup", name);
+    return { name: r.state.name, arn: r.state.arn, retentionInDays: r.inputs.retentionInDays };
+  };
+  return { worker: group("WorkerLogGroup"), agents: group("AgentTaskLogs") };
+}
+
 const lambdaRoles = (g: Graph) =>
   ofType(g, "aws:lambda/function:Function").map(
     (fn) => g.resources.find((r) => r.type === "aws:iam/role:Role" && r.state.arn === fn.inputs.role)!,
@@ -322,6 +331,10 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
                 // The indexes of the grid's own table; the objects under the grid's own prefix.
                 resource === `${arnOf(g, "aws:dynamodb/table:Table", grid.table.name)}/index/*` ||
                 resource === `arn:aws:s3:::${bucketName(g)}/t/*` ||
+                // A log group of the stack's own, as CloudWatch Logs' actions name it (`<arn>:*`).
+                ofType(g, "aws:cloudwatch/logGroup:LogGroup").some(
+                  (lg) => resource === `${lg.state.arn}:*`,
+                ) ||
                 (resource !== "*" && pinned(statement, resource));
               expect(allowed, `${role.name}: ${action} ${resource}`).toBe(true);
             }
@@ -353,9 +366,18 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
           r.state.arn === one(full, "aws:lambda/function:Function", fn).inputs.role,
       )!.name;
     const api = ofType(full, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!.name;
+    const { worker: workerLogs, agents: agentLogs } = taskLogGroups(full);
     const expected: Record<string, string[]> = {
-      // …and it wakes the fleet scaler on a submit to an agent pool.
-      [roleOf(api)]: [...data, ...tickets(), objects, bucket, scalerArn],
+      // …and it wakes the fleet scaler on a submit to an agent pool, and reads task logs.
+      [roleOf(api)]: [
+        ...data,
+        ...tickets(),
+        objects,
+        bucket,
+        scalerArn,
+        `${workerLogs.arn}:*`,
+        `${agentLogs.arn}:*`,
+      ],
       [roleOf("WorkerFunction")]: [...data, ...tickets("default"), objects, bucket],
       [roleOf("ReaperHandlerFunction")]: [...data, ...tickets(), ...dlqs, objects],
       AgentgpuRole: [
@@ -365,6 +387,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
         bucket,
         `${bucket}/${agentCodeKey(full)}`,
         ec2("instance/*"),
+        `${agentLogs.arn}:*`,
       ],
       [roleOf("ScalerHandlerFunction")]: [
         table, // its lock item only (dynamodb:LeadingKeys)
@@ -381,7 +404,7 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
         "arn:aws:iam::123456789012:role/aws-service-role/ec2fleet.amazonaws.com/AWSServiceRoleForEC2Fleet",
         "arn:aws:iam::123456789012:role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot",
       ],
-      AgentEksRole: [...data, ...tickets("gpu"), objects, bucket],
+      AgentEksRole: [...data, ...tickets("gpu"), objects, bucket, `${agentLogs.arn}:*`],
       [roleOf("Ec2ForwarderFunction")]: ["*", CENTRAL_BUS],
       // EventBridge Scheduler's roles: each invokes its one function.
       ScalerRole: [scalerArn],
@@ -637,6 +660,40 @@ describe("the stack as SST declares it (Pulumi mocks)", () => {
     const echo = [...collectTasks(await import("../examples/echo.ts")).keys()].sort();
     expect(handlersOf(agents)).toEqual({ default: lambda, batch: { handlers: echo, default: null } });
   }, 120_000);
+
+  it("lets the API read task logs from the worker's and the agents' log groups, and agents write to theirs only", () => {
+    const { worker, agents } = taskLogGroups(full);
+    expect(worker.name).toMatch(/^\/aws\/lambda\//);
+    expect(agents.name).toBe("/tessera/tessera-graph/agent-tasks");
+    // Kept as long as the task records (TESSERA_RETENTION_DAYS, 30 by default).
+    expect([worker.retentionInDays, agents.retentionInDays]).toEqual([30, 30]);
+    const logsGrants = (role: string) => [...grants(full, role)].filter((g) => g.startsWith("logs:")).sort();
+    const api = ofType(full, "aws:lambda/function:Function").find((f) => f.name.startsWith("ApiRoute"))!;
+    const apiRole = full.resources.find(
+      (r) => r.type === "aws:iam/role:Role" && r.state.arn === api.inputs.role,
+    )!;
+    expect(logsGrants(apiRole.name)).toEqual(
+      [`logs:FilterLogEvents ${worker.arn}:*`, `logs:FilterLogEvents ${agents.arn}:*`].sort(),
+    );
+    expect(api.inputs.environment.variables.TESSERA_TASK_LOG_GROUPS).toBe(`${worker.name},${agents.name}`);
+    for (const role of ["AgentgpuRole", "AgentEksRole"])
+      expect(logsGrants(role), role).toEqual([
+        `logs:CreateLogStream ${agents.arn}:*`,
+        `logs:PutLogEvents ${agents.arn}:*`,
+      ]);
+    // The EC2 agents are told where to ship their entries.
+    const template = one(full, "aws:ec2/launchTemplate:LaunchTemplate", "AgentgpuTemplate").inputs;
+    expect(Buffer.from(template.userData, "base64").toString("utf8")).toContain(
+      `Environment="TESSERA_TASK_LOG_GROUP=${agents.name}"`,
+    );
+    // Without agent pools: the worker's group only, and no agents' group.
+    const plainApi = ofType(plain, "aws:lambda/function:Function").find((f) =>
+      f.name.startsWith("ApiRoute"),
+    )!;
+    const plainWorker = one(plain, "aws:cloudwatch/logGroup:LogGroup", "WorkerLogGroup").state.name;
+    expect(plainApi.inputs.environment.variables.TESSERA_TASK_LOG_GROUPS).toBe(plainWorker);
+    expect(plain.resources.some((r) => r.name === "AgentTaskLogs")).toBe(false);
+  });
 
   it("outputs what a CLI profile needs: the API URL, region, table, bucket and queue URLs", () => {
     expect(plain.outputs).toMatchObject({

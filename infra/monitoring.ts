@@ -24,6 +24,8 @@ export const AGENT_TAG_KEY = "tessera:grid";
 export interface WatchedFunctions {
   worker?: { name: string | $util.Output<string> } | undefined;
   api?: { name: string | $util.Output<string> } | undefined;
+  /** The container-image workers of Lambda pools in other languages (image-workers.ts). */
+  imageWorkers?: { name: string }[] | undefined;
 }
 
 export function monitoring(grid: GridDefinition, watched: WatchedFunctions) {
@@ -65,7 +67,9 @@ export function monitoring(grid: GridDefinition, watched: WatchedFunctions) {
       threshold: monitoringSettings.maxTicketAgeSeconds,
     });
   }
-  const functions = [watched.worker, watched.api].filter((f) => f !== undefined);
+  const functions = [watched.worker, watched.api, ...(watched.imageWorkers ?? [])].filter(
+    (f) => f !== undefined,
+  );
   functions.forEach((fn, i) => {
     for (const metric of ["Errors", "Throttles"] as const) {
       new aws.cloudwatch.MetricAlarm(`Function${metric}${i}`, {

@@ -69,6 +69,14 @@ export function apiPermissions(a: GridArns): Statement[] {
 }
 
 /**
+ * The API's logs route: FilterLogEvents on the groups that hold task log entries (the worker
+ * function's, the agents'; `<arn>:*` each, see infra/task-logs.ts), nothing else of CloudWatch Logs.
+ */
+export function taskLogReadPermissions(groups: Input<string>[]): Statement[] {
+  return groups.length === 0 ? [] : [{ actions: ["logs:FilterLogEvents"], resources: groups }];
+}
+
+/**
  * The Lambda worker, on the queues of the pools it serves: Lambda's event source mapping
  * polls them with the function's own role (ReceiveMessage, GetQueueAttributes), and the
  * dispatch core re-times leases and acknowledges (ChangeMessageVisibility, DeleteMessage).
@@ -93,11 +101,14 @@ export function workerPermissions(a: GridArns, served: Input<string>[]): Stateme
 /**
  * An agent (EC2 instance role or EKS service account) on the queues of its pools: receives,
  * re-times and acknowledges tickets; GetQueueAttributes lets KEDA read the queue depth with
- * the workload's identity. `bundle` is the agent's code object, read once at boot (EC2 only).
+ * the workload's identity; it ships its tasks' log entries to its own stream of the agents'
+ * task log group. `bundle` is the agent's code object, read once at boot (EC2 only).
  */
 export function agentPermissions(
   a: GridArns,
   served: Input<string>[],
+  /** The agents' task log group (`<arn>:*`, see infra/task-logs.ts): a stream of its own, its entries. */
+  taskLogs: Input<string>,
   ec2?: {
     bundle: Input<string>;
     grid: string;
@@ -110,6 +121,7 @@ export function agentPermissions(
   // and its status tags: only those keys, only on the grid's instances.
   return [
     ...workerPermissions(a, served),
+    { actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [taskLogs] },
     ...(ec2
       ? [
           { actions: ["s3:GetObject"], resources: [ec2.bundle] },

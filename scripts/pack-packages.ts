@@ -47,6 +47,8 @@ interface PackPlan {
   devOnly?: string[];
   /** Modules loaded by path (`new URL("./x.ts", import.meta.url)`) rather than imported. */
   loadedByPath?: string[];
+  /** Built folders of the repository shipped beside `dist/`: folder in the package → repository path. */
+  assets?: Record<string, string>;
 }
 
 /** The packages, in dependency order. */
@@ -55,7 +57,8 @@ const PACKAGES: Record<string, PackPlan> = {
   // Piscina loads the task threads' module by its URL (isolated-runner.ts).
   task: { loadedByPath: ["./src/task-thread.ts"] },
   agent: {},
-  client: {},
+  // `tessera dashboard` serves the built front end (dashboard-server.ts looks for it there).
+  client: { assets: { dashboard: "packages/dashboard/dist" } },
 };
 
 /**
@@ -85,6 +88,7 @@ export function packPackages(options: { outDir: string; root?: string }): Packed
   );
   const emitted = join(dir, ".tsc");
   compile(root, emitted, manifests);
+  buildDashboard(root);
 
   const versions = Object.fromEntries(Object.values(manifests).map((m) => [m.name, m.version]));
   const staged: string[] = [];
@@ -92,6 +96,8 @@ export function packPackages(options: { outDir: string; root?: string }): Packed
     const stage = join(dir, pkg);
     cpSync(join(emitted, pkg, "src"), join(stage, "dist"), { recursive: true });
     rewriteLoadedByPath(join(stage, "dist"));
+    for (const [folder, from] of Object.entries(plan.assets ?? {}))
+      cpSync(join(root, from), join(stage, folder), { recursive: true });
     const manifest = packedManifest(manifests[pkg]!, plan, versions);
     checkEngines(manifest, join(root, "packages", pkg));
     checkImports(join(stage, "dist"), manifest);
@@ -162,6 +168,24 @@ function compile(root: string, out: string, manifests: Record<string, Manifest>)
     if (file === "tsconfig.json") continue;
     if (!(pkg! in PACKAGES) || src !== "src" || /\.test\.|\.contract\.|\/(emulators|testing)\//.test(file))
       throw new Error(`the packages would contain ${file}: only their sources may be packed`);
+  }
+}
+
+/** Builds the dashboard's front end afresh (packages/dashboard/dist), as `npm install` does. */
+function buildDashboard(root: string): void {
+  try {
+    execFileSync(
+      join(root, "node_modules/.bin/vite"),
+      ["build", "packages/dashboard", "--logLevel", "warn"],
+      {
+        cwd: root,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`vite could not build the dashboard:\n${stdout ?? ""}${stderr ?? ""}`);
   }
 }
 

@@ -51,6 +51,9 @@ function physical(type, name, inputs) {
       return { arn: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:subnet/subnet-${name}` };
     case "aws:ec2/securityGroup:SecurityGroup":
       return { arn: `arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:security-group/sg-${name}` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      // As AWS's provider reports it: without the `:*` the API adds.
+      return { arn: `arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${physicalName}` };
     case "aws:sns/topic:Topic":
       return { arn: `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${physicalName}` };
     case "aws:apigatewayv2/api:Api":

@@ -8,6 +8,7 @@
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import type { TaskRunner } from "@tessera/core";
 import { gridPortsFromEnv, sessionUsageFor } from "@tessera/core/aws";
 import {
@@ -20,9 +21,12 @@ import {
   type LogLevel,
   type TaskLogSink,
   taskRunner,
+  workerPool,
 } from "@tessera/task";
 import { Command, InvalidArgumentError } from "commander";
+import { split } from "shlex";
 import { Agent } from "./agent.ts";
+import { CloudWatchLogShipper } from "./cloudwatch-log-shipper.ts";
 import { commandRunner } from "./command-runner.ts";
 import { instanceKind, reportEc2Status } from "./ec2-status.ts";
 import { startHealthServer } from "./health.ts";
@@ -69,7 +73,15 @@ function agentProgram(builtIn: BuiltInTasks | undefined): Command {
     .option("--command <program>", "run this program per task (payload on stdin, result from stdout)")
     .option("--arg <value...>", "arguments of --command", [])
     .option("--input <mode>", "how --command gets the payload: stdin or file (TESSERA_INPUT_FILE)", "stdin")
-    .option("--timeout <seconds>", "stop a --command run after this long (the task fails)", positiveInt)
+    .option(
+      "--worker <command>",
+      'keep --concurrency warm worker processes of this command, split as a shell would (e.g. "python3 -m tessera.worker pricing"), speaking docs/worker-protocol.md',
+    )
+    .option(
+      "--timeout <seconds>",
+      "stop a --command or --worker run after this long (the task fails)",
+      positiveInt,
+    )
     .option("--grace <seconds>", "on stop, time for running tasks to finish before release", positiveInt, 30)
     .option("--health-port <port>", "serve /health and /metrics on this port (0: any free port)", positiveInt)
     .option("--health-host <host>", "address of the health endpoint", "127.0.0.1")
@@ -86,7 +98,9 @@ function agentProgram(builtIn: BuiltInTasks | undefined): Command {
     .showHelpAfterError()
     .addHelpText(
       "after",
-      builtIn ? "\nThis agent was built with its task modules: --tasks and --command are refused." : "",
+      builtIn
+        ? "\nThis agent was built with its task modules: --tasks, --command and --worker are refused."
+        : "",
     );
 }
 
@@ -101,6 +115,22 @@ async function importTaskModules(paths: string[]): Promise<Record<string, unknow
     }
   }
   return modules;
+}
+
+/**
+ * The CloudWatch Logs shipper of the group TESSERA_TASK_LOG_GROUP names, started (its stream
+ * created, or a warning saying why not), or none when unset.
+ */
+async function taskLogShipperFromEnv(): Promise<CloudWatchLogShipper | undefined> {
+  const group = process.env.TESSERA_TASK_LOG_GROUP;
+  if (!group) return undefined;
+  const shipper = new CloudWatchLogShipper({
+    client: new CloudWatchLogsClient({ region: process.env.AWS_REGION }),
+    group,
+    warn: (message, fields) => console.error(JSON.stringify({ message, ...fields })),
+  });
+  await shipper.start();
+  return shipper;
 }
 
 function fail(message: string): never {
@@ -123,6 +153,7 @@ export async function runAgentCli(builtIn?: BuiltInTasks): Promise<void> {
     logFormat: string;
     logLevel: string;
     command?: string;
+    worker?: string;
     arg: string[];
     input: string;
     timeout?: number;
@@ -132,20 +163,28 @@ export async function runAgentCli(builtIn?: BuiltInTasks): Promise<void> {
     spotWatch: boolean;
     ec2Status: boolean;
   }>();
-  if (builtIn && (opts.tasks || opts.command))
-    fail("this agent was built with its task modules: --tasks and --command are refused");
-  if (!builtIn && Boolean(opts.tasks) === Boolean(opts.command))
-    fail("give either --tasks <modules...> or --command <program>");
+  if (builtIn && (opts.tasks || opts.command || opts.worker))
+    fail("this agent was built with its task modules: --tasks, --command and --worker are refused");
+  if (!builtIn && [opts.tasks, opts.command, opts.worker].filter(Boolean).length !== 1)
+    fail('give one of --tasks <modules...>, --command <program> or --worker "<command>"');
   if (opts.input !== "stdin" && opts.input !== "file") fail("--input must be stdin or file");
   if (opts.concurrency < 1) fail("--concurrency must be at least 1");
   if (opts.logFormat !== "json" && opts.logFormat !== "text") fail("--log-format must be json or text");
   if (!isLogLevel(opts.logLevel)) fail(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-  // Task logs: one line each on stdout, where the agent's own lines go (the journal on EC2).
+  // Task logs: one line each on stdout, where the agent's own lines go (the journal on EC2),
+  // and with TESSERA_TASK_LOG_GROUP in CloudWatch Logs too, where the API's logs route reads them.
+  const stdoutSink: TaskLogSink =
+    opts.logFormat === "text"
+      ? (entry) => process.stdout.write(`${formatLogEntry(entry)}\n`)
+      : jsonLineSink();
+  const shipper = await taskLogShipperFromEnv();
   const logs: { logSink: TaskLogSink; logLevel: LogLevel } = {
-    logSink:
-      opts.logFormat === "text"
-        ? (entry) => process.stdout.write(`${formatLogEntry(entry)}\n`)
-        : jsonLineSink(),
+    logSink: shipper
+      ? (entry) => {
+          stdoutSink(entry);
+          shipper.sink(entry);
+        }
+      : stdoutSink,
     logLevel: opts.logLevel,
   };
 
@@ -184,6 +223,34 @@ export async function runAgentCli(builtIn?: BuiltInTasks): Promise<void> {
       } catch (error) {
         fail(`task threads could not start: ${(error as Error).message}`);
       }
+    }
+  } else if (opts.worker) {
+    let argv: string[];
+    try {
+      argv = split(opts.worker);
+    } catch (error) {
+      fail(`--worker: ${(error as Error).message}`);
+    }
+    if (argv.length === 0) fail("--worker: give the command that starts a worker process");
+    const pool = workerPool({
+      command: argv[0]!,
+      args: argv.slice(1),
+      processes: opts.concurrency,
+      defaultTask: opts.defaultTask,
+      timeoutMs: opts.timeout === undefined ? undefined : opts.timeout * 1000,
+      ...logs,
+      // The workers' output and their crashes are the agent's own lines (stderr, as its warnings).
+      log: (message, fields) => console.error(JSON.stringify({ message, ...fields })),
+    });
+    runner = pool.run;
+    runnerCapacity = pool.capacity;
+    closeRunner = pool.close;
+    // No work is taken before every worker process has said which handlers it serves.
+    try {
+      const handlers = await pool.ready();
+      console.log(JSON.stringify({ message: "worker processes ready", pids: pool.pids(), handlers }));
+    } catch (error) {
+      fail(`--worker: ${(error as Error).message}`);
     }
   } else {
     runner = commandRunner({
@@ -308,6 +375,7 @@ export async function runAgentCli(builtIn?: BuiltInTasks): Promise<void> {
   endSpotWatch();
   await endEc2Status();
   await health?.close();
+  await shipper?.close();
   console.log(JSON.stringify({ message: "agent stopped", ...agent.stats() }));
   process.exit(0);
 }

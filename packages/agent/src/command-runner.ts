@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Limits, type TaskRunner } from "@tessera/core";
+import { forgetGroup, killGroup, watchGroup } from "@tessera/task";
 
 /** Settings of a command runner. */
 export interface CommandOptions {
@@ -24,26 +25,6 @@ export interface CommandOptions {
   killGraceMs?: number;
   /** Working directory. @default the agent's */
   cwd?: string;
-}
-
-/** Process groups of programs still running: killed if the agent exits while they run. */
-const live = new Set<number>();
-let exitHookInstalled = false;
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pid of live) killGroup(pid, "SIGKILL");
-  });
 }
 
 /** Bytes of stderr kept for the error message. */
@@ -86,9 +67,8 @@ function runProgram(
       // children would otherwise keep the output pipes open).
       detached: true,
     });
-    installExitHook();
     const pid = child.pid;
-    if (pid !== undefined) live.add(pid);
+    if (pid !== undefined) watchGroup(pid);
     const kill = (sig: NodeJS.Signals) => {
       if (pid !== undefined) killGroup(pid, sig);
     };
@@ -128,7 +108,7 @@ function runProgram(
       if (killTimer) clearTimeout(killTimer);
       // Whatever the program left running in the background ends with its task.
       kill("SIGKILL");
-      if (pid !== undefined) live.delete(pid);
+      if (pid !== undefined) forgetGroup(pid);
     };
     child.on("error", (error) => {
       finish();

@@ -103,7 +103,7 @@ describe("tessera-agent process", () => {
     const [code] = await once(agent, "exit");
     expect(code).toBe(2);
     expect(agent.output().trim()).toBe(
-      "tessera-agent: give either --tasks <modules...> or --command <program>",
+      'tessera-agent: give one of --tasks <modules...>, --command <program> or --worker "<command>"',
     );
   });
 

@@ -41,6 +41,8 @@ describe("agent deployment files", () => {
     expect(names).toContain("TESSERA_BUCKET");
     const config = byKind("ConfigMap").data;
     for (const name of names) expect(config, name).toHaveProperty(name);
+    // What infra/agents.ts adds for the agents: their task log group (infra/task-logs.ts).
+    expect(config.TESSERA_TASK_LOG_GROUP).toBe(`/tessera/${config.TESSERA_PREFIX}/agent-tasks`);
   });
 
   it("lets KEDA read the queues with the agent's role, which alone may read them", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatEta, formatFailures, formatTable, resumeCommand } from "./cli-format.ts";
+import { formatEta, formatFailures, formatTable, logsCommand, resumeCommand } from "./cli-format.ts";
 
 describe("formatEta", () => {
   it.each([
@@ -62,7 +62,22 @@ describe("formatFailures", () => {
       "    task 9 (FAILED, attempt 3): boom 9",
       "    … and 3 more",
       `every one: tessera results s | grep '"error"'`,
+      "what a task logged: tessera logs s --task 4",
     ]);
     expect(formatFailures("s", { failed: 0, cancelled: 0, byCode: [] })).toEqual([]);
+    // Cancelled tasks may never have run: no logs hint for them alone.
+    const cancelled = { ...example(1), status: "CANCELLED" as const };
+    expect(
+      formatFailures("s", {
+        failed: 0,
+        cancelled: 1,
+        byCode: [{ code: "CANCELLED", count: 1, examples: [cancelled] }],
+      }).at(-1),
+    ).toBe(`every one: tessera results s | grep '"error"'`);
+  });
+
+  it("quotes a session id the shell would split in the logs command", () => {
+    expect(logsCommand("risk-0412", 7)).toBe("tessera logs risk-0412 --task 7");
+    expect(logsCommand("a b", 0)).toBe("tessera logs 'a b' --task 0");
   });
 });

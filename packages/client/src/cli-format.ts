@@ -81,6 +81,8 @@ export function formatFailures(sessionId: string, summary: FailureSummary): stri
     if (more > 0) lines.push(`    … and ${more} more`);
   }
   lines.push(`every one: tessera results ${sessionId} | grep '"error"'`);
+  const failed = summary.byCode.flatMap((g) => g.examples).find((e) => e.status === "FAILED");
+  if (failed) lines.push(`what a task logged: ${logsCommand(sessionId, failed.index)}`);
   return lines;
 }
 
@@ -88,6 +90,11 @@ export function formatFailures(sessionId: string, summary: FailureSummary): stri
 function firstLine(message: string): string {
   const line = message.split("\n", 1)[0] ?? "";
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
+/** The command that prints what a task logged: the hint a failed task's line carries. */
+export function logsCommand(sessionId: string, index: number): string {
+  return `tessera logs ${shellQuote(sessionId)} --task ${index}`;
 }
 
 /** `word` quoted for a POSIX shell when it needs it. */

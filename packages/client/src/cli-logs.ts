@@ -1,15 +1,15 @@
 /**
- * `tessera logs SESSION [--task N] [--follow]`: the lines a session's task code logged, read from
- * the local grid (its local-only route `GET /local/sessions/{id}/logs`). A deployed grid keeps
- * them in CloudWatch Logs and in its agents' journals, which this command does not read yet: it
- * says so and where they are.
+ * `tessera logs SESSION [--task N] [--follow]`: the lines a session's task code logged, read
+ * through the API's logs route (`GET /sessions/{id}/logs`) with the same credentials as every
+ * command (a token, or SigV4 for IAM grids), wherever the grid keeps them: the local grid's
+ * data dir, CloudWatch Logs on AWS. --follow polls with the page's cursor.
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { TesseraError } from "./errors.ts";
-import { sleep } from "./http.ts";
+import { HttpClient, sleep } from "./http.ts";
 import { resolveConnection, UsageError } from "./profile.ts";
 
-/** What a grid keeps of one task log line (as the local grid serves it). */
+/** One task log line, as the API returns it. */
 interface LogEntry {
   time: string;
   level: string;
@@ -21,9 +21,10 @@ interface LogEntry {
   [field: string]: unknown;
 }
 
+/** A page of the logs route. */
 interface LogPage {
   entries: LogEntry[];
-  cursor: string;
+  next: string;
   more: boolean;
 }
 
@@ -36,14 +37,14 @@ interface ConnectionFlags {
   json?: boolean;
 }
 
-/** Time between polls with --follow. */
-const FOLLOW_EVERY_MS = 1_000;
+/**
+ * Time between polls with --follow: CloudWatch Logs' FilterLogEvents has a small account-wide
+ * rate quota, and entries reach it seconds after they were logged anyway.
+ */
+const FOLLOW_EVERY_MS = 2_000;
 
-/** Where a deployed grid's task logs are, since this command reads the local grid's only. */
-export const DEPLOYED_LOGS_HINT =
-  "`tessera logs` reads the local grid's task logs only. On AWS, task logs are JSON lines in the worker " +
-  "function's CloudWatch Logs group (filter pattern { $.session = \"SESSION\" }) and in each agent's " +
-  "journal (journalctl -u tessera-agent)";
+/** Entries asked per page (the route's most). */
+const PAGE_LIMIT = 1000;
 
 // The readable line is the one @tessera/task's formatLogEntry prints on the local grid's screen.
 // It is kept here too: the client must install without the task runtime (core, the AWS SDK,
@@ -95,40 +96,9 @@ function taskIndex(value: string): number {
   return n;
 }
 
-/** One page of the session's entries after `cursor`. */
-async function readPage(
-  endpoint: string,
-  token: string,
-  sessionId: string,
-  cursor: string,
-  task: number | undefined,
-): Promise<LogPage> {
-  const url = new URL(`${endpoint.replace(/\/+$/, "")}/local/sessions/${encodeURIComponent(sessionId)}/logs`);
-  url.searchParams.set("after", cursor);
-  if (task !== undefined) url.searchParams.set("task", String(task));
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  } catch (error) {
-    throw new TesseraError(`cannot reach ${endpoint}: ${(error as Error).message}`, {
-      status: 0,
-      code: "NETWORK",
-    });
-  }
-  const body = (await response.json().catch(() => undefined)) as
-    | (Partial<LogPage> & { error?: { code?: string; message?: string; field?: string } })
-    | undefined;
-  if (response.ok && Array.isArray(body?.entries)) return body as LogPage;
-  // A grid without the route: the deployed API (ROUTE_NOT_FOUND) or anything else that 404s.
-  const code = body?.error?.code;
-  if (response.status === 404 && (code === undefined || code === "ROUTE_NOT_FOUND"))
-    throw new UsageError(DEPLOYED_LOGS_HINT);
-  throw new TesseraError(body?.error?.message ?? `HTTP ${response.status}`, {
-    status: response.status,
-    code: code ?? "HTTP",
-    field: body?.error?.field,
-  });
-}
+/** A grid whose API predates the logs route. */
+const NO_LOGS_ROUTE =
+  "this grid's API has no logs route (it was deployed before `tessera logs` read through the API): redeploy it";
 
 /**
  * Registers `logs` on the `tessera` program; `flags` gives the program's global flags (the
@@ -137,23 +107,40 @@ async function readPage(
 export function registerLogsCommand(program: Command, flags: () => ConnectionFlags): void {
   program
     .command("logs")
-    .description("lines a session's tasks logged (local grid), oldest first")
+    .description("lines a session's tasks logged, oldest first (local grid, or CloudWatch Logs on AWS)")
     .argument("<session>", "session id")
     .option("--task <n>", "only the lines of this task index", taskIndex)
     .option("--follow", "keep printing new lines until Ctrl-C")
     .action(async (sessionId: string, o: { task?: number; follow?: boolean }) => {
       const globals = flags();
       const { endpoint, token, iamRegion } = resolveConnection(globals);
-      // The route is the local grid's, whose callers hold its bearer token.
-      if (iamRegion || !token) throw new UsageError(DEPLOYED_LOGS_HINT);
-      let cursor = "0";
+      // The AWS signing code loads only for IAM grids.
+      const signer = iamRegion ? (await import("./sigv4.ts")).sigv4Signer({ region: iamRegion }) : undefined;
+      const http = new HttpClient({ endpoint, token, signer });
+      const path = `/sessions/${encodeURIComponent(sessionId)}/logs`;
+      let after: string | undefined;
+      let printed = 0;
       for (;;) {
-        const page = await readPage(endpoint, token, sessionId, cursor, o.task);
+        const page = await http
+          .request<LogPage>("GET", path, { query: { task: o.task, after, limit: PAGE_LIMIT } })
+          .catch((error: unknown) => {
+            if (error instanceof TesseraError && error.code === "ROUTE_NOT_FOUND")
+              throw new UsageError(NO_LOGS_ROUTE);
+            throw error;
+          });
         for (const entry of page.entries)
           process.stdout.write(`${globals.json ? JSON.stringify(entry) : formatLogLine(entry)}\n`);
-        cursor = page.cursor;
+        printed += page.entries.length;
+        after = page.next;
         if (page.more) continue;
-        if (!o.follow) return;
+        if (!o.follow) {
+          // An empty answer is not an error, but say so: "nothing logged" is what a user checks for.
+          if (printed === 0) {
+            const which = o.task === undefined ? `session ${sessionId}` : `task ${o.task} of ${sessionId}`;
+            process.stderr.write(`no log lines for ${which} (yet)\n`);
+          }
+          return;
+        }
         await sleep(FOLLOW_EVERY_MS);
       }
     });

@@ -9,6 +9,7 @@ import { constants, createReadStream } from "node:fs";
 import { access } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { Command, InvalidArgumentError } from "commander";
+import { registerDashboardCommand } from "./cli-dashboard.ts";
 import {
   describeCost,
   describeCounts,
@@ -16,6 +17,7 @@ import {
   formatCost,
   formatFailures,
   formatTable,
+  logsCommand,
 } from "./cli-format.ts";
 import { registerLogsCommand } from "./cli-logs.ts";
 import { failuresOf, progressReporter } from "./cli-wait.ts";
@@ -67,6 +69,7 @@ Examples:
   tessera results risk-0412 > results.jsonl
   tessera status risk-0412 --json
   tessera profile prod --from-outputs .sst/outputs.json   (after \`npx sst deploy --stage prod\`)
+  tessera dashboard                           (the web dashboard on http://127.0.0.1:8790)
 Profile file (~/.config/tessera/config.json):
   { "profiles": { "default": { "endpoint": "http://127.0.0.1:8787", "token": "..." } } }`,
   );
@@ -251,9 +254,11 @@ program
     const stream = tessera.session(sessionId).results({ cursor: o.cursor });
     for await (const r of stream) {
       // Every line has the same head; a result without output (failed, cancelled, or its
-      // download lost) has its error instead.
+      // download lost) has its error instead, and a failed task the command showing its logs.
       const head = { taskId: r.taskId, index: r.index, status: r.status, attempt: r.attempt };
-      out(r.error ? { ...head, error: r.error } : { ...head, output: r.output });
+      if (!r.error) out({ ...head, output: r.output });
+      else if (r.status === "FAILED") out({ ...head, error: r.error, logs: logsCommand(sessionId, r.index) });
+      else out({ ...head, error: r.error });
     }
   });
 
@@ -337,6 +342,7 @@ program
   });
 
 registerLogsCommand(program, () => program.opts<Globals>());
+registerDashboardCommand(program, () => program.opts<Globals>());
 
 // `tessera results … | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

@@ -87,6 +87,8 @@ export interface TaskInfo {
   result?: string | undefined;
   resultUrl?: string | undefined;
   error?: TaskError | undefined;
+  /** Of a failed task: the API path of what its code logged (`/sessions/{id}/logs?task=N`). */
+  logsUrl?: string | undefined;
   leaseExpiresAt?: string | undefined;
   notBefore?: string | undefined;
   createdAt: string;

@@ -154,11 +154,15 @@ describe("tessera CLI", () => {
       true,
     );
     expect(lines[6]).toBe("    … and 2 more");
-    // Every results line has the same head, failed or not.
+    expect(lines[8]).toBe(`what a task logged: tessera logs cli-fail --task ${group.examples[0].index}`);
+    // Every results line has the same head, failed or not; a failed one says where its logs are.
     const results = (await tessera(["results", "cli-fail"])).stdout.trim().split("\n");
     expect(results).toHaveLength(7);
-    for (const row of results.map((l) => JSON.parse(l)))
+    for (const row of results.map((l) => JSON.parse(l))) {
       expect(Object.keys(row).slice(0, 4)).toEqual(["taskId", "index", "status", "attempt"]);
+      if (row.status === "FAILED") expect(row.logs).toBe(`tessera logs cli-fail --task ${row.index}`);
+      else expect(row.logs).toBeUndefined();
+    }
 
     await tessera(["submit", "cli-cancel", "-", "--handler", "echo"], { stdin: "1\n" });
     const cancel = await tessera(["cancel", "cli-cancel"]);

@@ -157,6 +157,35 @@ describe("the packed packages, installed in another project", () => {
     expect(wait.stdout).toContain("pack-cli: 5 tasks: 5 succeeded, 0 failed");
   });
 
+  it("serves `tessera dashboard` from the installed package: the page, and the API with the CLI's token", async () => {
+    // The bin itself rather than npx, which does not pass Ctrl-C on to it.
+    const bin = join(project, "node_modules/.bin/tessera");
+    const child = spawn(bin, [...connection(), "--json", "dashboard", "--port", "0", "--no-open"], {
+      cwd: project,
+      env: userEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.once("data", (d) => resolve(String(d)));
+        child.once("exit", (code) => reject(new Error(`tessera dashboard exited (${code}): ${stderr}`)));
+      });
+      const { url } = JSON.parse(line) as { url: string };
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<div id="app">');
+      const sessions = await fetch(`${url}api/sessions?limit=1`);
+      expect(sessions.status).toBe(200);
+      expect(await sessions.json()).toHaveProperty("sessions");
+    } finally {
+      child.kill("SIGINT");
+      await exited;
+    }
+  });
+
   it("runs an SDK script that creates a session, submits tasks and streams their results", async () => {
     const sdk = await run("node", ["sdk.mjs", "pack-sdk", "default", "echo"], {
       env: { TESSERA_URL: grid.apiUrl, TESSERA_TOKEN: grid.token },

@@ -7,6 +7,8 @@ export {
 } from "./adapters/memory/index.ts";
 export type { DispatcherHooks, DispatcherOptions, TaskContext, TaskRunner } from "./dispatch/dispatcher.ts";
 export { ABANDON_GRACE_MS, Dispatcher } from "./dispatch/dispatcher.ts";
+export type { FailureGroup, FailureSummary } from "./dispatch/failures.ts";
+export { summarizeFailures } from "./dispatch/failures.ts";
 export type { GridPorts } from "./dispatch/grid-ports.ts";
 export { listSessionGroups, sessionGroups } from "./dispatch/groups.ts";
 export type { HeldLease, TaskRun } from "./dispatch/held-lease.ts";
@@ -18,6 +20,10 @@ export type { ResultsPage, ResultsPageOptions } from "./dispatch/results-page.ts
 export { readResultsPage } from "./dispatch/results-page.ts";
 export type { ResultsReaderOptions } from "./dispatch/results-reader.ts";
 export { ResultsReader } from "./dispatch/results-reader.ts";
+export type { SessionHistory } from "./dispatch/session-history.ts";
+export { readSessionHistory } from "./dispatch/session-history.ts";
+export type { FilteredSessionPage, SessionFilter, SessionSummary } from "./dispatch/session-list.ts";
+export { listSessionsWhere, summarizeSession } from "./dispatch/session-list.ts";
 export { SessionUsage } from "./dispatch/session-usage.ts";
 export type { CancelReport, CreatedSession } from "./dispatch/sessions.ts";
 export {
@@ -31,6 +37,10 @@ export {
 } from "./dispatch/sessions.ts";
 export type { SubmitReport } from "./dispatch/submitter.ts";
 export { submitTasks } from "./dispatch/submitter.ts";
+export { TaskFailure, taskFailureCode } from "./dispatch/task-failure.ts";
+export type { TaskListOptions, TaskListPage, TaskSummary } from "./dispatch/task-list.ts";
+export { listTasks } from "./dispatch/task-list.ts";
+export type { TaskPayload } from "./dispatch/tasks.ts";
 export { cancelTask, getTask } from "./dispatch/tasks.ts";
 export type { AckMode } from "./dispatch/ticket-acker.ts";
 export type { BatchOutcome, PollLoopOptions } from "./dispatch/worker-loop.ts";
@@ -38,6 +48,7 @@ export { processBatch, runPollLoop } from "./dispatch/worker-loop.ts";
 export { backoffDelayMs } from "./engine/backoff.ts";
 export type { PlannedChunk } from "./engine/chunking.ts";
 export { planChunks } from "./engine/chunking.ts";
+export type { HistoryPoint } from "./engine/history.ts";
 export * as keys from "./engine/keys.ts";
 export { isLeaseLive, needsHeartbeat } from "./engine/lease.ts";
 export type { TaskCounts } from "./engine/progress.ts";
@@ -75,9 +86,11 @@ export {
 } from "./errors.ts";
 export type { CapacityApi, CapacityRequest, CapacityResponse, Market } from "./fleet/capacity.ts";
 export { CapacityLauncher, errorCode, RETRYABLE_LAUNCH_ERRORS } from "./fleet/capacity.ts";
-export type { FleetControllerOptions, PoolPass } from "./fleet/controller.ts";
-export { describePass, FleetController } from "./fleet/controller.ts";
+export type { AgentStates, FleetControllerOptions, PoolPass } from "./fleet/controller.ts";
+export { agentStatesOf, describePass, FleetController } from "./fleet/controller.ts";
 export type { BootRecord, FailedBoots } from "./fleet/failed-boots.ts";
+export type { LaunchEntry, PoolStatus, ShortfallEntry } from "./fleet/fleet-status.ts";
+export { FleetStatusBoard } from "./fleet/fleet-status.ts";
 export type {
   BacklogPort,
   FleetPort,
@@ -133,7 +146,7 @@ export {
   SlotCode,
   TaskStatus,
 } from "./model/status.ts";
-export type { TaskInput, TaskView } from "./model/task.ts";
+export type { AttemptView, TaskDetail, TaskInput, TaskView } from "./model/task.ts";
 export type { Ticket } from "./model/ticket.ts";
 export { decodeTicket, encodeTicket } from "./model/ticket.ts";
 export type { BlobStore } from "./ports/blob-store.ts";

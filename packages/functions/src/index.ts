@@ -21,6 +21,8 @@ export {
 export type { AuthConfig } from "./http/auth.ts";
 export type { Route, RouteInput } from "./http/route.ts";
 export { API_ROUTES } from "./http/routes.ts";
+export type { TaskLogPage, TaskLogQuery, TaskLogSource } from "./logs/task-log-source.ts";
+export { MAX_LOG_PAGE_ENTRIES } from "./logs/task-log-source.ts";
 export type { Observability } from "./observability.ts";
 export { createObservability, METRICS_NAMESPACE } from "./observability.ts";
 export { createReaperHandler } from "./reaper.ts";
@@ -35,5 +37,7 @@ export {
   scalerFromEnv,
 } from "./scaler.ts";
 export { sqsEventOf } from "./sqs-event.ts";
+export type { WarmWorkerSettings } from "./warm-worker.ts";
+export { DEFAULT_WORKER_CONCURRENCY, warmWorkerOptions, warmWorkerSettings } from "./warm-worker.ts";
 export type { WorkerOptions } from "./worker.ts";
 export { createWorkerHandler } from "./worker.ts";

@@ -25,6 +25,18 @@ describe("runtimeFromEnv", () => {
     expect(() => runtimeFromEnv({})).toThrow("TESSERA_QUEUE_URL_BASE is not set");
   });
 
+  it("reads task logs from the log groups TESSERA_TASK_LOG_GROUPS names, and has none without", async () => {
+    expect(runtimeFromEnv(ON_AWS).logs).toBeUndefined();
+    expect(runtimeFromEnv({ ...ON_AWS, TESSERA_TASK_LOG_GROUPS: " , " }).logs).toBeUndefined();
+    const groups = "/aws/lambda/prod-worker, /tessera/prod/agent-tasks";
+    const logs = runtimeFromEnv({ ...ON_AWS, TESSERA_TASK_LOG_GROUPS: groups }).logs!;
+    // The CloudWatch source loads on the first read, and checks the cursor before any call.
+    await expect(logs.read("acme", "s1", { after: "nope", limit: 10, since: 0 })).rejects.toMatchObject({
+      code: "VALIDATION",
+      field: "query.after",
+    });
+  });
+
   it("honours local tokens only with emulator endpoints", () => {
     expect(runtimeFromEnv(ON_AWS).auth).toEqual({ jwtTenantClaim: "tenant", tokens: undefined });
     const local = runtimeFromEnv({ ...ON_AWS, TESSERA_DYNAMODB_ENDPOINT: "http://127.0.0.1:8000" });

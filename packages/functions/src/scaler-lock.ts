@@ -9,11 +9,22 @@
  * new launch template, subnets, instance shape) starts clean instead of waiting out a hold.
  */
 import { createHash } from "node:crypto";
-import type { BootRecord, FleetController } from "@tessera/core";
+import type { BootRecord, FleetController, FleetStatusBoard, PoolStatus } from "@tessera/core";
 import { z } from "zod";
 
 const at = z.number().finite().optional();
+const count = z.number().int().min(0);
+/** The fleet's status as the scaler last saw it (fleet-status.ts), for the API's fleet route. */
+const PoolStatusSchema = z.object({
+  pool: z.string(),
+  at: z.number(),
+  queued: z.object({ high: count, normal: count, low: count }),
+  agents: z.object({ launching: count, busy: count, idle: count, draining: count }),
+  recentLaunches: z.array(z.object({ at: z.number(), count, instanceTypes: z.array(z.string()).optional() })),
+  shortfalls: z.array(z.object({ at: z.number(), message: z.string() })),
+});
 const MemorySchema = z.object({
+  status: z.array(PoolStatusSchema).optional(),
   pools: z.record(
     z.string(),
     z.object({
@@ -41,17 +52,27 @@ export function poolFingerprints(pools: Record<string, unknown>): Record<string,
   );
 }
 
-/** The controller's memory to leave in the lock (no undefined values: DynamoDB refuses them). */
+/**
+ * The controller's memory to leave in the lock (no undefined values: DynamoDB refuses them), and
+ * with a status board, the fleet's status for the API to read (see fleetStatusOf).
+ */
 export function scalerMemoryOf(
   controller: FleetController,
   fingerprints: Record<string, string>,
+  board?: FleetStatusBoard,
 ): ScalerMemory {
   const pools: ScalerMemory["pools"] = {};
   for (const [pool, boot] of Object.entries(controller.failedBoots())) {
     const config = fingerprints[pool];
     if (config !== undefined) pools[pool] = { config, boot: JSON.parse(JSON.stringify(boot)) as BootRecord };
   }
-  return { pools };
+  return board ? { pools, status: JSON.parse(JSON.stringify(board.pools())) as PoolStatus[] } : { pools };
+}
+
+/** The fleet's status in a scaler's memory (none when absent or unreadable: a view, not a decision). */
+export function fleetStatusOf(memory: unknown): PoolStatus[] {
+  const parsed = MemorySchema.safeParse(memory);
+  return parsed.success ? (parsed.data.status ?? []) : [];
 }
 
 /**
@@ -62,6 +83,7 @@ export function restoreScalerMemory(
   controller: FleetController,
   memory: unknown,
   fingerprints: Record<string, string>,
+  board?: FleetStatusBoard,
 ): string | undefined {
   if (memory === undefined) return undefined;
   const parsed = MemorySchema.safeParse(memory);
@@ -71,5 +93,6 @@ export function restoreScalerMemory(
   for (const [pool, { config, boot }] of Object.entries(parsed.data.pools))
     if (fingerprints[pool] === config) records[pool] = boot;
   controller.restoreFailedBoots(records);
+  board?.restore(parsed.data.status ?? []);
   return undefined;
 }

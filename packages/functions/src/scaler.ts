@@ -31,6 +31,7 @@ import {
   describePass,
   FleetController,
   type FleetPolicy,
+  FleetStatusBoard,
   type PoolPass,
   parseInput,
   queueUrlsOf,
@@ -111,6 +112,8 @@ export interface Scaler {
   lock: ScalerLock;
   /** Fingerprint of each pool's configuration (its memory is kept under it). */
   fingerprints: Record<string, string>;
+  /** The fleet's status from the controller's passes, left in the lock for the API's fleet route. */
+  board?: FleetStatusBoard | undefined;
 }
 
 /** Builds the scaler from the environment (the grid's queues and TESSERA_FLEET). */
@@ -138,13 +141,16 @@ export function scalerFromEnv(
   });
   const ec2 = options.ec2 ?? new EC2Client({ region: env.AWS_REGION });
   const fleet = new Ec2Fleet({ ec2, grid: config.grid, pools: config.pools });
+  const board = new FleetStatusBoard();
   return {
     controller: new FleetController({
       fleet,
       backlog: new SqsBacklog(clients.sqs, grid, queueUrlsOf(grid, base)),
       policies: Object.fromEntries(Object.entries(config.pools).map(([pool, p]) => [pool, policyOf(p)])),
       clock: new SystemClock(),
+      onPass: (pass) => board.record(pass),
     }),
+    board,
     everyMs: config.everySeconds * 1000,
     lock: new DynamoScalerLock({ doc: clients.doc, table: grid.table.name }),
     fingerprints: poolFingerprints(config.pools),
@@ -174,20 +180,20 @@ export function createScalerHandler(
 ) {
   const handle = async (_event: ScalerEvent, context: Context): Promise<ScalerReport> => {
     const built = scaler();
-    const { controller, lock, fingerprints } = built;
+    const { controller, lock, fingerprints, board } = built;
     const owner = context.awsRequestId;
     const grant = await lock.acquire(owner, Date.now() + context.getRemainingTimeInMillis() + LOCK_SLACK_MS);
     if (!grant) {
       o.logger.info("another scaler is running: it reads the same queues, this invocation does nothing");
       return { passes: 0, launched: 0, stopped: 0, shortfalls: 0, skipped: "another scaler is running" };
     }
-    const unreadable = restoreScalerMemory(controller, grant.memory, fingerprints);
+    const unreadable = restoreScalerMemory(controller, grant.memory, fingerprints, board);
     if (unreadable) o.logger.warn(unreadable);
     try {
       return await runPasses(built, context, o, maxRunMs);
     } finally {
       try {
-        await lock.release(owner, scalerMemoryOf(controller, fingerprints));
+        await lock.release(owner, scalerMemoryOf(controller, fingerprints, board));
       } catch (error) {
         // It expires a little after this invocation's end anyway.
         o.logger.warn("could not release the scaler's lock", { error: (error as Error).message });

@@ -53,6 +53,11 @@ export interface WorkerOptions {
   /** Tasks `runner` would start at once (see DispatcherOptions.runnerCapacity). */
   runnerCapacity?: (() => number) | undefined;
   /**
+   * Awaited before each invocation takes any ticket (e.g. warm worker processes starting): if it
+   * rejects, the invocation fails and its tickets come back later, no task charged an attempt.
+   */
+  prepare?: (() => Promise<void>) | undefined;
+  /**
    * Runs the tasks in worker threads that load this worker's own entry module, so that a cancel,
    * a timeout or the function's deadline stops any task (a hung or CPU-bound one included) and no
    * task holds the heartbeats and commits of the others. `entry` is the entry's
@@ -153,6 +158,7 @@ export function createWorkerHandler(
   let dispatcher: Dispatcher | undefined;
 
   const handle = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    await options.prepare?.();
     const rt = runtime();
     const isolated =
       dispatcher || options.runner || !options.isolate

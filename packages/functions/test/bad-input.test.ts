@@ -321,6 +321,38 @@ const CASES: Case[] = [
     status: 400,
     field: "cursor",
   },
+  // Task logs
+  {
+    name: "a logs task that is not an index",
+    method: "GET",
+    path: "/sessions/open/logs",
+    options: { query: { task: "1e3" } },
+    status: 400,
+    field: "query.task",
+  },
+  {
+    name: "a logs limit out of range",
+    method: "GET",
+    path: "/sessions/open/logs",
+    options: { query: { limit: "5000" } },
+    status: 400,
+    field: "query.limit",
+  },
+  {
+    name: "the logs of another tenant's session",
+    method: "GET",
+    path: "/sessions/open/logs",
+    options: { as: "globex" },
+    status: 404,
+    code: "NOT_FOUND",
+  },
+  {
+    name: "the logs of a grid that keeps none the API can read",
+    method: "GET",
+    path: "/sessions/open/logs",
+    status: 404,
+    code: "NOT_FOUND",
+  },
   // Routes
   { name: "an unknown route", method: "GET", path: "/jobs", status: 404, code: "ROUTE_NOT_FOUND" },
   { name: "a method a route does not have", method: "DELETE", path: "/sessions/open", status: 404 },

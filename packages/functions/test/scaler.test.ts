@@ -5,6 +5,7 @@ import { type FakeEc2, startFakeEc2 } from "@tessera/core/testing";
 import { type AwsTestGrid, provisionTestGrid } from "@tessera/core/testing/aws";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createObservability } from "../src/observability.ts";
+import { runtimeFromEnv } from "../src/runtime.ts";
 import { createScalerHandler, fleetConfigFromEnv, scalerFromEnv } from "../src/scaler.ts";
 import { poolFingerprints } from "../src/scaler-lock.ts";
 import { lambdaContext } from "./harness.ts";
@@ -175,5 +176,22 @@ describe("fleet scaler function: one at a time (its lock in the grid's table)", 
     env = { ...env, TESSERA_FLEET: fleet({ batch: { ...batch, launchTemplateId: "lt-2" } }) };
     expect((await handlerOf()(scheduled, lambdaContext())).launched).toBe(2);
     expect(launches()).toBe(1);
+  });
+
+  it("leaves the fleet's status in its lock, where the API's fleet route reads it", async () => {
+    // The previous test's invocation launched 2 agents for the 12 waiting tickets.
+    const runtime = runtimeFromEnv({ ...env, TESSERA_SCALER_FUNCTION: "tessera-scaler" });
+    const [batchPool, ...others] = (await runtime.fleet?.pools()) ?? [];
+    expect(others).toEqual([]);
+    expect(batchPool).toMatchObject({ pool: "batch", queued: { high: 0, normal: 12, low: 0 } });
+    expect(batchPool!.recentLaunches.map((l) => l.count)).toEqual([2]);
+    expect(batchPool!.agents.launching + batchPool!.agents.idle + batchPool!.agents.busy).toBe(2);
+    // The next invocation (another container) takes the launches up and keeps them.
+    await handlerOf()(scheduled, lambdaContext());
+    const [again] = (await runtime.fleet?.pools()) ?? [];
+    expect(again!.recentLaunches.map((l) => l.count)).toEqual(batchPool!.recentLaunches.map((l) => l.count));
+    expect(again!.at).toBeGreaterThan(batchPool!.at);
+    // A grid without a scaler shows no pools.
+    expect(runtimeFromEnv(env).fleet).toBeUndefined();
   });
 });

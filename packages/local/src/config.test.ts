@@ -54,8 +54,29 @@ describe("local grid configuration", () => {
       workers: ["default"],
       fleet: [],
       external: ["batch", "gpu"],
+      warm: [],
     });
     writeFileSync(join(cwd, "tessera.local.json"), JSON.stringify({ externalPools: ["bad pool"] }));
     expect(() => loadConfig(cwd, {})).toThrow(/config\.externalPools\[0\]/);
+  });
+
+  it("gives a warm-worker pool to its workers only, and names a bad one's field", () => {
+    const cwd = dir();
+    const py = { command: "python3 -m tessera.worker examples/python_pricing.py" };
+    writeFileSync(
+      join(cwd, "tessera.local.json"),
+      JSON.stringify({ pools: ["default", "py"], workerPools: { py, gpu: { ...py, concurrency: 3 } } }),
+    );
+    const config = loadConfig(cwd, {});
+    expect(config.workerPools).toEqual({ py: { ...py, concurrency: 2 }, gpu: { ...py, concurrency: 3 } });
+    expect(poolRoles(config)).toEqual({
+      all: ["default", "py", "batch", "gpu"],
+      workers: ["default"],
+      fleet: ["batch"],
+      external: [],
+      warm: ["py", "gpu"],
+    });
+    writeFileSync(join(cwd, "tessera.local.json"), JSON.stringify({ workerPools: { py: { command: " " } } }));
+    expect(() => loadConfig(cwd, {})).toThrow(/^config\.workerPools\.py\.command: /);
   });
 });

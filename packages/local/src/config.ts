@@ -37,6 +37,25 @@ export const LocalConfigSchema = z
      * their tasks can run code the grid does not have (a `--command` program).
      */
     externalPools: z.array(IdSchema).default([]),
+    /**
+     * Pools served by warm workers in any language (docs/worker-protocol.md): for each, the grid
+     * runs one agent process, `tessera-agent --worker <command>` with `concurrency` worker
+     * processes, in the directory `npm start` runs in and with packages/python/src on PYTHONPATH
+     * (for `python3 -m tessera.worker`). Its handlers are those the workers say they serve.
+     */
+    workerPools: z
+      .record(
+        IdSchema,
+        z
+          .object({
+            /** The worker's command line, split as a shell would. */
+            command: z.string().trim().min(1),
+            /** Worker processes, each running one task at a time. */
+            concurrency: z.number().int().min(1).max(64).default(2),
+          })
+          .strict(),
+      )
+      .default({}),
     /** Lambda-style workers: a local event source mapping per queue invoking the worker handler. */
     lambda: z
       .object({
@@ -117,14 +136,31 @@ export interface PoolRoles {
   fleet: string[];
   /** Served by external agents only. */
   external: string[];
+  /** Served by a warm-worker agent of the grid's only (`workerPools`). */
+  warm: string[];
 }
 
-/** The pools of each kind. An external pool is external only, even when another list names it. */
-export function poolRoles(config: Pick<LocalConfig, "pools" | "fleet" | "externalPools">): PoolRoles {
+/**
+ * The pools of each kind. An external pool is external only, even when another list names it;
+ * a warm-worker pool is served by its workers only, even when the fleet's or the pools' list
+ * names it.
+ */
+export function poolRoles(
+  config: Pick<LocalConfig, "pools" | "fleet" | "externalPools"> & Partial<Pick<LocalConfig, "workerPools">>,
+): PoolRoles {
   const external = [...new Set(config.externalPools)];
-  const fleet = [...new Set(config.fleet.pools)].filter((p) => !external.includes(p));
-  const workers = [...new Set(config.pools)].filter((p) => !external.includes(p) && !fleet.includes(p));
-  return { all: [...new Set([...config.pools, ...fleet, ...external])], workers, fleet, external };
+  const warm = Object.keys(config.workerPools ?? {}).filter((p) => !external.includes(p));
+  const fleet = [...new Set(config.fleet.pools)].filter((p) => !external.includes(p) && !warm.includes(p));
+  const workers = [...new Set(config.pools)].filter(
+    (p) => !external.includes(p) && !fleet.includes(p) && !warm.includes(p),
+  );
+  return {
+    all: [...new Set([...config.pools, ...fleet, ...external, ...warm])],
+    workers,
+    fleet,
+    external,
+    warm,
+  };
 }
 
 type Raw = Record<string, unknown>;

@@ -8,7 +8,6 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { Hono } from "hono";
-import { type LogsRouteOptions, logsRoute } from "./logs-route.ts";
 
 /** A function with the API's signature. */
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
@@ -40,17 +39,9 @@ export interface HttpBridge {
   close(): Promise<void>;
 }
 
-/**
- * Serves `handler` on 127.0.0.1:`port`, and with `logs` the local-only task log route (see
- * logs-route.ts). Rejects with EADDRINUSE when the port is taken.
- */
-export function startHttpBridge(
-  handler: HttpHandler,
-  port: number,
-  options: { logs?: LogsRouteOptions } = {},
-): Promise<HttpBridge> {
+/** Serves `handler` on 127.0.0.1:`port`. Rejects with EADDRINUSE when the port is taken. */
+export function startHttpBridge(handler: HttpHandler, port: number): Promise<HttpBridge> {
   const app = new Hono();
-  if (options.logs) app.get("/local/sessions/:sessionId/logs", logsRoute(options.logs));
   app.all("*", async (c) => {
     const url = new URL(c.req.url);
     const headers: Record<string, string> = {};

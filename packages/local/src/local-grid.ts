@@ -28,6 +28,7 @@ import {
   describePass,
   FleetController,
   type FleetPolicy,
+  FleetStatusBoard,
   type GridDefinition,
   type GridPorts,
   type ReapResume,
@@ -59,7 +60,8 @@ import { runEventSource } from "./event-source.ts";
 import { type HttpBridge, startHttpBridge } from "./http-bridge.ts";
 import { rememberedPorts, rememberPorts, updateKeptQueues, writeAgentEnv } from "./kept-state.ts";
 import { LocalFleet } from "./local-fleet.ts";
-import { localLogSink, taskLogEntryOf } from "./task-logs.ts";
+import { fileTaskLogSource, localLogSink, taskLogEntryOf } from "./task-logs.ts";
+import { type AgentSpec, warmAgentSpec } from "./warm-workers.ts";
 
 /** A failure the user can fix, said in one line. */
 export class LocalGridError extends Error {
@@ -282,6 +284,8 @@ export async function startLocalGrid(
       // The grid's own workers and agents run the task modules and no default task, so a submit
       // to their pools must name one of those; external pools run code the grid cannot see.
       handlers: catalogueOf([...roles.workers, ...roles.fleet], tasks.keys()),
+      // The API's logs route reads the session files the grid's log sink writes (below).
+      logs: fileTaskLogSource(config.dataDir),
     };
     // Stopped after the workers, agents and API (stops run in reverse): their last counters land.
     stops.push(() => runtime.usage?.flush());
@@ -417,30 +421,16 @@ export async function startLocalGrid(
     // Each agent is supervised as systemd or a Deployment would: one that dies (a crash, an OOM
     // kill, a SIGKILL) is logged and started again, after a delay that doubles while it keeps
     // dying (1 s up to 30 s; back to 1 s once it ran a minute).
-    const spawnAgent = (i: number, delayMs = 1_000): void => {
-      const file = join(config.dataDir, "logs", `agent-${i + 1}.log`);
+    const spawnAgent = (i: number, spec: AgentSpec, delayMs = 1_000): void => {
+      const file = join(config.dataDir, "logs", `${spec.name}.log`);
       const out = openSync(file, "a");
-      const child = spawn(
-        process.execPath,
-        [
-          agentCli,
-          "--tasks",
-          ...config.tasks,
-          "--pools",
-          workerPools.join(","),
-          "--concurrency",
-          String(config.agents.concurrency),
-          "--grace",
-          "10",
-        ],
-        {
-          env: { ...process.env, ...env, TESSERA_AGENT_STOP_ON_STDIN_EOF: "1" },
-          stdio: ["pipe", "pipe", out],
-          // Its own process group: a Ctrl-C in the terminal reaches the grid, which then drains
-          // the agents once, instead of every agent getting SIGINT and then SIGTERM.
-          detached: true,
-        },
-      );
+      const child = spawn(process.execPath, [agentCli, ...spec.args, "--grace", "10"], {
+        env: { ...process.env, ...env, ...spec.env, TESSERA_AGENT_STOP_ON_STDIN_EOF: "1" },
+        stdio: ["pipe", "pipe", out],
+        // Its own process group: a Ctrl-C in the terminal reaches the grid, which then drains
+        // the agents once, instead of every agent getting SIGINT and then SIGTERM.
+        detached: true,
+      });
       closeSync(out);
       // Its output goes to its file; the task log entries among it to the grid's task logs too.
       const lines = createWriteStream(file, { flags: "a" });
@@ -448,25 +438,45 @@ export async function startLocalGrid(
         lines.write(`${line}\n`);
         const entry = taskLogEntryOf(line);
         if (entry) taskLogs(entry);
+        else spec.onLine?.(line);
       });
       child.stdout!.once("close", () => lines.end());
       const startedAt = Date.now();
-      child.on("error", (error) => log(`agent ${i + 1}: ${error.message}`));
+      child.on("error", (error) => log(`${spec.name}: ${error.message}`));
       child.once("exit", (code, signal) => {
         if (stoppingAgents) return;
         const wait = Date.now() - startedAt > 60_000 ? 1_000 : delayMs;
         log(
-          `agent ${i + 1} (pid ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${wait / 1000} s`,
+          `${spec.name} (pid ${child.pid}) exited (${signal ?? `code ${code}`}); restarting it in ${wait / 1000} s`,
         );
         const timer = setTimeout(() => {
-          if (!stoppingAgents) spawnAgent(i, Math.min(30_000, wait * 2));
+          if (!stoppingAgents) spawnAgent(i, spec, Math.min(30_000, wait * 2));
         }, wait);
         timer.unref();
       });
       agents[i] = child;
     };
     const fixedAgents = options.inProcessAgents || workerPools.length === 0 ? 0 : config.agents.count;
-    for (let i = 0; i < fixedAgents; i++) spawnAgent(i);
+    for (let i = 0; i < fixedAgents; i++)
+      spawnAgent(i, {
+        name: `agent-${i + 1}`,
+        args: [
+          "--tasks",
+          ...config.tasks,
+          "--pools",
+          workerPools.join(","),
+          "--concurrency",
+          String(config.agents.concurrency),
+        ],
+      });
+    // Warm-worker pools: one agent each, running its worker command. Its pool takes any handler
+    // until the agent says which ones its workers serve; from then on the API checks them.
+    for (const [k, pool] of roles.warm.entries()) {
+      const onHandlers = (handlers: string[]) => {
+        if (runtime.handlers) runtime.handlers[pool] = { handlers, default: null };
+      };
+      spawnAgent(fixedAgents + k, warmAgentSpec(pool, config.workerPools[pool]!, onHandlers));
+    }
 
     // The agent fleet: the fleet controller on a timer, as the scaler Lambda runs on AWS.
     const fleet = new LocalFleet({
@@ -492,12 +502,16 @@ export async function startLocalGrid(
         bootMs: 2_000,
         warmAgents: 1,
       };
+      // What the fleet route shows: the controller's passes, kept beside it (no request).
+      const board = new FleetStatusBoard();
+      runtime.fleet = board;
       const controller = new FleetController({
         fleet,
         backlog: new SqsBacklog(clients.sqs, grid, queueUrls),
         policies: Object.fromEntries(roles.fleet.map((p) => [p, policy])),
         clock: new SystemClock(),
         onPass: (p) => {
+          board.record(p);
           if (p.launched.length > 0 || p.stopped.length > 0 || p.errors.length > 0 || p.failed)
             log(`fleet ${describePass(p)}`);
         },
@@ -515,14 +529,10 @@ export async function startLocalGrid(
     }
 
     const api = createApiHandler(() => runtime, createObservability("tessera-api"));
-    const bridge: HttpBridge = await startHttpBridge(
-      (event, context) => {
-        counters.apiRequests++;
-        return api(event, context);
-      },
-      config.port,
-      { logs: { dataDir: config.dataDir, tokens, ports } },
-    ).catch((error: NodeJS.ErrnoException) => {
+    const bridge: HttpBridge = await startHttpBridge((event, context) => {
+      counters.apiRequests++;
+      return api(event, context);
+    }, config.port).catch((error: NodeJS.ErrnoException) => {
       throw error.code === "EADDRINUSE"
         ? new LocalGridError(
             `port ${config.port} on 127.0.0.1 is in use: stop what uses it, or set TESSERA_LOCAL_PORT`,

@@ -1,8 +1,9 @@
 /**
- * `npm start`: the local grid on embedded emulators, a sample workload with a progress bar, and
- * how to use it; then it serves until Ctrl-C and shuts everything down.
+ * `npm start`: the local grid on embedded emulators, its web dashboard, a sample workload with a
+ * progress bar, and how to use it; then it serves until Ctrl-C and shuts everything down.
  */
 import { relative } from "node:path";
+import { type DashboardServer, startDashboardServer } from "@tessera/client/dashboard-server";
 import { loadConfig, poolRoles } from "./config.ts";
 import { startLocalGrid } from "./local-grid.ts";
 import { runSample } from "./sample.ts";
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const grid = await startLocalGrid(config, (line) => console.log(`  ${line}`));
   console.log(`✓ local grid ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const dashboard = await startDashboard(grid.apiUrl, grid.token, config.port);
   let stopping = false;
   const stop = async (why: string) => {
     if (stopping) {
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`\n${why}: stopping the local grid…`);
+    await dashboard?.close();
     await grid.stop();
     console.log("✓ stopped");
     process.exit(0);
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
   console.log(`
 The grid serves until Ctrl-C.
   API       ${grid.apiUrl}   (OpenAPI: ${grid.apiUrl}/openapi.json)
+  dashboard ${dashboard ? dashboard.url : "not served (see above)"}
   token     ${grid.token}   (tenant "${grid.tenant}"; kept in ${config.dataDir}/token)
   data      ${config.dataDir}   (sessions, queued tasks and results survive a restart)
   agents    ${grid.agents.length} fixed process(es); fleet pools ${roles.fleet.map((p) => `"${p}"`).join(", ") || "none"}: 0-${config.fleet.maxAgents} agents as the work needs; logs in ${config.dataDir}/logs
@@ -90,6 +94,30 @@ Try it:
        -d '{"handler":"echo","tasks":[{"index":0,"payload":"{\\"hi\\":1}"}]}' $TESSERA_URL/sessions/hello/tasks
   curl -s -H "authorization: Bearer $TESSERA_TOKEN" $TESSERA_URL/sessions/hello/results
 `);
+}
+
+/**
+ * The dashboard for this grid, on the port after the API's (any free one when the API's is 0);
+ * the grid is useful without it, so a problem (not built, port taken) is one line, not a stop.
+ */
+async function startDashboard(
+  apiUrl: string,
+  token: string,
+  apiPort: number,
+): Promise<DashboardServer | undefined> {
+  try {
+    const dashboard = await startDashboardServer({
+      endpoint: apiUrl,
+      token,
+      credentialHint: "restart `npm start`: the dashboard takes the local grid's token when it starts",
+      port: apiPort === 0 ? 0 : apiPort + 1,
+    });
+    console.log(`✓ dashboard at ${dashboard.url} (sessions show there as they run)`);
+    return dashboard;
+  } catch (error) {
+    console.log(`  ✗ dashboard: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /**

@@ -2,11 +2,13 @@
  * The local grid's task logs: whichever process ran a task (a Lambda-style worker's thread, an
  * agent process), its entries come to the grid's process, which shows each as a readable line
  * and appends it to its session's file, `<dataDir>/logs/sessions/<tenant>/<session>.jsonl`, read
- * back by `tessera logs` through a local-only route. On AWS the same entries are JSON lines in
- * the worker's CloudWatch Logs group and in each agent's journal.
+ * back through the API's logs route (`GET /sessions/{id}/logs`), which on AWS reads the same
+ * entries from CloudWatch Logs.
  */
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { ValidationError } from "@tessera/core";
+import { MAX_LOG_PAGE_ENTRIES, type TaskLogPage, type TaskLogSource } from "@tessera/functions";
 import { formatLogEntry, isTaskLogEntry, type TaskLogEntry, type TaskLogSink } from "@tessera/task";
 
 /** Bytes of a session's file one read returns at most: a page's work is bounded, not its history. */
@@ -51,28 +53,26 @@ export function taskLogEntryOf(line: string): TaskLogEntry | undefined {
   }
 }
 
-/** A page of a session's entries. */
-export interface LogPage {
-  entries: TaskLogEntry[];
-  /** Where the next page starts (pass it back as `after`). */
-  cursor: string;
-  /** True when the file holds more after `cursor` already. */
-  more: boolean;
-}
+/** A cursor of this source: a byte offset in the session's file. */
+const OFFSET = /^\d{1,15}$/;
 
 /**
- * Reads a session's entries after `after` (a byte offset, from a previous page's cursor), at
- * most {@link LOG_PAGE_BYTES} of them, keeping those of task `index` when given.
+ * Reads a session's entries after `after` (a byte offset, from a previous page's `next`), at
+ * most `limit` of them and at most {@link LOG_PAGE_BYTES} of the file, keeping those of task
+ * `index` when given.
  */
 export function readSessionLogs(
   dataDir: string,
   tenant: string,
   sessionId: string,
-  options: { after?: number; index?: number } = {},
-): LogPage {
-  const after = options.after ?? 0;
+  options: { after?: string | undefined; index?: number | undefined; limit?: number } = {},
+): TaskLogPage {
+  if (options.after !== undefined && !OFFSET.test(options.after))
+    throw new ValidationError("query.after", "must be the `next` of a previous page");
+  const after = Number(options.after ?? 0);
+  const limit = options.limit ?? MAX_LOG_PAGE_ENTRIES;
   const file = sessionLogFile(dataDir, tenant, sessionId);
-  if (!existsSync(file)) return { entries: [], cursor: String(after), more: false };
+  if (!existsSync(file)) return { entries: [], next: String(after), more: false };
   const fd = openSync(file, "r");
   const buffer = Buffer.alloc(LOG_PAGE_BYTES);
   let read: number;
@@ -81,13 +81,31 @@ export function readSessionLogs(
   } finally {
     closeSync(fd);
   }
-  const end = buffer.subarray(0, read).lastIndexOf(10); // only whole lines
-  // A line longer than a page is skipped rather than stalling the reader forever.
-  const used = end >= 0 ? end + 1 : read === LOG_PAGE_BYTES ? read : 0;
   const entries: TaskLogEntry[] = [];
-  for (const line of buffer.toString("utf8", 0, end + 1).split("\n")) {
-    const entry = taskLogEntryOf(line);
-    if (entry && (options.index === undefined || entry.index === options.index)) entries.push(entry);
+  let used = 0; // bytes of whole lines consumed
+  for (let start = 0; start < read; ) {
+    const end = buffer.indexOf(10, start);
+    if (end < 0 || end >= read) break; // only whole lines
+    const entry = taskLogEntryOf(buffer.toString("utf8", start, end));
+    start = used = end + 1;
+    if (entry && (options.index === undefined || entry.index === options.index)) {
+      entries.push(entry);
+      if (entries.length === limit) break;
+    }
   }
-  return { entries, cursor: String(after + used), more: read === LOG_PAGE_BYTES };
+  // A line longer than a page is skipped rather than stalling the reader forever.
+  if (used === 0 && read === LOG_PAGE_BYTES) used = read;
+  return { entries, next: String(after + used), more: entries.length === limit || read === LOG_PAGE_BYTES };
+}
+
+/** The local grid's log source: its session files. */
+export function fileTaskLogSource(dataDir: string): TaskLogSource {
+  return {
+    read: async (tenant, sessionId, query) =>
+      readSessionLogs(dataDir, tenant, sessionId, {
+        after: query.after,
+        index: query.index,
+        limit: query.limit,
+      }),
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * `npm start` as a user meets it: the banner's fleet demo, run as printed, grows the fleet past
- * one agent, and the banner names the command that starts an agent on an external pool.
+ * one agent, the banner names the command that starts an agent on an external pool, and its
+ * dashboard address serves the dashboard.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -65,6 +66,14 @@ describe("npm start's banner", () => {
     const lines: string[] = [];
     createInterface({ input: child.stdout! }).on("line", (l) => lines.push(l));
     await waitFor(lines, /^The grid serves until Ctrl-C/, 90_000);
+
+    // The dashboard is served, with the grid's token on the server's side.
+    const dashboard = /^ {2}dashboard (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(
+      lines.find((l) => l.startsWith("  dashboard ")) ?? "",
+    );
+    expect(dashboard, lines.join("\n")).not.toBeNull();
+    expect(await (await fetch(dashboard![1]!)).text()).toContain('<div id="app">');
+    expect((await fetch(`${dashboard![1]}api/sessions`)).status).toBe(200);
 
     const external = lines.findIndex((l) => l.startsWith("  external  "));
     expect(lines[external]).toContain('pools "priced" are served by agents you start');

@@ -39,7 +39,7 @@ describe("local grid", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(grid.agents[0]!.exitCode).toBeNull();
-    expect(lines.join("\n")).toMatch(/agent 1 \(pid \d+\) exited \(SIGKILL\); restarting it in 1 s/);
+    expect(lines.join("\n")).toMatch(/agent-1 \(pid \d+\) exited \(SIGKILL\); restarting it in 1 s/);
     // Results carry the echo of each payload.
     const task = await api(grid, "GET", `/sessions/${report.sessionId}/tasks/42`);
     expect(JSON.parse(task.body.result)).toEqual({ n: 42 });

@@ -11,6 +11,7 @@ import { AbortReason, type HeldLease, leaseId, loseLease, type TaskRun } from ".
 import { heartbeat, watchCancels } from "./lease-keeper.ts";
 import { type LoadedPayloads, loadPayloads, UNREADABLE_RETRY_MS } from "./payloads.ts";
 import { Semaphore } from "./semaphore.ts";
+import { taskFailureCode } from "./task-failure.ts";
 import { type AckMode, TicketAcker } from "./ticket-acker.ts";
 
 /** The result of a run given back unfinished by a worker that is shutting down. */
@@ -366,9 +367,10 @@ export class Dispatcher {
           run.result = {
             ok: false,
             error: { code: "RESULT_TOO_LARGE", message: `result exceeds ${Limits.MAX_TASK_BYTES} bytes` },
+            ms: this.#ports.clock.now() - run.startedAt,
           };
         } else {
-          run.result = { ok: true, result };
+          run.result = { ok: true, result, ms: this.#ports.clock.now() - run.startedAt };
         }
       } catch (error) {
         // Capped: 64 long messages must not push a completion entry past DynamoDB's 400 KB item limit.
@@ -386,10 +388,15 @@ export class Dispatcher {
             ? "DEADLINE"
             : reason === AbortReason.TIMEOUT
               ? "TIMEOUT"
-              : "HANDLER_ERROR";
+              : (taskFailureCode(error) ?? "HANDLER_ERROR");
         const why =
           code === "TIMEOUT" ? `the task ran past its timeout of ${c.timeoutMs} ms (${message})` : message;
-        run.result = { ok: false, error: { code, message: why }, cancelled: run.cancelRequested };
+        run.result = {
+          ok: false,
+          error: { code, message: why },
+          cancelled: run.cancelRequested,
+          ms: this.#ports.clock.now() - run.startedAt,
+        };
       } finally {
         run.abandon = undefined;
         this.#safeHook(() => this.#hooks.onTaskEnd?.(lease, run));

@@ -11,6 +11,7 @@ import type { OutgoingTicket } from "../ports/ticket-queue.ts";
 import { getOrCreate, mapLimit } from "../util.ts";
 import { cancelChunksOfSession } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
+import { recordSessionHistory } from "./session-history.ts";
 import { sealSession } from "./sessions.ts";
 import { ticketFor } from "./submitter.ts";
 
@@ -31,6 +32,8 @@ export interface ReapReport {
   deferred: number;
   /** Sessions or queues skipped this pass because a call failed (the next pass retries). */
   errors: number;
+  /** History snapshots written (see session-history.ts). */
+  snapshots: number;
 }
 
 /** Due chunks handled per group per pass. */
@@ -175,6 +178,9 @@ async function reapSession(
   const renewDue = session.renewDue === true;
   // A close or cancel that died before sealing every group is carried on here.
   if (session.state !== SessionState.OPEN && !session.sealed) session = await sealSession(ports, session);
+  // Progress over time for the dashboard: at most one small write per session per pass, and
+  // none while its counts stand still. A failed snapshot only leaves a wider gap in the chart.
+  if (await recordSessionHistory(ports, session).catch(() => false)) report.snapshots++;
   // This pass's window: at most REAP_GROUPS_PER_PASS groups, after the last pass's. The walk
   // moves on before the window is reaped: a window that keeps failing cannot pin it.
   const id = `${key.tenant}/${key.sessionId}`;
@@ -305,6 +311,7 @@ export async function reap(ports: GridPorts, options: ReapOptions = {}): Promise
     deactivated: 0,
     deferred: 0,
     errors: 0,
+    snapshots: 0,
   };
   const deadline = ports.clock.now() + (options.budgetMs ?? Number.POSITIVE_INFINITY);
   await mapLimit(ports.grid.queues, 4, (q) =>

@@ -1,12 +1,14 @@
+import { type FinishedRun, taskAttempts } from "../engine/attempts.ts";
 import { viewTask } from "../engine/completions.ts";
 import { groupOf } from "../engine/keys.ts";
 import { NotFoundError } from "../errors.ts";
 import { assertId, assertTaskIndex } from "../model/ids.ts";
 import type { ChunkRecord, CompletionEntry, SessionKey, TaskOutcome } from "../model/records.ts";
 import { isTerminalSlot } from "../model/status.ts";
-import type { TaskView } from "../model/task.ts";
+import type { TaskDetail } from "../model/task.ts";
 import { cancelInChunk } from "./cancel-walk.ts";
 import type { GridPorts } from "./grid-ports.ts";
+import { loadPayloads } from "./payloads.ts";
 import { bumpCancelEpoch } from "./sessions.ts";
 
 async function chunkOf(ports: GridPorts, key: SessionKey, index: number): Promise<ChunkRecord> {
@@ -47,31 +49,73 @@ async function outcomeOf(
   ports: GridPorts,
   chunk: ChunkRecord,
   index: number,
-): Promise<{ outcome: TaskOutcome; at: number } | undefined> {
+): Promise<FinishedRun | undefined> {
   for (const sortKey of [...chunk.commits].reverse()) {
     const entry = await ports.store.getCompletion(chunk, groupOf(chunk.start), sortKey);
     const hit = entry?.outcomes.findIndex((o) => o.index === index) ?? -1;
     if (entry && hit >= 0) {
       const outcomes = await resolveResults(ports, entry);
-      return { outcome: outcomes[hit]!, at: entry.committedAt };
+      return { outcome: outcomes[hit]!, committedAt: entry.committedAt, owner: entry.owner };
     }
   }
   return undefined;
 }
 
-/** Reads one task by id, with its result or error once it is terminal. */
-export async function getTask(ports: GridPorts, key: SessionKey, index: number): Promise<TaskView> {
+/**
+ * Reads one task by id, with its result or error once it is terminal, and the runs its records
+ * keep; with `payload`, its input too (see readPayload).
+ */
+export async function getTask(
+  ports: GridPorts,
+  key: SessionKey,
+  index: number,
+  options: { payload?: boolean } = {},
+): Promise<TaskDetail & { payload?: TaskPayload | undefined }> {
   const chunk = await chunkOf(ports, key, index);
   const slot = index - chunk.start;
-  const done = isTerminalSlot(chunk.slots[slot]!) ? await outcomeOf(ports, chunk, index) : undefined;
-  return viewTask(chunk, index, ports.clock.now(), done?.outcome, done?.at);
+  const [done, payload] = await Promise.all([
+    isTerminalSlot(chunk.slots[slot]!) ? outcomeOf(ports, chunk, index) : undefined,
+    options.payload ? readPayload(ports, chunk, index) : undefined,
+  ]);
+  const now = ports.clock.now();
+  return {
+    ...viewTask(chunk, index, now, done?.outcome, done?.committedAt),
+    attempts: taskAttempts(chunk, index, now, done),
+    payload,
+  };
+}
+
+/** Longest payload preview, in characters. */
+export const PAYLOAD_PREVIEW_CHARS = 4_096;
+
+/** A task's input as a reader sees it: a preview of an inline one, or where an uploaded one lies. */
+export type TaskPayload =
+  | { kind: "inline"; preview: string; truncated: boolean }
+  | { kind: "uploaded"; blobKey: string }
+  | { kind: "none" };
+
+/**
+ * A task's input: an inline payload from its chunk's payload blob (one read of up to the chunk's
+ * payload bytes), cut to PAYLOAD_PREVIEW_CHARS; an uploaded one is not read (its blob key is
+ * returned for a link). `none` when the task had no payload or its blob is gone.
+ */
+async function readPayload(ports: GridPorts, chunk: ChunkRecord, index: number): Promise<TaskPayload> {
+  if (chunk.payloadRef !== undefined) return { kind: "uploaded", blobKey: chunk.payloadKey };
+  const loaded = await loadPayloads(ports, chunk, undefined, 0);
+  const payload = "payloads" in loaded ? loaded.payloads[index - chunk.start] : undefined;
+  if (payload === undefined || payload === null) return { kind: "none" };
+  return {
+    kind: "inline",
+    preview: payload.slice(0, PAYLOAD_PREVIEW_CHARS),
+    truncated: payload.length > PAYLOAD_PREVIEW_CHARS,
+  };
 }
 
 /**
  * Cancels one task: a queued task becomes CANCELLED and never starts; a running one is aborted
  * by its worker at the next heartbeat; a finished one keeps its result.
  */
-export async function cancelTask(ports: GridPorts, key: SessionKey, index: number): Promise<TaskView> {
+export async function cancelTask(ports: GridPorts, key: SessionKey, index: number): Promise<TaskDetail> {
   const chunk = await chunkOf(ports, key, index);
   const { requested } = await cancelInChunk(ports, chunk, [index - chunk.start]);
   // A running task (marked now, or by an earlier try of this cancel whose bump failed): its

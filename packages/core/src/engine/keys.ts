@@ -7,6 +7,7 @@
  * | chunk            | `T#{tenant}#S#{session}#G#{group}`  | `C#{start:12}`              |
  * | completion entry | `T#{tenant}#S#{session}#R#{group}`  | `{time:13}#{start:12}#{seq:3}` |
  * | usage counters   | `T#{tenant}#S#{session}#U#{shard}`  | `#USAGE`                    |
+ * | history snapshot | `T#{tenant}#S#{session}#H`          | `{time:13}`                 |
  *
  * No partition key takes writes in proportion to a session's size: a group holds at most
  * GROUP_SIZE tasks, and the session record is written once per group, not per task.
@@ -103,6 +104,19 @@ export function usagePk(key: SessionKey, shard: number): string {
 
 /** Sort key of a usage counters item. */
 export const USAGE_SK = "#USAGE";
+
+/**
+ * Partition key of a session's history snapshots. One key per session takes the reaper's few
+ * snapshot writes a minute, never writes in proportion to the session's size or throughput.
+ */
+export function historyPk(key: SessionKey): string {
+  return `${sessionPk(key)}#H`;
+}
+
+/** Sort key of a history snapshot: its time. */
+export function historySk(at: number): string {
+  return pad(at, 13);
+}
 
 /**
  * Blob key of a chunk's payloads. It names the chunk's digest: two different batches racing for

@@ -19,10 +19,12 @@ export interface RunnableTask {
 
 /** Result of running one task. */
 export type SlotResult =
-  | { ok: true; result: string | undefined }
+  | { ok: true; result: string | undefined; ms?: number | undefined }
   | {
       ok: false;
       error: TaskError;
+      /** How long the run took, by its worker's clock (absent for a run that never started). */
+      ms?: number | undefined;
       /** The run ended because it was cancelled. */
       cancelled?: boolean;
       /**
@@ -237,7 +239,7 @@ export function applyCommit(
     if (res.ok) {
       slots[slot] = SlotCode.SUCCEEDED;
       next.attempts[slot] = attempt;
-      outcomes.push({ index, status: "SUCCEEDED", attempt, result: res.result });
+      outcomes.push({ index, status: "SUCCEEDED", attempt, result: res.result, ms: res.ms });
     } else if (res.released && !res.cancelled && code === SlotCode.LEASED) {
       slots[slot] = SlotCode.QUEUED;
       next.attempts[slot] = attempt - 1;
@@ -251,7 +253,7 @@ export function applyCommit(
     } else if (attempt >= chunk.maxAttempts) {
       slots[slot] = SlotCode.FAILED;
       next.attempts[slot] = attempt;
-      outcomes.push({ index, status: "FAILED", attempt, error: res.error });
+      outcomes.push({ index, status: "FAILED", attempt, error: res.error, ms: res.ms });
     } else {
       slots[slot] = SlotCode.QUEUED;
       next.attempts[slot] = attempt;

@@ -48,6 +48,34 @@ export interface PoolPass {
   failed?: string | undefined;
   /** Set while agents that never came up limit the pool's launches (see failed-boots.ts). */
   failedBoots?: FailedBoots | undefined;
+  /** When the pass read the pool (absent for a pass that failed before). */
+  at?: number | undefined;
+  /** The pool's agents by what they do, as the pass read them (absent for a failed pass). */
+  agentStates?: AgentStates | undefined;
+}
+
+/** A pool's agents by what they do. */
+export interface AgentStates {
+  /** Started, not yet taking work. */
+  launching: number;
+  /** Running at least one task. */
+  busy: number;
+  /** Running, with no task. */
+  idle: number;
+  /** Draining or terminating. */
+  draining: number;
+}
+
+/** Counts agents by what they do. */
+export function agentStatesOf(agents: readonly FleetAgent[]): AgentStates {
+  const states: AgentStates = { launching: 0, busy: 0, idle: 0, draining: 0 };
+  for (const a of agents) {
+    if (a.state === "launching") states.launching++;
+    else if (a.state === "stopping") states.draining++;
+    else if (a.busy > 0) states.busy++;
+    else states.idle++;
+  }
+  return states;
 }
 
 export interface FleetControllerOptions {
@@ -209,6 +237,8 @@ export class FleetController {
       launched: [],
       stopped: [],
       errors: [],
+      at: now,
+      agentStates: agentStatesOf(agents),
     };
     if (decision.launch > 0 && (state.retryAt === undefined || now >= state.retryAt)) {
       try {

@@ -23,6 +23,8 @@
  */
 
 /** A pool's scaling settings. */
+
+import type { Priority } from "../model/status.ts";
 export interface FleetPolicy {
   /** Most agents at once. */
   maxAgents: number;
@@ -90,6 +92,8 @@ export interface Backlog {
   meanTaskMs?: number | undefined;
   /** When the pool last had work (queued or running); undefined if never. */
   lastWorkAt?: number | undefined;
+  /** Waiting tickets per priority class, when the port reads them apart (for status views). */
+  queuedByPriority?: Record<Priority, number> | undefined;
 }
 
 /** One agent of the pool as the fleet adapter sees it. */

@@ -145,6 +145,11 @@ export interface TaskOutcome {
   resultRef?: string | undefined;
   /** Why the task failed or was cancelled. */
   error?: TaskError | undefined;
+  /**
+   * How long the run that produced this outcome took, by its worker's clock (ms): absent when no
+   * run ended here (cancelled before it started, failed by the reaper or a dead-lettered ticket).
+   */
+  ms?: number | undefined;
 }
 
 /** A recorded task error. */

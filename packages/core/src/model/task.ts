@@ -38,6 +38,24 @@ export interface TaskView {
   finishedAt?: number | undefined;
 }
 
+/** One run of a task, as far as the records keep it (see taskAttempts). */
+export interface AttemptView {
+  attempt: number;
+  /** Finished runs: the end less the run's duration (the worker's clock). */
+  startedAt?: number | undefined;
+  /** When the run's outcome was committed. */
+  endedAt?: number | undefined;
+  durationMs?: number | undefined;
+  /** Lease owner (worker or agent id); absent for a reaper's write. */
+  worker?: string | undefined;
+  error?: TaskError | undefined;
+}
+
+/** A task read by id, with the runs its records keep. */
+export interface TaskDetail extends TaskView {
+  attempts: AttemptView[];
+}
+
 /** Formats a task index as its id. */
 export function taskIdOf(index: number): string {
   return String(index);

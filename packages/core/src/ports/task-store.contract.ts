@@ -211,6 +211,28 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect(first.sessions[0]).toEqual({ ...session({ ...key, sessionId: "c" }), createdAt: NOW + 2 });
     });
 
+    it("keeps a session's history snapshots, newest first, one per time, apart from other sessions", async () => {
+      const { store, key } = await fresh();
+      const other = { ...key, sessionId: "s2" };
+      const at = (i: number) => ({
+        at: NOW + i * 10_000,
+        total: 10,
+        queued: 10 - i,
+        running: 0,
+        succeeded: i,
+        failed: 0,
+        cancelled: 0,
+      });
+      expect(await store.readHistory(key, 10)).toEqual([]);
+      for (let i = 0; i < 5; i++) await store.addHistory(key, at(i));
+      await store.addHistory(other, at(9));
+      // The same time again replaces the snapshot.
+      await store.addHistory(key, { ...at(4), running: 1, queued: 5 });
+      expect(await store.readHistory(key, 3)).toEqual([{ ...at(4), running: 1, queued: 5 }, at(3), at(2)]);
+      expect((await store.readHistory(key, 100)).map((p) => p.succeeded)).toEqual([4, 3, 2, 1, 0]);
+      expect(await store.readHistory(other, 100)).toEqual([at(9)]);
+    });
+
     it("lists every chunk of a group in index order", async () => {
       const { store, key, s } = await fresh();
       await store.createSession(s);
@@ -498,6 +520,32 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       ]);
       await store.putCompletion({ ...entry, outcomes: [] });
       expect(await store.getCompletion(key, 0, entry.sortKey)).toEqual(entry);
+    });
+
+    it("keeps each outcome's run time, with or without a result or an error", async () => {
+      const { store, key, s } = await fresh();
+      const a = chunk(s, 0, 4);
+      await insert(store, [a]);
+      const next = bump(a, { slots: "SSFS", due: undefined });
+      const outcomes = [
+        { index: 0, status: "SUCCEEDED" as const, attempt: 1, result: "r", ms: 12 },
+        { index: 1, status: "SUCCEEDED" as const, attempt: 1, ms: 0 },
+        {
+          index: 2,
+          status: "FAILED" as const,
+          attempt: 2,
+          error: { code: "TIMEOUT", message: "t" },
+          ms: 5000,
+        },
+        { index: 3, status: "SUCCEEDED" as const, attempt: 1 },
+      ];
+      const entry = attachCompletion(next, outcomes, NOW, { owner: "w1", fence: 1 });
+      await store.writeChunks([
+        { chunk: next, expectedVersion: 1, before: slotsOf(next), completion: entry },
+      ]);
+      const read = await store.getCompletion(key, 0, entry.sortKey);
+      expect(read?.outcomes.map((o) => o.ms)).toEqual([12, 0, 5000, undefined]);
+      expect(read).toEqual(entry);
     });
   });
 }

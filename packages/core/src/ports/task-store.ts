@@ -1,3 +1,4 @@
+import type { HistoryPoint } from "../engine/history.ts";
 import type { SlotCounters } from "../engine/progress.ts";
 import type {
   ChunkKey,
@@ -155,6 +156,14 @@ export interface TaskStore {
   addUsage(session: SessionKey, shard: number, counters: Readonly<Record<string, number>>): Promise<void>;
   /** A session's usage counters, summed over its shards ({} when none). */
   getUsage(session: SessionKey): Promise<Record<string, number>>;
+
+  /**
+   * Stores a snapshot of a session's task counts (the reaper's, a few a minute at most per
+   * session); a second snapshot at the same time replaces the first.
+   */
+  addHistory(session: SessionKey, point: HistoryPoint): Promise<void>;
+  /** A session's newest snapshots, newest first, at most `limit` (eventually consistent). */
+  readHistory(session: SessionKey, limit: number): Promise<HistoryPoint[]>;
 
   /**
    * Expiry (stores whose items expire, DynamoDB TTL; a no-op in the others). Every write of an

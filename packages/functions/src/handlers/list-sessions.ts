@@ -1,13 +1,16 @@
+import { listSessionsWhere, summarizeSession } from "@tessera/core";
 import { defineRoute, NoParams } from "../http/route.ts";
 import { ListSessionsQuery, SessionListSchema } from "../http/schemas.ts";
 import { sessionView } from "../http/views.ts";
 
-/** GET /sessions: the caller's sessions, newest first. */
+/** GET /sessions: the caller's sessions, newest first, filtered and summarized on request. */
 export const listSessionsRoute = defineRoute({
   method: "GET",
   path: "/sessions",
   operationId: "listSessions",
   summary: "List sessions, newest first",
+  description:
+    "Without a filter a page costs one index query and one batch read of the sessions. `state` and `tag` filter the sessions read: one call reads at most 500, so a filtered page may hold fewer than `limit` (even none) while `next` says more follow. `include=summary` adds each session's counts, progress, cost and throughput: three more reads per session (its counter shards, its usage shards and its newest history snapshots), whatever its size.",
   tags: ["sessions"],
   params: NoParams,
   query: ListSessionsQuery,
@@ -15,7 +18,18 @@ export const listSessionsRoute = defineRoute({
   response: SessionListSchema,
   errors: [],
   async handle({ runtime, tenant, query }) {
-    const page = await runtime.ports.store.listSessions(tenant, query.limit, query.after);
-    return { sessions: page.sessions.map(sessionView), next: page.next };
+    const page = await listSessionsWhere(runtime.ports, tenant, {
+      limit: query.limit,
+      after: query.after,
+      filter: { state: query.state, tag: query.tag },
+    });
+    // At most 100 sessions: the SDK's connection pool bounds how many reads run at once.
+    const sessions = await Promise.all(
+      page.sessions.map(async (s) => ({
+        ...sessionView(s),
+        summary: query.include === "summary" ? await summarizeSession(runtime.ports, s) : undefined,
+      })),
+    );
+    return { sessions, next: page.next };
   },
 });

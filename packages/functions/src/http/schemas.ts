@@ -5,6 +5,7 @@
  */
 import { CreateSessionInput, IdSchema, Limits, SubmitBatchInput } from "@tessera/core";
 import { z } from "zod";
+import { MAX_LOG_PAGE_ENTRIES } from "../logs/task-log-source.ts";
 
 const iso = z.string().meta({ description: "ISO 8601 time", example: "2026-11-24T10:00:00.000Z" });
 
@@ -108,15 +109,157 @@ export const ListSessionsQuery = z
       .string()
       .regex(/^\d{13}#[A-Za-z0-9_.-]{1,64}$/, "must be the `next` of a previous page")
       .optional(),
+    state: z
+      .enum(["OPEN", "CLOSED", "CANCELLED"])
+      .optional()
+      .meta({ description: "Only sessions in this state" }),
+    tag: z
+      .string()
+      .regex(/^[^:]{1,128}:[\s\S]{0,256}$/, "must be key:value (a tag key, a colon, the value)")
+      .transform((t) => ({ key: t.slice(0, t.indexOf(":")), value: t.slice(t.indexOf(":") + 1) }))
+      .optional()
+      .meta({ description: "Only sessions carrying this tag with this value, as `key:value`" }),
+    include: z
+      .literal("summary")
+      .optional()
+      .meta({ description: "`summary`: add each session's counts, progress, cost and throughput" }),
   })
   .strict();
 
+export const SessionSummarySchema = z
+  .object({
+    counts: TaskCountsSchema,
+    progress: z.number().min(0).max(1).meta({ description: "Share of tasks finished" }),
+    settled: z.boolean().meta({ description: "Closed or cancelled, and every task finished" }),
+    costDollars: z.number().meta({ description: "Cost so far at list price (see SessionCost), US dollars" }),
+    throughputPerSec: z.number().meta({
+      description:
+        "Tasks finished (succeeded, failed or cancelled) per second, from the newest history snapshot at least 60 s old (or the session's creation) to now. Snapshots are 10 s to 5 min apart (wider as the session ages) and the reaper writes them about once a minute, so this is the rate over roughly the last 1 to 6 minutes; 0 when nothing finished over that span",
+    }),
+  })
+  .meta({ id: "SessionSummary" });
+
 export const SessionListSchema = z
   .object({
-    sessions: z.array(SessionSchema),
-    next: z.string().optional().meta({ description: "Pass as `after` for the next page" }),
+    sessions: z.array(
+      SessionSchema.extend({
+        summary: SessionSummarySchema.optional().meta({ description: "With `include=summary`" }),
+      }),
+    ),
+    next: z.string().optional().meta({
+      description:
+        "Pass as `after` for the next page. With a filter a page may hold fewer sessions than `limit` (even none) while more follow: one call reads at most 500 sessions",
+    }),
   })
   .meta({ id: "SessionList" });
+
+export const FailuresQuery = z
+  .object({
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(20)
+      .meta({ description: "Most error codes returned" }),
+  })
+  .strict();
+
+export const FailureSummarySchema = z
+  .object({
+    groups: z
+      .array(
+        z.object({
+          code: z.string(),
+          count: z.number().int().meta({ description: "Failed tasks with this code among those read" }),
+          firstMessage: z.string().meta({ description: "The error message of the lowest-numbered of them" }),
+          taskIds: z.array(z.string()).meta({ description: "Up to 10 of them, lowest first" }),
+        }),
+      )
+      .meta({ description: "By count, largest first" }),
+    totalFailed: z
+      .number()
+      .int()
+      .meta({ description: "Failed tasks of the session (exact, from its counters)" }),
+    retried: z.number().int().meta({
+      description:
+        "Tasks charged more than one attempt, whatever their status now (retried after a failure, a timeout or a lost worker), among the tasks read",
+    }),
+    complete: z.boolean().meta({
+      description:
+        "False when the groups (and `retried`) were built from a bounded sample: one call reads the tasks of the first 64 key groups (262,144 task indexes) and the completion entries of the first 256 failing chunks",
+    }),
+  })
+  .meta({ id: "FailureSummary" });
+
+export const HistorySchema = z
+  .object({
+    points: z.array(
+      z.object({
+        at: iso,
+        total: z.number().int(),
+        queued: z.number().int(),
+        running: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        cancelled: z.number().int(),
+      }),
+    ),
+    intervalSec: z.number().int().meta({ description: "Typical seconds between two returned points" }),
+    complete: z.boolean().meta({
+      description:
+        "False when the session has snapshots older than the newest 4,000 read (the chart starts later)",
+    }),
+  })
+  .meta({ id: "SessionHistory" });
+
+export const TaskListQuery = z
+  .object({
+    status: z.enum(["QUEUED", "LEASED", "SUCCEEDED", "FAILED", "CANCELLED"]).optional(),
+    order: z.enum(["index", "slowest"]).default("index"),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    after: z
+      .string()
+      .regex(/^\d{1,12}$/, "must be the `next` of a previous page")
+      .optional()
+      .meta({ description: "Index order: the `next` of a previous page" }),
+  })
+  .strict()
+  .refine(
+    (q) => q.order !== "slowest" || q.status === undefined || !["QUEUED", "LEASED"].includes(q.status),
+    {
+      path: ["order"],
+      message: "slowest ranks finished tasks: use it with no status or SUCCEEDED, FAILED or CANCELLED",
+    },
+  );
+
+export const TaskSummarySchema = z
+  .object({
+    taskId: z.string(),
+    status: z.enum(["QUEUED", "LEASED", "SUCCEEDED", "FAILED", "CANCELLED"]),
+    attempt: z.number().int().meta({ description: "Attempts charged so far" }),
+    handler: z.string().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    finishedAt: iso.optional(),
+    durationMs: z.number().int().optional().meta({
+      description: "How long its last run took, by its worker's clock (finished tasks a worker ran)",
+    }),
+  })
+  .meta({ id: "TaskSummary" });
+
+export const TaskListSchema = z
+  .object({
+    tasks: z.array(TaskSummarySchema),
+    next: z.string().optional().meta({
+      description:
+        "Index order: pass as `after` to go on; absent at the end. One call reads the tasks of at most 16 key groups (65,536 task indexes), so a page may hold fewer than `limit` while more follow",
+    }),
+    complete: z.boolean().meta({
+      description:
+        "False when `order=slowest` ranked a bounded sample: it reads at most 1,000 completion entries (the session's earliest finished tasks), and never pages",
+    }),
+  })
+  .meta({ id: "TaskList" });
 
 export const CancelSessionResponse = z
   .object({
@@ -142,6 +285,57 @@ export const SubmitTasksResponse = z
 
 export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() }).meta({ id: "TaskError" });
 
+export const FleetSchema = z
+  .object({
+    pools: z.array(
+      z.object({
+        pool: z.string(),
+        at: iso.meta({ description: "When the fleet controller last read the pool" }),
+        queued: z.object({ high: z.number().int(), normal: z.number().int(), low: z.number().int() }).meta({
+          description: "Waiting tickets per priority class (a ticket is one chunk: up to 64 short tasks)",
+        }),
+        agents: z.object({
+          launching: z.number().int(),
+          busy: z.number().int(),
+          idle: z.number().int(),
+          draining: z.number().int(),
+        }),
+        recentLaunches: z
+          .array(
+            z.object({
+              at: iso,
+              count: z.number().int(),
+              instanceTypes: z
+                .array(z.string())
+                .optional()
+                .meta({ description: "Not recorded yet: always absent" }),
+            }),
+          )
+          .meta({ description: "Launches that started agents in the last hour, newest first, at most 10" }),
+        shortfalls: z.array(z.object({ at: iso, message: z.string() })).meta({
+          description:
+            "Launches that fell short and failed passes in the last hour, newest first, at most 10",
+        }),
+        costDollars: z.number().optional().meta({ description: "Not recorded yet: always absent" }),
+      }),
+    ),
+  })
+  .meta({ id: "Fleet" });
+
+export const TaskAttemptSchema = z
+  .object({
+    attempt: z.number().int(),
+    startedAt: iso.optional().meta({
+      description:
+        "Finished runs: the end less the run's duration (the worker's clock); absent for a running one",
+    }),
+    endedAt: iso.optional().meta({ description: "When its outcome was committed" }),
+    durationMs: z.number().int().optional().meta({ description: "How long it ran, by its worker's clock" }),
+    worker: z.string().optional().meta({ description: "The lease owner: a worker or agent id" }),
+    error: TaskErrorSchema.optional(),
+  })
+  .meta({ id: "TaskAttempt" });
+
 export const TaskSchema = z
   .object({
     sessionId: z.string(),
@@ -159,11 +353,27 @@ export const TaskSchema = z
       .optional()
       .meta({ description: "Presigned download link of a result too large to inline (valid one hour)" }),
     error: TaskErrorSchema.optional(),
+    logsUrl: z.string().optional().meta({
+      description:
+        "Of a failed task: the path (from the API's base URL) of what its code logged, `/sessions/{sessionId}/logs?task={taskId}`",
+    }),
     leaseExpiresAt: iso.optional(),
     notBefore: iso.optional(),
     createdAt: iso,
     updatedAt: iso,
     finishedAt: iso.optional(),
+    attempts: z.array(TaskAttemptSchema).meta({
+      description:
+        "The runs the records keep: the run under a live lease (its worker; the lease holds no start time) and the run that finished the task (from its completion entry). Earlier failed attempts of a retried task are not kept (they would grow the record every claim and commit rewrites); `attempt` counts them",
+    }),
+    payloadPreview: z.string().optional().meta({
+      description: "The task's input, when submitted inline: its first 4,096 characters",
+    }),
+    payloadTruncated: z.boolean().optional().meta({ description: "True when the preview is cut short" }),
+    payloadUrl: z
+      .string()
+      .optional()
+      .meta({ description: "Presigned download link of an input uploaded directly (valid one hour)" }),
   })
   .meta({ id: "Task" });
 
@@ -224,3 +434,50 @@ export const ErrorSchema = z
     }),
   })
   .meta({ id: "Error" });
+
+export const LogsQuery = z
+  .object({
+    task: z
+      .string()
+      .regex(/^\d{1,12}$/, "must be a task index (0 to 999999999999)")
+      .optional()
+      .meta({ description: "Only the entries of this task index" }),
+    after: z
+      .string()
+      .max(16 * 1024)
+      .optional()
+      .meta({ description: "The `next` of a previous page (opaque)" }),
+    limit: z.coerce.number().int().min(1).max(MAX_LOG_PAGE_ENTRIES).default(100),
+  })
+  .strict();
+
+export const TaskLogEntrySchema = z
+  .object({
+    time: iso,
+    level: z.enum(["debug", "info", "warn", "error"]),
+    message: z.string(),
+    tenant: z.string(),
+    session: z.string(),
+    index: z.number().int(),
+    attempt: z.number().int(),
+    handler: z.string().optional(),
+    taskId: z.string(),
+  })
+  .loose()
+  .meta({
+    id: "TaskLogEntry",
+    description: "One line task code logged through `ctx.logger`, with the fields it added (`x=3` as `x: 3`)",
+  });
+
+export const TaskLogPageSchema = z
+  .object({
+    entries: z.array(TaskLogEntrySchema),
+    next: z.string().meta({
+      description:
+        "Pass as `after` for the entries after this page. Always given: when nothing new was found it is the same cursor, to poll with later",
+    }),
+    more: z.boolean().meta({
+      description: "More entries are already there: read `next` at once (false: caught up for now)",
+    }),
+  })
+  .meta({ id: "TaskLogPage" });

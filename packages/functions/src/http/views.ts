@@ -1,7 +1,14 @@
 /** Maps core records to API response bodies (times as ISO strings, ids as strings). */
-import { type GridPorts, Limits, type SessionRecord, type TaskOutcome, type TaskView } from "@tessera/core";
+import {
+  type AttemptView,
+  type GridPorts,
+  Limits,
+  type SessionRecord,
+  type TaskDetail,
+  type TaskOutcome,
+} from "@tessera/core";
 import type { z } from "zod";
-import type { SessionSchema, TaskResultSchema, TaskSchema } from "./schemas.ts";
+import type { SessionSchema, TaskAttemptSchema, TaskResultSchema, TaskSchema } from "./schemas.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOpt = (ms: number | undefined) => (ms === undefined ? undefined : iso(ms));
@@ -17,12 +24,28 @@ export function sessionView(s: SessionRecord): z.input<typeof SessionSchema> {
   };
 }
 
+/** Where a task's log entries are read (the logs route, relative to the API's base URL). */
+export function logsPath(sessionId: string, taskId: string): string {
+  return `/sessions/${encodeURIComponent(sessionId)}/logs?task=${encodeURIComponent(taskId)}`;
+}
+
 /** A download link for a large result, or nothing. */
 function resultUrl(ports: GridPorts, ref: string | undefined): Promise<string | undefined> {
   return ref === undefined ? Promise.resolve(undefined) : ports.blobs.link(ref, "GET", Limits.LINK_SECONDS);
 }
 
-export async function taskView(ports: GridPorts, t: TaskView): Promise<z.input<typeof TaskSchema>> {
+function attemptView(a: AttemptView): z.input<typeof TaskAttemptSchema> {
+  return {
+    attempt: a.attempt,
+    startedAt: isoOpt(a.startedAt),
+    endedAt: isoOpt(a.endedAt),
+    durationMs: a.durationMs,
+    worker: a.worker,
+    error: a.error,
+  };
+}
+
+export async function taskView(ports: GridPorts, t: TaskDetail): Promise<z.input<typeof TaskSchema>> {
   return {
     sessionId: t.sessionId,
     taskId: t.taskId,
@@ -36,11 +59,13 @@ export async function taskView(ports: GridPorts, t: TaskView): Promise<z.input<t
     result: t.result,
     resultUrl: await resultUrl(ports, t.resultRef),
     error: t.error,
+    logsUrl: t.status === "FAILED" ? logsPath(t.sessionId, t.taskId) : undefined,
     leaseExpiresAt: isoOpt(t.leaseExpiresAt),
     notBefore: isoOpt(t.notBefore),
     createdAt: iso(t.createdAt),
     updatedAt: iso(t.updatedAt),
     finishedAt: isoOpt(t.finishedAt),
+    attempts: t.attempts.map(attemptView),
   };
 }
 

@@ -61,6 +61,7 @@ function kindOf(item: Record<string, unknown>): string {
   if (sk === "#COUNTS") return "counters";
   if (sk === "#USAGE") return "usage";
   if (pk.endsWith("#D")) return "directory";
+  if (pk.endsWith("#H")) return "history";
   if (/#R#\d+$/.test(pk)) return "completion";
   if (sk.startsWith("C#")) return "chunk";
   return `unknown ${pk} ${sk}`;
@@ -152,7 +153,7 @@ describe("expiry of the task table's items (DynamoDB Local)", () => {
 
     const items = await scanTable(g);
     expect(new Set(items.map(kindOf))).toEqual(
-      new Set(["session", "group lock", "directory", "chunk", "completion", "counters", "usage"]),
+      new Set(["session", "group lock", "directory", "chunk", "completion", "counters", "usage", "history"]),
     );
     expect(outside(items, from, to)).toEqual([]);
   });
@@ -181,10 +182,15 @@ describe("expiry of the task table's items (DynamoDB Local)", () => {
     const renewed = Math.floor(clock.now() / 1000) + 3 * DAY_SECONDS;
     const after = await scanTable(g);
     expect(outside(after, renewed, renewed)).toEqual([]);
-    // Renewing created nothing (no empty shard, no stub).
+    // Renewing created nothing (no empty shard, no stub); the pass's history snapshot is new
+    // (written now, it expires with the rest).
     const keys = (items: Record<string, unknown>[]) =>
-      items.map((i) => `${i.pk as string}|${i.sk as string}`).sort();
+      items
+        .filter((i) => kindOf(i) !== "history")
+        .map((i) => `${i.pk as string}|${i.sk as string}`)
+        .sort();
     expect(keys(after)).toEqual(keys(before));
+    expect(after.filter((i) => kindOf(i) === "history")).toHaveLength(1);
     expect((await ports.store.getSession(key))?.renewDue).toBeUndefined();
     expect(await ports.store.getUsage(key)).toEqual({ "api|req": 1 });
   });

@@ -175,8 +175,19 @@ export function itemToSession(item: Item): SessionRecord {
   };
 }
 
-/** [index, status, attempt, result (or {r: blob key} for a large one), error code, message] */
-type WireOutcome = [number, string, number, (string | { r: string } | null)?, string?, string?];
+/**
+ * [index, status, attempt, result (or {r: blob key} for a large one), error code, message, run ms];
+ * trailing fields are left out when empty, and missing ones before a present one are null.
+ */
+type WireOutcome = [
+  number,
+  string,
+  number,
+  (string | { r: string } | null)?,
+  (string | null)?,
+  (string | null)?,
+  number?,
+];
 const STATUS_CODE = { SUCCEEDED: "S", FAILED: "F", CANCELLED: "C" } as const;
 const STATUS_OF = { S: "SUCCEEDED", F: "FAILED", C: "CANCELLED" } as const;
 
@@ -188,6 +199,10 @@ export function completionToItem(e: CompletionEntry): Item {
       row.push(o.resultRef !== undefined ? { r: o.resultRef } : (o.result ?? null));
     }
     if (o.error) row.push(o.error.code, o.error.message);
+    if (o.ms !== undefined) {
+      while (row.length < 6) row.push(null);
+      row.push(o.ms);
+    }
     return row;
   });
   return {
@@ -207,13 +222,14 @@ export function itemToCompletion(item: Item): CompletionEntry {
   const sk = item.sk as string;
   const chunkStart = Number(sk.slice(14, 26));
   const outcomes: TaskOutcome[] = (JSON.parse(item.oc as string) as WireOutcome[]).map(
-    ([index, s, attempt, result, code, message]) => ({
+    ([index, s, attempt, result, code, message, ms]) => ({
       index,
       status: STATUS_OF[s as keyof typeof STATUS_OF],
       attempt,
       result: typeof result === "string" ? result : undefined,
       resultRef: typeof result === "object" && result !== null ? result.r : undefined,
-      error: code !== undefined ? { code, message: message ?? "" } : undefined,
+      error: typeof code === "string" ? { code, message: message ?? "" } : undefined,
+      ms,
     }),
   );
   return {

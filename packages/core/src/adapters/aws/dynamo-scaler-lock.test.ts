@@ -103,6 +103,17 @@ describe("DynamoDB scaler lock (DynamoDB Local)", () => {
     expect(await lock.acquire("c", clock.now + 95_000)).toEqual(grant);
   });
 
+  it("lets a reader see the last holder's memory without taking the lock", async () => {
+    const clock = { now: 1_700_000_000_000 };
+    const lock = lockAt("peek", clock);
+    expect(await lock.peek()).toBeUndefined();
+    await lock.acquire("a", clock.now + 95_000);
+    await lock.release("a", { status: [{ pool: "gpu" }] });
+    expect(await lock.peek()).toEqual({ status: [{ pool: "gpu" }] });
+    // Still free: peeking took nothing.
+    expect(await lock.acquire("b", clock.now + 95_000)).toEqual({ memory: { status: [{ pool: "gpu" }] } });
+  });
+
   it("refuses a bad owner or expiry with the field named, and changes nothing", async () => {
     const clock = { now: 1_700_000_000_000 };
     const lock = lockAt("bad", clock);

@@ -12,7 +12,7 @@
  * scaler touched for a day vanishes).
  */
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ScalerLock, ScalerLockGrant } from "../../fleet/ports.ts";
 
 /** Options of {@link DynamoScalerLock}. */
@@ -74,6 +74,15 @@ export class DynamoScalerLock implements ScalerLock {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * What the last holder left, read without taking the lock (eventually consistent: a status
+   * view, never a decision; see functions' scaler-lock.ts). undefined when none.
+   */
+  async peek(): Promise<unknown> {
+    const out = await this.#o.doc.send(new GetCommand({ TableName: this.#o.table, Key: this.#key }));
+    return out.Item?.memory;
   }
 
   async release(owner: string, memory?: unknown): Promise<void> {

@@ -10,6 +10,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { HistoryPoint } from "../../engine/history.ts";
 import {
   activePk,
   activeShardPk,
@@ -24,6 +25,7 @@ import {
   GROUP_SK,
   groupOf,
   groupStart,
+  historyPk,
   SESSION_SK,
   sessionPk,
   tenantPk,
@@ -58,6 +60,7 @@ import {
 import { ACTIVE_INDEX, DUE_INDEX, TENANT_INDEX } from "../../resources.ts";
 import { mapLimit } from "../../util.ts";
 import { SystemClock } from "../memory/clocks.ts";
+import { historyToItem, itemToHistory } from "./dynamo-history.ts";
 import {
   activeKeys,
   chunkItemKey,
@@ -835,6 +838,27 @@ export class DynamoTaskStore implements TaskStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  async addHistory(session: SessionKey, point: HistoryPoint): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { ...historyToItem(session, point), [EXPIRES_AT]: this.#expiresAt() },
+      }),
+    );
+  }
+
+  async readHistory(session: SessionKey, limit: number): Promise<HistoryPoint[]> {
+    const items = await this.#queryAll(
+      {
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": historyPk(session) },
+        ScanIndexForward: false,
+      },
+      limit,
+    );
+    return items.map(itemToHistory);
   }
 
   async #queryAll(

@@ -51,6 +51,7 @@ export class SqsBacklog implements BacklogPort {
       queued: counts.reduce((s, c) => s + c.queued, 0),
       inFlight: counts.reduce((s, c) => s + c.inFlight, 0),
       oldestAgeMs: 0,
+      queuedByPriority: { high: counts[0]!.queued, normal: counts[1]!.queued, low: counts[2]!.queued },
     };
   }
 }

@@ -1,3 +1,4 @@
+import type { HistoryPoint } from "../../engine/history.ts";
 import {
   activePk,
   chunkPk,
@@ -332,6 +333,20 @@ export class MemoryTaskStore implements TaskStore {
       for (const [k, v] of Object.entries(this.#usage.get(usagePk(session, shard)) ?? {}))
         total[k] = (total[k] ?? 0) + v;
     return total;
+  }
+
+  readonly #history = new Map<string, Map<number, HistoryPoint>>();
+
+  async addHistory(session: SessionKey, point: HistoryPoint): Promise<void> {
+    getOrCreate(this.#history, sessionPk(session), () => new Map()).set(point.at, { ...point });
+  }
+
+  async readHistory(session: SessionKey, limit: number): Promise<HistoryPoint[]> {
+    const points = [...(this.#history.get(sessionPk(session))?.values() ?? [])];
+    return points
+      .sort((a, b) => b.at - a.at)
+      .slice(0, limit)
+      .map((p) => ({ ...p }));
   }
 
   // Nothing here expires (a simulation's memory goes with its process): no session is ever

@@ -1,0 +1,49 @@
+/**
+ * The runs of a task that its records keep, without adding to them: the run under a live lease
+ * (the chunk record: attempt and owner) and the run that finished the task (its completion entry:
+ * attempt, error, duration and the lease owner that committed it). Earlier failed runs of a
+ * retried task leave only their count (`attempts` of the chunk): keeping each would grow the
+ * record every claim and commit rewrites.
+ */
+import type { ChunkRecord, TaskOutcome } from "../model/records.ts";
+import { SlotCode } from "../model/status.ts";
+import type { AttemptView } from "../model/task.ts";
+import { isLeaseLive } from "./lease.ts";
+import { runAttempt } from "./transitions.ts";
+
+/** How a task finished: its outcome, when the commit landed and who wrote it. */
+export interface FinishedRun {
+  outcome: TaskOutcome;
+  committedAt: number;
+  owner?: string | undefined;
+}
+
+/** The runs of task `index` of `chunk` that the records keep, oldest first. */
+export function taskAttempts(
+  chunk: ChunkRecord,
+  index: number,
+  now: number,
+  finished?: FinishedRun,
+): AttemptView[] {
+  const slot = index - chunk.start;
+  const code = chunk.slots[slot];
+  if (finished) {
+    const { outcome, committedAt, owner } = finished;
+    // Cancelled before it ever ran: no run to show.
+    if (outcome.attempt === 0) return [];
+    const ms = outcome.ms;
+    return [
+      {
+        attempt: outcome.attempt,
+        startedAt: ms === undefined ? undefined : committedAt - ms,
+        endedAt: committedAt,
+        durationMs: ms,
+        worker: owner,
+        error: outcome.error,
+      },
+    ];
+  }
+  if ((code === SlotCode.LEASED || code === SlotCode.CANCEL_REQUESTED) && isLeaseLive(chunk, now))
+    return [{ attempt: runAttempt(chunk, slot), worker: chunk.owner }];
+  return [];
+}
