@@ -9,6 +9,14 @@
 Each task runs `price-european-option` (examples/option-pricing.ts) on the grid's workers. Stop it
 with Ctrl-C while results stream in, and run it again with the resume token it printed
 (`--resume TOKEN`): it carries on with the results it had not shown, none twice.
+
+Python end to end: with a pool of warm Python workers on the local grid (tessera.local.json:
+`"pools": ["default", "py"], "workerPools": {"py": {"command": "python3 -m tessera.worker
+examples/python_pricing.py", "concurrency": 2}}`), price the book there with the Python task
+`price-py` (examples/python_pricing.py, Black-Scholes):
+
+    python3 examples/python-client.py 200 --session py-book --pool py --handler price-py
+
 """
 
 import argparse
@@ -37,14 +45,20 @@ def main():
     parser.add_argument("count", type=int, nargs="?", default=100, help="options to price (default 100)")
     parser.add_argument("--session", default="python-pricing", help="session id (default python-pricing)")
     parser.add_argument("--resume", metavar="TOKEN", help="a resume token this script printed")
+    parser.add_argument("--pool", help="pool of the new session (default: the grid's default pool)")
+    parser.add_argument(
+        "--handler", default="price-european-option", help="task to run (default price-european-option)"
+    )
     args = parser.parse_args()
 
     tessera = Tessera()  # TESSERA_URL / TESSERA_TOKEN, or the tessera CLI's profile
     if args.resume:
         session = tessera.session(args.session)
     else:
-        with tessera.create_session(args.session, tags={"source": "examples/python-client.py"}) as session:
-            summary = session.submit(book(args.count), handler="price-european-option")
+        config = {"pool": args.pool} if args.pool else None
+        tags = {"source": "examples/python-client.py"}
+        with tessera.create_session(args.session, config=config, tags=tags) as session:
+            summary = session.submit(book(args.count), handler=args.handler)
             print(
                 f"submitted {summary.submitted} options ({summary.existing} there already)", file=sys.stderr
             )
@@ -55,7 +69,9 @@ def main():
             if result.error:
                 print(f"{result.index}\t{result.status}\t{result.error.code}: {result.error.message}")
             else:
-                print(f"{result.index}\t{result.output['price']:.4f}\t±{result.output['stdError']:.4f}")
+                # The Monte-Carlo pricer gives its standard error; Black-Scholes (price-py) its delta.
+                other = ", ".join(f"{k} {v:.4f}" for k, v in result.output.items() if k not in ("price", "paths"))
+                print(f"{result.index}\t{result.output['price']:.4f}\t{other}")
     except KeyboardInterrupt:
         token = stream.resume_token  # None until a result was shown: then start over
         resume = f"--session {args.session}" + (f" --resume {token}" if token else "")

@@ -23,7 +23,7 @@ export { ResultsReader } from "./dispatch/results-reader.ts";
 export type { SessionHistory } from "./dispatch/session-history.ts";
 export { readSessionHistory } from "./dispatch/session-history.ts";
 export type { FilteredSessionPage, SessionFilter, SessionSummary } from "./dispatch/session-list.ts";
-export { listSessionsWhere, summarizeSession } from "./dispatch/session-list.ts";
+export { listSessionsWhere, summarizeSession, summarizeSessions } from "./dispatch/session-list.ts";
 export { SessionUsage } from "./dispatch/session-usage.ts";
 export type { CancelReport, CreatedSession } from "./dispatch/sessions.ts";
 export {

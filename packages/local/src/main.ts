@@ -4,7 +4,7 @@
  */
 import { relative } from "node:path";
 import { type DashboardServer, startDashboardServer } from "@tessera/client/dashboard-server";
-import { loadConfig, poolRoles } from "./config.ts";
+import { type LocalConfig, loadConfig, poolRoles } from "./config.ts";
 import { startLocalGrid } from "./local-grid.ts";
 import { runSample } from "./sample.ts";
 
@@ -74,8 +74,8 @@ The grid serves until Ctrl-C.
   dashboard ${dashboard ? dashboard.url : "not served (see above)"}
   token     ${grid.token}   (tenant "${grid.tenant}"; kept in ${config.dataDir}/token)
   data      ${config.dataDir}   (sessions, queued tasks and results survive a restart)
-  agents    ${grid.agents.length} fixed process(es); fleet pools ${roles.fleet.map((p) => `"${p}"`).join(", ") || "none"}: 0-${config.fleet.maxAgents} agents as the work needs; logs in ${config.dataDir}/logs
-${externalAgents(roles.external, grid.agentEnvFile)}
+  agents    ${grid.agents.length - roles.warm.length} fixed process(es); fleet pools ${roles.fleet.map((p) => `"${p}"`).join(", ") || "none"}: 0-${config.fleet.maxAgents} agents as the work needs; logs in ${config.dataDir}/logs
+${warmPools(roles.warm, config)}${externalAgents(roles.external, grid.agentEnvFile)}
 
 Try it:
   export TESSERA_URL=${grid.apiUrl} TESSERA_TOKEN=${grid.token}
@@ -134,3 +134,12 @@ function externalAgents(pools: string[], envFile: string): string {
 }
 
 main().catch(fail);
+
+/** The banner's line for pools run on warm worker processes (`workerPools`), if any. */
+function warmPools(pools: string[], config: LocalConfig): string {
+  if (pools.length === 0) return "";
+  const each = pools.map(
+    (p) => `"${p}" (${config.workerPools[p]!.command}, ${config.workerPools[p]!.concurrency} at a time)`,
+  );
+  return `  warm      pools ${each.join(", ")}: warm worker processes; logs in ${config.dataDir}/logs/worker-agent-*.log\n`;
+}

@@ -11,6 +11,7 @@ import { priceSessionUsage } from "../metering/session-usage.ts";
 import { assertId } from "../model/ids.ts";
 import type { SessionKey, SessionRecord } from "../model/records.ts";
 import type { SessionState } from "../model/status.ts";
+import { mapLimit } from "../util.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { isSessionSealed } from "./sessions.ts";
 
@@ -112,4 +113,15 @@ export async function summarizeSession(ports: GridPorts, session: SessionRecord)
     costDollars: priceSessionUsage(usage).dollars,
     throughputPerSec: throughputPerSec(recent, current, session.createdAt),
   };
+}
+
+/**
+ * Summaries of many sessions (a page of the list), 16 at a time: each is three reads at once,
+ * and a page of 100 started together would queue behind the SDK's connection pool (50 sockets).
+ */
+export function summarizeSessions(
+  ports: GridPorts,
+  sessions: readonly SessionRecord[],
+): Promise<SessionSummary[]> {
+  return mapLimit(sessions, 16, (s) => summarizeSession(ports, s));
 }

@@ -1,4 +1,4 @@
-import { listSessionsWhere, summarizeSession } from "@tessera/core";
+import { listSessionsWhere, summarizeSessions } from "@tessera/core";
 import { defineRoute, NoParams } from "../http/route.ts";
 import { ListSessionsQuery, SessionListSchema } from "../http/schemas.ts";
 import { sessionView } from "../http/views.ts";
@@ -23,13 +23,9 @@ export const listSessionsRoute = defineRoute({
       after: query.after,
       filter: { state: query.state, tag: query.tag },
     });
-    // At most 100 sessions: the SDK's connection pool bounds how many reads run at once.
-    const sessions = await Promise.all(
-      page.sessions.map(async (s) => ({
-        ...sessionView(s),
-        summary: query.include === "summary" ? await summarizeSession(runtime.ports, s) : undefined,
-      })),
-    );
+    const summaries =
+      query.include === "summary" ? await summarizeSessions(runtime.ports, page.sessions) : undefined;
+    const sessions = page.sessions.map((s, i) => ({ ...sessionView(s), summary: summaries?.[i] }));
     return { sessions, next: page.next };
   },
 });
