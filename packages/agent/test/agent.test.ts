@@ -92,19 +92,20 @@ describe("agent", () => {
   });
 
   it("keeps a task that outlives its lease alive with heartbeats: it runs once", async () => {
-    // A lease of 2 s (heartbeats every 200 ms extend it) and a task of 5 s: more than two leases.
-    const { ports, key } = await grid("long", { leaseMs: 2_000 }, 1);
+    // A lease of 4 s (heartbeats every 400 ms extend it) and a task of 9 s: more than two leases.
+    // (A 2 s lease was lost to a stall of the test process on a loaded machine.)
+    const { ports, key } = await grid("long", { leaseMs: 4_000 }, 1);
     let runs = 0;
     start(ports, async () => {
       runs++;
-      await sleep(5_000);
+      await sleep(9_000);
       return "done";
     });
     start(ports, async () => {
       runs++;
       return "stolen";
     });
-    await until(async () => (await getTask(ports, key, 0)).status === "SUCCEEDED", 20_000);
+    await until(async () => (await getTask(ports, key, 0)).status === "SUCCEEDED", 30_000);
     expect(await getTask(ports, key, 0)).toMatchObject({ attempt: 1, result: "done" });
     expect(runs).toBe(1);
   });
