@@ -86,16 +86,25 @@ export {
 } from "./errors.ts";
 export type { CapacityApi, CapacityRequest, CapacityResponse, Market } from "./fleet/capacity.ts";
 export { CapacityLauncher, errorCode, RETRYABLE_LAUNCH_ERRORS } from "./fleet/capacity.ts";
-export type { AgentStates, FleetControllerOptions, PoolPass } from "./fleet/controller.ts";
-export { agentStatesOf, describePass, FleetController } from "./fleet/controller.ts";
+export type { AgentStates, BilledAgent, FleetControllerOptions, PoolPass } from "./fleet/controller.ts";
+export { agentStatesOf, billedAgentsOf, describePass, FleetController } from "./fleet/controller.ts";
 export type { BootRecord, FailedBoots } from "./fleet/failed-boots.ts";
-export type { LaunchEntry, PoolStatus, ShortfallEntry } from "./fleet/fleet-status.ts";
-export { FleetStatusBoard } from "./fleet/fleet-status.ts";
+export type {
+  InstanceCount,
+  LaunchEntry,
+  PoolCost,
+  PoolStatus,
+  PoolUsage,
+  ShortfallEntry,
+  UsageLine,
+} from "./fleet/fleet-status.ts";
+export { FleetStatusBoard, priceFleetUsage } from "./fleet/fleet-status.ts";
 export type {
   BacklogPort,
   FleetPort,
   LaunchError,
   LaunchReport,
+  Placement,
   ScalerLock,
   ScalerLockGrant,
 } from "./fleet/ports.ts";

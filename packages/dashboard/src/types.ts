@@ -152,8 +152,26 @@ export interface Fleet {
     /** Waiting tickets (a ticket is one chunk of tasks) per priority. */
     queued: { high: number; normal: number; low: number };
     agents: { launching: number; busy: number; idle: number; draining: number };
-    recentLaunches: Array<{ at: string; count: number; instanceTypes?: string[] }>;
+    recentLaunches: Array<{
+      at: string;
+      count: number;
+      instanceTypes?: Array<{ instanceType: string; market: string; count: number }>;
+    }>;
     shortfalls: Array<{ at: string; message: string }>;
     costDollars?: number;
+    /** The pool's billed agent time since `since`, priced (local processes are not). */
+    cost?: {
+      since: string;
+      to: string;
+      dollars: number;
+      lines: Array<{
+        instanceType: string;
+        market: string;
+        instanceSeconds: number;
+        dollars: number;
+        priced: boolean;
+      }>;
+      prices: { region: string; takenOn: string; source: string };
+    };
   }>;
 }

@@ -149,6 +149,85 @@ describe("dashboard in a browser", () => {
     expect(session.state).toBe("CANCELLED");
   });
 
+  it("filters the sessions by state and by tag, in the address too", async () => {
+    await api(grid, "POST", "/sessions", { sessionId: "dash-filter-open", tags: { desk: "rates" } });
+    await api(grid, "POST", "/sessions", { sessionId: "dash-filter-closed", tags: { desk: "fx" } });
+    await api(grid, "POST", "/sessions/dash-filter-closed/close");
+    const page = await newPage();
+    await page.goto(`${dash.url}#/sessions`);
+    const listed = (name: string) => page.getByRole("link", { name, exact: true });
+    await listed("dash-filter-closed").waitFor();
+    await page.getByLabel("State").selectOption("OPEN");
+    await expect.poll(() => page.evaluate("location.hash")).toBe("#/sessions?state=OPEN");
+    await listed("dash-filter-open").waitFor();
+    expect(await listed("dash-filter-closed").count()).toBe(0);
+    await page.getByLabel("State").selectOption("");
+    await page.getByLabel("Tag").fill("desk:fx");
+    await page.getByLabel("Tag").press("Enter");
+    await expect.poll(() => page.evaluate("location.hash")).toBe("#/sessions?tag=desk%3Afx");
+    await listed("dash-filter-closed").waitFor();
+    expect(await listed("dash-filter-open").count()).toBe(0);
+    expect(await page.locator("table.sessions tbody tr").count()).toBe(1);
+    // A filter nothing matches says so.
+    await page.getByLabel("State").selectOption("CANCELLED");
+    await page.getByText("No sessions match these filters.").waitFor();
+  });
+
+  it("closes an open session with the button, after a confirmation", async () => {
+    await api(grid, "POST", "/sessions", { sessionId: "dash-close" });
+    const page = await newPage();
+    await page.goto(`${dash.url}#/sessions/dash-close`);
+    await expect.poll(() => page.getByTestId("session-state").textContent()).toBe("OPEN");
+    await page.getByRole("button", { name: "Close", exact: true }).click();
+    const dialog = page.getByRole("dialog");
+    expect(await dialog.textContent()).toContain("Close dash-close?");
+    await dialog.getByRole("button", { name: "Keep it" }).click();
+    expect((await api<{ state: string }>(grid, "GET", "/sessions/dash-close")).state).toBe("OPEN");
+    await page.getByRole("button", { name: "Close", exact: true }).click();
+    await page.getByRole("button", { name: "Close the session" }).click();
+    await expect.poll(() => page.getByTestId("session-state").textContent()).toBe("CLOSED");
+    expect((await api<{ state: string }>(grid, "GET", "/sessions/dash-close")).state).toBe("CLOSED");
+    // Nothing left to close: the button is off.
+    expect(await page.getByRole("button", { name: "Close", exact: true }).isDisabled()).toBe(true);
+  });
+
+  it("shows the agent pool's launches, busy agents and agent time on the fleet page", async () => {
+    const g = gate("fleet");
+    await api(grid, "POST", "/sessions", {
+      sessionId: "dash-fleet",
+      config: { pool: "batch", maxAttempts: 1 },
+    });
+    await api(grid, "POST", "/sessions/dash-fleet/tasks", {
+      handler: "gated",
+      tasks: [0, 1].map((index) => ({ index, payload: JSON.stringify({ gate: g.path }) })),
+    });
+    const page = await newPage();
+    await page.goto(`${dash.url}#/fleet`);
+    const pool = page.locator("article.pool").filter({ has: page.getByRole("heading", { name: "batch" }) });
+    await pool.waitFor();
+    // The scaler starts an agent for the waiting tasks; the page follows it to busy.
+    const busy = pool.locator("li", { hasText: "busy" }).locator(".n");
+    await expect.poll(() => busy.textContent(), { timeout: 45_000 }).toBe("1");
+    expect(await pool.locator("ul.events").first().textContent()).toMatch(/ago: 1 agent\(s\)/);
+    // Its process time is counted, and said to be unpriced (a process, not an instance).
+    const cost = pool.locator("table.cost");
+    await expect
+      .poll(() => cost.locator("tbody").textContent(), { timeout: 15_000 })
+      .toContain("local process: not priced");
+    expect(await cost.locator("tbody td").first().textContent()).toBe("local");
+    g.open();
+    await expect
+      .poll(
+        async () =>
+          (await api<{ counts: { succeeded: number } }>(grid, "GET", "/sessions/dash-fleet")).counts
+            .succeeded,
+        {
+          timeout: 30_000,
+        },
+      )
+      .toBe(2);
+  });
+
   it("fits a 390 px screen, long session ids included", async () => {
     const long = `risk-${"x".repeat(59)}`; // 64 characters, the longest id
     const g = gate("long");

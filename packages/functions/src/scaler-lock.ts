@@ -20,8 +20,21 @@ const PoolStatusSchema = z.object({
   at: z.number(),
   queued: z.object({ high: count, normal: count, low: count }),
   agents: z.object({ launching: count, busy: count, idle: count, draining: count }),
-  recentLaunches: z.array(z.object({ at: z.number(), count, instanceTypes: z.array(z.string()).optional() })),
+  recentLaunches: z.array(
+    z.object({
+      at: z.number(),
+      count,
+      instanceTypes: z.array(z.object({ instanceType: z.string(), market: z.string(), count })).optional(),
+    }),
+  ),
   shortfalls: z.array(z.object({ at: z.number(), message: z.string() })),
+  usage: z
+    .object({
+      since: z.number(),
+      to: z.number(),
+      lines: z.array(z.object({ instanceType: z.string(), market: z.string(), seconds: z.number().min(0) })),
+    })
+    .optional(),
 });
 const MemorySchema = z.object({
   status: z.array(PoolStatusSchema).optional(),

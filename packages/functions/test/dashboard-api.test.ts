@@ -4,6 +4,7 @@
  * and bad queries.
  */
 import { FleetStatusBoard } from "@tessera/core";
+import { AWS_LIST_PRICES } from "@tessera/core/metering";
 import { defineTask } from "@tessera/task";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -116,10 +117,16 @@ describe("the dashboard's API", () => {
       agents: 1,
       decision: { launch: 1, stop: [], target: 1, neverCameUp: [], reason: "" },
       launched: ["a1"],
+      placed: [{ id: "a1", instanceType: "c7g.xlarge", market: "spot", zone: "us-east-1a" }],
       stopped: [],
       errors: [],
       at: Date.parse("2026-12-01T10:00:00Z"),
       agentStates: { launching: 1, busy: 0, idle: 0, draining: 0 },
+      // An agent billed for the hour before this first pass, one unknown to the price table.
+      billed: [
+        { instanceType: "c7g.xlarge", market: "on-demand", since: Date.parse("2026-12-01T09:00:00Z") },
+        { instanceType: "x9z.huge", market: "spot", since: Date.parse("2026-12-01T09:30:00Z") },
+      ],
     });
     h.runtime.fleet = board;
     try {
@@ -131,8 +138,41 @@ describe("the dashboard's API", () => {
             at: "2026-12-01T10:00:00.000Z",
             queued: { high: 0, normal: 3, low: 0 },
             agents: { launching: 1, busy: 0, idle: 0, draining: 0 },
-            recentLaunches: [{ at: "2026-12-01T10:00:00.000Z", count: 1 }],
+            recentLaunches: [
+              {
+                at: "2026-12-01T10:00:00.000Z",
+                count: 1,
+                instanceTypes: [{ instanceType: "c7g.xlarge", market: "spot", count: 1 }],
+              },
+            ],
             shortfalls: [],
+            costDollars: AWS_LIST_PRICES.ec2.onDemandHourly["c7g.xlarge"],
+            cost: {
+              since: "2026-12-01T09:00:00.000Z",
+              to: "2026-12-01T10:00:00.000Z",
+              dollars: AWS_LIST_PRICES.ec2.onDemandHourly["c7g.xlarge"],
+              lines: [
+                {
+                  instanceType: "c7g.xlarge",
+                  market: "on-demand",
+                  instanceSeconds: 3_600,
+                  dollars: AWS_LIST_PRICES.ec2.onDemandHourly["c7g.xlarge"],
+                  priced: true,
+                },
+                {
+                  instanceType: "x9z.huge",
+                  market: "spot",
+                  instanceSeconds: 1_800,
+                  dollars: 0,
+                  priced: false,
+                },
+              ],
+              prices: {
+                region: AWS_LIST_PRICES.region,
+                takenOn: AWS_LIST_PRICES.takenOn,
+                source: AWS_LIST_PRICES.source,
+              },
+            },
           },
         ],
       });

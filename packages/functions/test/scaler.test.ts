@@ -186,11 +186,27 @@ describe("fleet scaler function: one at a time (its lock in the grid's table)", 
     expect(batchPool).toMatchObject({ pool: "batch", queued: { high: 0, normal: 12, low: 0 } });
     expect(batchPool!.recentLaunches.map((l) => l.count)).toEqual([2]);
     expect(batchPool!.agents.launching + batchPool!.agents.idle + batchPool!.agents.busy).toBe(2);
-    // The next invocation (another container) takes the launches up and keeps them.
+    // What the launch got, as CreateFleet said: spot instances of the fake's catalogue.
+    const [launch] = batchPool!.recentLaunches;
+    expect(launch!.instanceTypes!.reduce((n, t) => n + t.count, 0)).toBe(2);
+    for (const t of launch!.instanceTypes!) expect(t.market).toBe("spot");
+    // Pending instances are not billed yet: counting began, with nothing counted.
+    expect(batchPool!.usage?.lines).toEqual([]);
+    // They start running; the next invocation (another container) takes the launches and the
+    // count up from the lock and adds the agents' billed time.
+    for (const i of ec2Fake.instances.values()) i.state = "running";
     await handlerOf()(scheduled, lambdaContext());
     const [again] = (await runtime.fleet?.pools()) ?? [];
     expect(again!.recentLaunches.map((l) => l.count)).toEqual(batchPool!.recentLaunches.map((l) => l.count));
     expect(again!.at).toBeGreaterThan(batchPool!.at);
+    expect(again!.usage!.since).toBeLessThanOrEqual(batchPool!.usage!.since);
+    const seconds = (p: typeof again) => p!.usage!.lines.reduce((n, l) => n + l.seconds, 0);
+    expect(seconds(again)).toBeGreaterThan(0);
+    expect(again!.usage!.lines.map((l) => l.market)).toEqual(again!.usage!.lines.map(() => "spot"));
+    await handlerOf()(scheduled, lambdaContext());
+    const [third] = (await runtime.fleet?.pools()) ?? [];
+    expect(seconds(third)).toBeGreaterThan(seconds(again));
+    expect(third!.usage!.since).toBe(again!.usage!.since);
     // A grid without a scaler shows no pools.
     expect(runtimeFromEnv(env).fleet).toBeUndefined();
   });

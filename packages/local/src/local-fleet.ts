@@ -162,7 +162,14 @@ export class LocalFleet implements FleetPort {
   }
 
   async #view(a: LocalAgent): Promise<FleetAgent> {
-    const base = { id: a.id, launchedAt: a.launchedAt };
+    // A process on this machine: its time is counted (the fleet view's "process time"), not priced.
+    const base = {
+      id: a.id,
+      launchedAt: a.launchedAt,
+      instanceType: "local",
+      market: "local" as const,
+      billedSince: a.launchedAt,
+    };
     if (a.stopping) return { ...base, state: "stopping", busy: 0 };
     if (!a.healthUrl) return { ...base, state: "launching", busy: 0 };
     try {

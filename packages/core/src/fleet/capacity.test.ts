@@ -95,6 +95,7 @@ describe("capacity launcher", () => {
     expect(report).toEqual({
       launched: [],
       errors: [expect.objectContaining({ code: "RequestLimitExceeded", retryable: true, market: "spot" })],
+      placed: [],
     });
     expect(launcher.cooling()).toEqual([]); // throttling says nothing about capacity
   });

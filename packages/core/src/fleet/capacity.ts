@@ -10,7 +10,7 @@
  * The provider call is behind `CapacityApi`: the EC2 adapter implements it with CreateFleet
  * (instant), the simulation with its fake cloud, so both run this same logic.
  */
-import type { LaunchError, LaunchReport } from "./ports.ts";
+import type { LaunchError, LaunchReport, Placement } from "./ports.ts";
 
 export type Market = "spot" | "on-demand";
 
@@ -100,6 +100,7 @@ export class CapacityLauncher {
   /** Launches up to `count` instances: spot first where allowed, then on-demand. */
   async launch(count: number): Promise<LaunchReport> {
     const launched: string[] = [];
+    const placed: Placement[] = [];
     const errors: LaunchError[] = [];
     const markets: Market[] = this.#o.spot ? ["spot", "on-demand"] : ["on-demand"];
     for (const market of markets) {
@@ -134,6 +135,7 @@ export class CapacityLauncher {
       }
       for (const i of response.instances) {
         launched.push(i.id);
+        placed.push({ id: i.id, instanceType: i.instanceType, market, zone: i.zone });
         // Capacity came from there: forget its past failures.
         this.#cooling.delete(this.#key(market, i.zone, i.instanceType));
         this.#cooling.delete(this.#key(market, i.zone, "*"));
@@ -144,7 +146,7 @@ export class CapacityLauncher {
         if (retryable && e.zone) this.#cool(market, e.zone, e.instanceType ?? "*");
       }
     }
-    return { launched, errors };
+    return { launched, errors, placed };
   }
 
   #key(market: Market, zone: string, type: string): string {

@@ -24,7 +24,7 @@ import {
   recordAgentsUp,
   recordFailedBoots,
 } from "./failed-boots.ts";
-import type { BacklogPort, FleetPort, LaunchError } from "./ports.ts";
+import type { BacklogPort, FleetPort, LaunchError, Placement } from "./ports.ts";
 import {
   type Backlog,
   decideFleet,
@@ -52,6 +52,30 @@ export interface PoolPass {
   at?: number | undefined;
   /** The pool's agents by what they do, as the pass read them (absent for a failed pass). */
   agentStates?: AgentStates | undefined;
+  /** The launched agents' instance types and markets, when the provider says. */
+  placed?: Placement[] | undefined;
+  /** The agents the provider bills, as the pass read them (absent for a failed pass). */
+  billed?: BilledAgent[] | undefined;
+}
+
+/** An agent the provider bills, and since when. */
+export interface BilledAgent {
+  instanceType: string;
+  market: string;
+  since: number;
+}
+
+/** The agents a provider bills (those that say since when). */
+export function billedAgentsOf(agents: readonly FleetAgent[]): BilledAgent[] {
+  const billed: BilledAgent[] = [];
+  for (const a of agents)
+    if (a.billedSince !== undefined)
+      billed.push({
+        instanceType: a.instanceType ?? "unknown",
+        market: a.market ?? "on-demand",
+        since: a.billedSince,
+      });
+  return billed;
 }
 
 /** A pool's agents by what they do. */
@@ -239,12 +263,14 @@ export class FleetController {
       errors: [],
       at: now,
       agentStates: agentStatesOf(agents),
+      billed: billedAgentsOf(agents),
     };
     if (decision.launch > 0 && (state.retryAt === undefined || now >= state.retryAt)) {
       try {
         const report = await this.#o.fleet.launch(pool, decision.launch);
         pass.launched = report.launched;
         pass.errors = report.errors;
+        pass.placed = report.placed;
       } catch (error) {
         pass.errors = [{ code: "LaunchFailed", message: (error as Error).message, retryable: true }];
       }

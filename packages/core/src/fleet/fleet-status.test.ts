@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { AWS_LIST_PRICES } from "../metering/prices.ts";
 import type { PoolPass } from "./controller.ts";
-import { FleetStatusBoard, RECENT_ENTRIES, RECENT_MS } from "./fleet-status.ts";
+import { FleetStatusBoard, priceFleetUsage, RECENT_ENTRIES, RECENT_MS } from "./fleet-status.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -89,5 +90,88 @@ describe("FleetStatusBoard", () => {
     expect(board.pools()[0]!.recentLaunches).toHaveLength(RECENT_ENTRIES);
     board.record(pass(T0 + RECENT_MS + 100));
     expect(board.pools()[0]!.recentLaunches).toEqual([]);
+  });
+
+  it("counts launches by instance type and market when the provider says", () => {
+    const board = new FleetStatusBoard();
+    board.record(
+      pass(T0, {
+        launched: ["a", "b", "c"],
+        placed: [
+          { id: "a", instanceType: "c7g.xlarge", market: "spot", zone: "z1" },
+          { id: "b", instanceType: "m7g.xlarge", market: "on-demand", zone: "z1" },
+          { id: "c", instanceType: "c7g.xlarge", market: "spot", zone: "z2" },
+        ],
+      }),
+    );
+    expect(board.pools()[0]!.recentLaunches).toEqual([
+      {
+        at: T0,
+        count: 3,
+        instanceTypes: [
+          { instanceType: "c7g.xlarge", market: "spot", count: 2 },
+          { instanceType: "m7g.xlarge", market: "on-demand", count: 1 },
+        ],
+      },
+    ]);
+  });
+
+  it("adds up each billed agent's time between passes, per instance type and market, through failed passes and restores", () => {
+    const spot = (since: number) => ({ instanceType: "c7g.xlarge", market: "spot", since });
+    const board = new FleetStatusBoard();
+    // Counting begins with the first pass; an agent already running counts from its start.
+    board.record(pass(T0, { billed: [spot(T0 - 30_000)] }));
+    expect(board.pools()[0]!.usage).toEqual({
+      since: T0 - 30_000,
+      to: T0,
+      lines: [{ instanceType: "c7g.xlarge", market: "spot", seconds: 30 }],
+    });
+    // 60 s later: that agent's minute, and a new one's 20 s since its billing began.
+    board.record(
+      pass(T0 + 60_000, {
+        billed: [spot(T0 - 30_000), { instanceType: "m7g.xlarge", market: "on-demand", since: T0 + 40_000 }],
+      }),
+    );
+    // A failed pass reads nothing: the next counts from the last pass that read the pool.
+    board.record({ ...pass(T0 + 90_000, { failed: "throttled" }), billed: undefined });
+    const restored = new FleetStatusBoard(); // another scaler container
+    restored.restore(board.pools());
+    restored.record(pass(T0 + 120_000, { billed: [spot(T0 - 30_000)] }));
+    expect(restored.pools()[0]!.usage).toEqual({
+      since: T0 - 30_000,
+      to: T0 + 120_000,
+      lines: [
+        { instanceType: "c7g.xlarge", market: "spot", seconds: 150 },
+        { instanceType: "m7g.xlarge", market: "on-demand", seconds: 20 },
+      ],
+    });
+    // A pass with no agent adds nothing, and a clock behind the last pass adds nothing either.
+    restored.record(pass(T0 + 180_000, { billed: [] }));
+    restored.record(pass(T0 + 170_000, { billed: [spot(T0 - 30_000)] }));
+    expect(restored.pools()[0]!.usage!.lines[0]!.seconds).toBe(150);
+    expect(restored.pools()[0]!.usage!.to).toBe(T0 + 180_000);
+  });
+
+  it("prices agent time at list prices, spot at the table's fraction, local processes and unknown types unpriced", () => {
+    const hour = 3_600;
+    const cost = priceFleetUsage({
+      since: T0,
+      to: T0 + hour * 1_000,
+      lines: [
+        { instanceType: "c7g.xlarge", market: "on-demand", seconds: hour },
+        { instanceType: "c7g.xlarge", market: "spot", seconds: hour },
+        { instanceType: "x9z.huge", market: "on-demand", seconds: hour },
+        { instanceType: "local", market: "local", seconds: hour },
+      ],
+    });
+    const onDemand = AWS_LIST_PRICES.ec2.onDemandHourly["c7g.xlarge"];
+    expect(cost.lines.map((l) => [l.dollars, l.priced])).toEqual([
+      [onDemand, true],
+      [Math.round(onDemand * AWS_LIST_PRICES.ec2.spotFraction * 1e9) / 1e9, true],
+      [0, false],
+      [0, false],
+    ]);
+    expect(cost.dollars).toBeCloseTo(onDemand * (1 + AWS_LIST_PRICES.ec2.spotFraction), 9);
+    expect(cost.prices.region).toBe(AWS_LIST_PRICES.region);
   });
 });

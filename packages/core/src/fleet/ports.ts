@@ -17,11 +17,21 @@ export interface LaunchError {
   instanceType?: string | undefined;
 }
 
+/** One agent a launch started: where its capacity came from. */
+export interface Placement {
+  id: string;
+  instanceType: string;
+  market: "spot" | "on-demand";
+  zone: string;
+}
+
 /** What one launch did. */
 export interface LaunchReport {
   /** Ids of the agents started (fewer than asked when capacity ran short). */
   launched: string[];
   errors: LaunchError[];
+  /** The launched agents' instance types and markets, when the provider says (EC2). */
+  placed?: Placement[] | undefined;
 }
 
 /** A pool's agents, as the provider runs them. */

@@ -110,6 +110,15 @@ export interface FleetAgent {
   slots?: number | undefined;
   /** When it began to drain, when it says (a stopping agent). */
   drainingSince?: number | undefined;
+  /** Its instance type, when the provider says (EC2); local processes have none. */
+  instanceType?: string | undefined;
+  /** What it is billed as: an EC2 market, or `local` for a process on this machine. */
+  market?: "spot" | "on-demand" | "local" | undefined;
+  /**
+   * Since when the provider bills it (EC2: from its launch, once it is past pending); absent
+   * while it is not billed. The fleet's status adds up this time per pool (fleet-status.ts).
+   */
+  billedSince?: number | undefined;
 }
 
 /** The decision for one pool. */

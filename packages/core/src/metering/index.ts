@@ -29,7 +29,7 @@ export {
   writeUnits,
 } from "./item-size.ts";
 export type { PriceTable } from "./prices.ts";
-export { AWS_LIST_PRICES } from "./prices.ts";
+export { AWS_LIST_PRICES, ec2HourlyRate } from "./prices.ts";
 export type { SessionCost, SessionCostLine, UsageCounters } from "./session-usage.ts";
 export {
   AgentTime,

@@ -113,3 +113,13 @@ export const AWS_LIST_PRICES = {
     spotFraction: 0.35,
   },
 } as const satisfies PriceTable;
+
+/**
+ * An EC2 instance's list price per hour in a market, or undefined when the table does not
+ * know the type (or the "instance" is a local process, which nothing bills).
+ */
+export function ec2HourlyRate(instanceType: string, market: string, prices: PriceTable = AWS_LIST_PRICES) {
+  if (market !== "spot" && market !== "on-demand") return undefined;
+  const hourly = prices.ec2.onDemandHourly[instanceType];
+  return hourly === undefined ? undefined : hourly * (market === "spot" ? prices.ec2.spotFraction : 1);
+}

@@ -17,7 +17,7 @@
 import { type BillableUsage, priceUsage, sqsBilledRequests } from "./billing.ts";
 import type { MeteredCall } from "./call-meter.ts";
 import { measureDynamoCall } from "./dynamo-usage.ts";
-import { AWS_LIST_PRICES, type PriceTable } from "./prices.ts";
+import { AWS_LIST_PRICES, ec2HourlyRate, type PriceTable } from "./prices.ts";
 
 /** Additive counters: name → amount. Names: see `counterName`. */
 export type UsageCounters = Record<string, number>;
@@ -310,9 +310,7 @@ export function priceSessionUsage(
     if (parts[0] !== "agent" || parts.length !== 4) continue;
     const [, type, market] = parts as [string, string, string, string];
     agentSeconds += seconds;
-    const hourly = prices.ec2.onDemandHourly[type];
-    const rate =
-      hourly === undefined ? undefined : hourly * (market === "spot" ? prices.ec2.spotFraction : 1);
+    const rate = ec2HourlyRate(type, market, prices);
     // A local agent is a process on this machine, not an instance: said so, and unpriced.
     const local = market === "local";
     lines.push({

@@ -41,6 +41,23 @@ describe("fleet simulation", () => {
     expect(throttled).toBeGreaterThan(0);
   });
 
+  it("counts in the fleet status the agent time the fake cloud bills, less at most a pass and a second per instance", async () => {
+    for (const seed of [1, 2, 3]) {
+      const o = harsh(seed);
+      const r = await simulateFleet(o);
+      const where = `seed ${seed}`;
+      // Never more than the bill (per-second rounding up, a 60 s minimum, the tail after the
+      // last pass that saw an agent are what it leaves out), and never much less.
+      expect(r.statusAgentSeconds, where).toBeLessThanOrEqual(r.agentSeconds);
+      expect(r.agentSeconds - r.statusAgentSeconds, where).toBeLessThanOrEqual(
+        r.instances * ((o.tickMs ?? 10_000) / 1_000 + 1),
+      );
+      expect(r.statusAgentSeconds, where).toBeGreaterThan(0.9 * r.agentSeconds);
+      expect(r.statusDollars, where).toBeLessThanOrEqual(r.fleetDollars);
+      expect(r.statusDollars, where).toBeGreaterThan(0.9 * r.fleetDollars);
+    }
+  });
+
   it("is the same for a seed", async () => {
     const { requests: _a, ...a } = await simulateFleet(harsh(9));
     const { requests: _b, ...b } = await simulateFleet(harsh(9));

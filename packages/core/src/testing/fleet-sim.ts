@@ -14,8 +14,10 @@ import {
   type CapacityResponse,
 } from "../fleet/capacity.ts";
 import { FleetController, type PoolPass } from "../fleet/controller.ts";
+import { FleetStatusBoard, priceFleetUsage } from "../fleet/fleet-status.ts";
 import type { BacklogPort, FleetPort, LaunchReport } from "../fleet/ports.ts";
 import { type Backlog, DEFAULT_FLEET_POLICY, type FleetAgent, type FleetPolicy } from "../fleet/scaler.ts";
+import { AWS_LIST_PRICES, type PriceTable } from "../metering/prices.ts";
 import type { Clock } from "../ports/clock.ts";
 import { seededRandom } from "./random.ts";
 
@@ -116,6 +118,12 @@ export interface FleetSimResult {
   /** Capacity pools (`market|zone|type`) instances came from. */
   poolsUsed: string[];
   fleetDollars: number;
+  /**
+   * What the fleet status (fleet-status.ts, the dashboard's fleet page) counted from the
+   * controller's passes: agent-seconds and dollars, priced with the fake cloud's prices.
+   */
+  statusAgentSeconds: number;
+  statusDollars: number;
   /** Cooling periods violated: a request allowed a pool that had failed within `coolMs`. */
   retriedTooSoon: number;
   /** Passes in which the pool stayed short with errors (reported, not crashed). */
@@ -306,6 +314,9 @@ export async function simulateFleet(options: FleetSimOptions): Promise<FleetSimR
           launchedAt: i.state === "pending" ? i.requestedAt : i.runningAt,
           busy: i.slots.length,
           idleSince: i.idleSince,
+          instanceType: i.type.name,
+          market: i.market,
+          billedSince: i.state === "pending" ? undefined : i.runningAt,
         }),
       ),
     launch: (_pool, count): Promise<LaunchReport> => launcher.launch(count),
@@ -338,6 +349,7 @@ export async function simulateFleet(options: FleetSimOptions): Promise<FleetSimR
   });
   let shortPasses = 0;
   let passes = 0;
+  const board = new FleetStatusBoard();
   const controller = new FleetController({
     fleet,
     backlog,
@@ -345,6 +357,7 @@ export async function simulateFleet(options: FleetSimOptions): Promise<FleetSimR
     clock,
     random: seededRandom(o.seed + 17),
     onPass: (p: PoolPass) => {
+      board.record(p);
       passes++;
       if (p.errors.length > 0 && p.launched.length < p.decision.launch) shortPasses++;
     },
@@ -469,7 +482,6 @@ export async function simulateFleet(options: FleetSimOptions): Promise<FleetSimR
       if (again && again.at - r.at < coolMs) retriedTooSoon++;
     }
   }
-  const round = (n: number, d = 2) => Number(n.toFixed(d));
   return {
     tasks: total,
     completed,
@@ -496,9 +508,32 @@ export async function simulateFleet(options: FleetSimOptions): Promise<FleetSimR
     requests: cloud.requests,
     poolsUsed: [...poolsUsed].sort(),
     fleetDollars: round(dollars, 4),
+    ...statusCost(board, o),
     retriedTooSoon,
     shortPasses,
     passes,
+  };
+}
+
+const round = (n: number, d = 2) => Number(n.toFixed(d));
+
+/** The fleet status's count of the run's agent time, priced at the fake cloud's prices. */
+function statusCost(board: FleetStatusBoard, o: FleetSimOptions) {
+  const usage = board.pools()[0]?.usage;
+  if (!usage) return { statusAgentSeconds: 0, statusDollars: 0 };
+  const prices: PriceTable = {
+    ...AWS_LIST_PRICES,
+    ec2: {
+      onDemandHourly: Object.fromEntries(o.instanceTypes.map((t) => [t.name, t.onDemandHourly])),
+      spotFraction: o.spotDiscount ?? 0.35,
+    },
+  };
+  return {
+    statusAgentSeconds: round(
+      usage.lines.reduce((n, l) => n + l.seconds, 0),
+      0,
+    ),
+    statusDollars: round(priceFleetUsage(usage, prices).dollars, 4),
   };
 }
 

@@ -1,11 +1,12 @@
 /**
  * The fleet: per pool, the work waiting by priority (tickets: one per chunk of tasks), the agents
- * by state, recent launches, shortfalls (capacity the scaler wanted and could not get) and what
- * the pool cost, as the fleet controller last saw them.
+ * by state, recent launches with their instance types, shortfalls (capacity the scaler wanted
+ * and could not get) and the pool's agent time so far, priced, as the fleet controller last saw
+ * them.
  */
 import { html } from "htm/preact";
 import { getJson } from "../api.ts";
-import { age, count, dollars } from "../format.ts";
+import { age, count, dollars, duration, time } from "../format.ts";
 import { usePoll } from "../poll.ts";
 import { Problem } from "../problem.ts";
 import type { Fleet } from "../types.ts";
@@ -41,7 +42,11 @@ function PoolCard({ p }: { p: Pool }) {
         ? html`<p class="muted">None recently.</p>`
         : html`<ul class="events">${p.recentLaunches.map(
             (l) =>
-              html`<li>${age(l.at)} ago: ${l.count} agent(s)${l.instanceTypes?.length ? ` (${l.instanceTypes.join(", ")})` : ""}</li>`,
+              html`<li>${age(l.at)} ago: ${l.count} agent(s)${
+                l.instanceTypes?.length
+                  ? `: ${l.instanceTypes.map((t) => `${t.count} × ${t.instanceType} ${t.market}`).join(", ")}`
+                  : ""
+              }</li>`,
           )}</ul>`
     }
     <h3>Shortfalls</h3>
@@ -50,12 +55,34 @@ function PoolCard({ p }: { p: Pool }) {
         ? html`<p class="muted">None.</p>`
         : html`<ul class="events warn">${p.shortfalls.map((s) => html`<li>${age(s.at)} ago: ${s.message}</li>`)}</ul>`
     }
+    <h3>Cost so far</h3>
     ${
-      p.costDollars === undefined
-        ? html`<p class="unavailable">The pool's cost is not recorded on this grid.</p>`
-        : html`<p>Cost: ${dollars(p.costDollars)}</p>`
+      p.cost === undefined
+        ? html`<p class="unavailable">Not counted yet: the fleet controller has not read this pool.</p>`
+        : html`<${PoolCost} cost=${p.cost} />`
     }
   </article>`;
+}
+
+/** The pool's agent time by instance type and market, priced; local processes are not. */
+function PoolCost({ cost }: { cost: NonNullable<Pool["cost"]> }) {
+  return html`<p class="muted">Agent time from ${time(cost.since)} to ${time(cost.to)} (UTC), idle and boot time included.</p>
+    ${
+      cost.lines.length === 0
+        ? html`<p class="muted">No agent has run.</p>`
+        : html`<table class="list cost">
+      <thead><tr><th>Instance type</th><th>Market</th><th>Agent time</th><th>Dollars</th></tr></thead>
+      <tbody>${cost.lines.map(
+        (l) => html`<tr>
+          <td data-label="Instance type">${l.instanceType}</td>
+          <td data-label="Market">${l.market}</td>
+          <td data-label="Agent time" class="num">${duration(l.instanceSeconds * 1_000)}</td>
+          <td data-label="Dollars" class="num">${l.priced ? dollars(l.dollars) : l.market === "local" ? "local process: not priced" : "no price"}</td>
+        </tr>`,
+      )}</tbody>
+      <tfoot><tr><td colspan="3">Total (list prices of ${cost.prices.region}, ${cost.prices.takenOn})</td><td class="num">${dollars(cost.dollars)}</td></tr></tfoot>
+    </table>`
+    }`;
 }
 
 /** The page. */

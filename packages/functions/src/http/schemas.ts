@@ -306,9 +306,12 @@ export const FleetSchema = z
               at: iso,
               count: z.number().int(),
               instanceTypes: z
-                .array(z.string())
+                .array(z.object({ instanceType: z.string(), market: z.string(), count: z.number().int() }))
                 .optional()
-                .meta({ description: "Not recorded yet: always absent" }),
+                .meta({
+                  description:
+                    "How many agents of each instance type and market (spot, on-demand) the launch got; absent where agents are not instances (the local grid's processes)",
+                }),
             }),
           )
           .meta({ description: "Launches that started agents in the last hour, newest first, at most 10" }),
@@ -316,7 +319,40 @@ export const FleetSchema = z
           description:
             "Launches that fell short and failed passes in the last hour, newest first, at most 10",
         }),
-        costDollars: z.number().optional().meta({ description: "Not recorded yet: always absent" }),
+        costDollars: z.number().optional().meta({
+          description:
+            "The pool's agent time since `cost.since` at list price, US dollars (absent before the controller's first pass read the pool)",
+        }),
+        cost: z
+          .object({
+            since: iso.meta({
+              description: "When the counting began (the first pass recorded, or an older agent's start)",
+            }),
+            to: iso.meta({ description: "The last pass counted" }),
+            dollars: z.number(),
+            lines: z.array(
+              z.object({
+                instanceType: z.string().meta({
+                  description: "`unknown` when the provider did not say; `local` for a local process",
+                }),
+                market: z.string().meta({
+                  description:
+                    "`spot`, `on-demand`, or `local` (a process on the grid's machine: not priced)",
+                }),
+                instanceSeconds: z.number(),
+                dollars: z.number(),
+                priced: z
+                  .boolean()
+                  .meta({ description: "False for local processes and types the price table lacks" }),
+              }),
+            ),
+            prices: z.object({ region: z.string(), takenOn: z.string(), source: z.string() }),
+          })
+          .optional()
+          .meta({
+            description:
+              "The pool's billed agent time by instance type and market: each controller pass adds the time since the previous one for each agent the provider bills, so it runs a little under the bill (the time after the last pass that saw an agent, and EC2's 60-second minimum, are not counted). Idle and boot time are included: unlike a session's cost, which counts only agent time spent on its tasks",
+          }),
       }),
     ),
   })

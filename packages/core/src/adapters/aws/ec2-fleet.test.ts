@@ -1,6 +1,6 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
-import { type FakeEc2, startFakeEc2 } from "../../testing/fake-ec2.ts";
+import { FAKE_CATALOG, type FakeEc2, startFakeEc2 } from "../../testing/fake-ec2.ts";
 import { LOCAL_CREDENTIALS } from "./clients.ts";
 import { EC2_TAGS, Ec2Fleet, type Ec2PoolConfig } from "./ec2-fleet.ts";
 
@@ -42,8 +42,15 @@ describe("EC2 fleet adapter (EC2 wire protocol stand-in)", () => {
   it("launches through an instant EC2 Fleet on the template, with attribute-based requirements in every zone", async () => {
     const { fake, fleet } = await setup();
     const report = await fleet.launch("batch", 3);
-    expect(report).toEqual({ launched: expect.any(Array), errors: [] });
+    expect(report).toEqual({ launched: expect.any(Array), errors: [], placed: expect.any(Array) });
     expect(report.launched).toHaveLength(3);
+    // Where each came from, as CreateFleet said: the fake's catalogue types, spot, a pool zone.
+    expect(report.placed!.map((p) => p.id)).toEqual(report.launched);
+    for (const p of report.placed!) {
+      expect(p.market).toBe("spot");
+      expect(Object.values(subnets)).toContain(p.zone);
+      expect(FAKE_CATALOG.map((t) => t.name)).toContain(p.instanceType);
+    }
     const [p] = createFleets(fake);
     expect(p).toMatchObject({
       Type: "instant",
@@ -93,6 +100,14 @@ describe("EC2 fleet adapter (EC2 wire protocol stand-in)", () => {
     });
     expect(byId.get(d!.id)).toMatchObject({ state: "stopping" });
     expect(byId.get(launched[4]!)).toMatchObject({ state: "launching" }); // pending
+    // Each says its type and market, and is billed from its launch once past pending.
+    for (const x of [a, b, c, d])
+      expect(byId.get(x!.id)).toMatchObject({
+        instanceType: x!.type,
+        market: x!.market,
+        billedSince: x!.launchTime.getTime(),
+      });
+    expect(byId.get(launched[4]!)!.billedSince).toBeUndefined();
     expect(fake.requests.filter((r) => r.action === "DescribeInstances").length).toBeGreaterThan(1); // paged
   });
 
@@ -137,6 +152,7 @@ describe("EC2 fleet adapter (EC2 wire protocol stand-in)", () => {
     expect(await fleet.launch("batch", 1)).toEqual({
       launched: [],
       errors: [expect.objectContaining({ code: "RequestLimitExceeded", retryable: true })],
+      placed: [],
     });
     fake.failNext("InternalError");
     expect((await fleet.launch("batch", 1)).errors[0]).toMatchObject({

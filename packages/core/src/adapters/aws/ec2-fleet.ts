@@ -295,8 +295,15 @@ function toAgent(instance: Instance): FleetAgent | undefined {
   if (!instance.InstanceId) return undefined;
   const tags = new Map((instance.Tags ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
   const launchedAt = instance.LaunchTime?.getTime() ?? Date.now();
-  const base = { id: instance.InstanceId, launchedAt };
   const ec2State = instance.State?.Name;
+  const base = {
+    id: instance.InstanceId,
+    launchedAt,
+    instanceType: instance.InstanceType,
+    market: instance.InstanceLifecycle === "spot" ? ("spot" as const) : ("on-demand" as const),
+    // EC2 bills from running on (LaunchTime is the launch request: pending time counts a little).
+    billedSince: ec2State === "pending" ? undefined : launchedAt,
+  };
   if (ec2State === "stopping" || ec2State === "shutting-down") return { ...base, state: "stopping", busy: 0 };
   const agentState = tags.get(EC2_TAGS.agent);
   if (ec2State !== "running" || agentState === undefined) return { ...base, state: "launching", busy: 0 };
