@@ -35,7 +35,7 @@ console.log(
 );
 console.log(
   `${r.instances} instances (${r.spotInstances} spot) from ${r.poolsUsed.length} capacity pools; ${r.capacityErrors} capacity errors, ` +
-    `${r.throttledRequests} throttled requests, ${r.interruptions} spot interruptions (${r.tasksReleased} tasks released); fleet $${r.fleetDollars}`,
+    `${r.throttledRequests} throttled requests, ${r.interruptions} spot interruptions (${r.tasksReleased} tasks released); fleet $${r.fleetDollars} (the fleet status counted $${r.statusDollars})`,
 );
 if (r.completed !== r.tasks || !r.drained) {
   console.error(`✗ ${r.completed}/${r.tasks} tasks finished; fleet drained: ${r.drained}`);
@@ -62,6 +62,9 @@ console.log(
     interruptions: r.interruptions,
     tasksReleased: r.tasksReleased,
     fleetDollars: r.fleetDollars,
+    // What the fleet status (GET /fleet, the dashboard) counted of that bill from the passes.
+    statusAgentSeconds: r.statusAgentSeconds,
+    statusDollars: r.statusDollars,
     wallSeconds: Number(wallSeconds.toFixed(2)),
   }),
 );
