@@ -132,7 +132,7 @@ async function stageScene(grid: LocalGrid, gateDir: string): Promise<void> {
   });
   await api(grid, "POST", "/sessions/fleet-sweep/tasks", {
     handler: "sleep",
-    tasks: Array.from({ length: 40 }, (_, index) => ({ index, payload: JSON.stringify({ ms: 3_000 }) })),
+    tasks: Array.from({ length: 40 }, (_, index) => ({ index, payload: JSON.stringify({ ms: 20_000 }) })),
   });
   await new Promise((r) => setTimeout(r, 6_000)); // let the first finish and the history fill
 }

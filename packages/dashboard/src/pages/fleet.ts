@@ -80,7 +80,11 @@ function PoolCost({ cost }: { cost: NonNullable<Pool["cost"]> }) {
           <td data-label="Dollars" class="num">${l.priced ? dollars(l.dollars) : l.market === "local" ? "local process: not priced" : "no price"}</td>
         </tr>`,
       )}</tbody>
-      <tfoot><tr><td colspan="3">Total (list prices of ${cost.prices.region}, ${cost.prices.takenOn})</td><td class="num">${dollars(cost.dollars)}</td></tr></tfoot>
+      <tfoot><tr>${
+        cost.lines.some((l) => l.priced)
+          ? html`<td colspan="3">Total (list prices of ${cost.prices.region}, ${cost.prices.takenOn})</td><td class="num">${dollars(cost.dollars)}</td>`
+          : html`<td colspan="3">Total</td><td class="num">not priced</td>`
+      }</tr></tfoot>
     </table>`
     }`;
 }

@@ -119,6 +119,8 @@ export function SessionsPage({ query }: { query: URLSearchParams }) {
     location.hash = `#/sessions${qs ? `?${qs}` : ""}`;
   };
   const rows = [...(page?.sessions ?? []), ...extra.rows];
+  // The tag box is uncontrolled: a live refresh would reset what is being typed. A new filter
+  // makes a new box (its key).
   return html`<section>
     <h1>Sessions</h1>
     <form class="filters" onSubmit=${(e: Event) => {
@@ -129,7 +131,7 @@ export function SessionsPage({ query }: { query: URLSearchParams }) {
       <label>State <select name="state" value=${filters.state} onChange=${(e: Event) => setFilter("state", (e.currentTarget as HTMLSelectElement).value)}>
         <option value="">any</option><option>OPEN</option><option>CLOSED</option><option>CANCELLED</option>
       </select></label>
-      <label>Tag <input name="tag" placeholder="key:value" value=${filters.tag} /></label>
+      <label>Tag <input name="tag" placeholder="key:value" key=${filters.tag} defaultValue=${filters.tag} /></label>
       <button type="submit">Filter</button>
     </form>
     <${Problem} error=${failure.error} retryAt=${failure.retryAt} />
