@@ -47,9 +47,12 @@ async function gatedSession(
   sessionId: string,
   n: number,
   gatePath: string,
-  o: { failing?: number[]; open?: boolean } = {},
+  o: { failing?: number[]; open?: boolean; maxAttempts?: number } = {},
 ) {
-  await api(grid, "POST", "/sessions", { sessionId, config: { maxAttempts: 1, chunkMaxTasks: 1 } });
+  await api(grid, "POST", "/sessions", {
+    sessionId,
+    config: { maxAttempts: o.maxAttempts ?? 1, chunkMaxTasks: 1, backoffBaseMs: 100 },
+  });
   await api(grid, "POST", `/sessions/${sessionId}/tasks`, {
     handler: "gated",
     tasks: Array.from({ length: n }, (_, index) => ({
@@ -104,7 +107,7 @@ describe("dashboard in a browser", () => {
   it("opens a failed task from the failures list, with its error and its logs", async () => {
     const g = gate("fail");
     g.open();
-    await gatedSession("dash-fail", 4, g.path, { failing: [2] });
+    await gatedSession("dash-fail", 4, g.path, { failing: [2], maxAttempts: 2 });
     const page = await newPage();
     await page.goto(`${dash.url}#/sessions/dash-fail`);
     const failures = page.locator("table.failures");
@@ -115,6 +118,13 @@ describe("dashboard in a browser", () => {
     await failures.getByRole("link", { name: "#2" }).click();
     await expect.poll(() => page.getByTestId("task-status").textContent()).toBe("FAILED");
     expect(await page.locator(".task-error").textContent()).toContain("strike out of range for task 2");
+    // Both runs, each with its error: the retried one is kept too.
+    const runs = page.locator("table.attempts tbody tr");
+    expect(await runs.count()).toBe(2);
+    for (const [i, run] of (await runs.all()).entries()) {
+      expect(await run.locator("td").first().textContent()).toBe(String(i + 1));
+      expect(await run.textContent()).toContain("strike out of range for task 2");
+    }
     await expect
       .poll(() => page.locator("pre.logs").textContent(), { timeout: 15_000 })
       .toContain("the input is out of range");

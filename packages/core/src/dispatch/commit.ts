@@ -1,10 +1,10 @@
 import { byteLength } from "../engine/chunking.ts";
 import { attachCompletion, resultBytes } from "../engine/completions.ts";
-import { completionSk, largeResultBlobKey, resultsBlobKey } from "../engine/keys.ts";
+import { completionSk, groupOf, largeResultBlobKey, resultsBlobKey } from "../engine/keys.ts";
 import { secondsUntil } from "../engine/lease.ts";
 import { applyCommit, type SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
-import type { CompletionEntry } from "../model/records.ts";
+import type { CompletionEntry, TaskError } from "../model/records.ts";
 import { chunkWrite } from "../ports/task-store.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { type HeldLease, loseLease } from "./held-lease.ts";
@@ -48,6 +48,18 @@ async function spillResults(ports: GridPorts, entry: CompletionEntry): Promise<v
   await ports.blobs.put(key, JSON.stringify(entry.outcomes.map((o) => o.result ?? null)));
   entry.resultsKey = key;
   entry.outcomes = entry.outcomes.map(({ result: _result, ...rest }) => rest);
+}
+
+/**
+ * A retried run's error keeps this many characters (the task's final error keeps up to 1,000):
+ * a chunk whose 64 tasks all fail then writes about 16 KB of failed runs, not 64.
+ */
+export const FAILED_RUN_MESSAGE_CHARS = 200;
+
+function boundedError(e: TaskError): TaskError {
+  return e.message.length > FAILED_RUN_MESSAGE_CHARS
+    ? { code: e.code, message: `${e.message.slice(0, FAILED_RUN_MESSAGE_CHARS)}…` }
+    : e;
 }
 
 /**
@@ -104,10 +116,26 @@ export async function commitLease(
         plan.outcomes.length > 0
           ? attachCompletion(plan.next, plan.outcomes, now, { owner, fence: lease.fence })
           : undefined;
+      // A retried task's failed run is kept for its view (only when a failure retries).
+      const failedRuns =
+        plan.retried.length > 0
+          ? {
+              tenant: plan.next.tenant,
+              sessionId: plan.next.sessionId,
+              group: groupOf(plan.next.start),
+              chunkStart: plan.next.start,
+              version: plan.next.version,
+              at: now,
+              owner,
+              runs: plan.retried.map((r) => ({ ...r, error: r.error && boundedError(r.error) })),
+            }
+          : undefined;
       let result: string | undefined;
       try {
         if (completion) await spillResults(ports, completion);
-        [result] = await ports.store.writeChunks([chunkWrite(lease.chunk, plan.next, completion)]);
+        [result] = await ports.store.writeChunks([
+          chunkWrite(lease.chunk, plan.next, completion, failedRuns),
+        ]);
       } catch {
         await backoff(attempt);
       }

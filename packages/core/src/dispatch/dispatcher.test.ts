@@ -4,6 +4,7 @@ import { TransientError } from "../errors.ts";
 import { Limits } from "../model/limits.ts";
 import type { TaskOutcome } from "../model/records.ts";
 import { type MemoryGrid, memoryGrid } from "../testing/memory-grid.ts";
+import { FAILED_RUN_MESSAGE_CHARS } from "./commit.ts";
 import { Dispatcher, type TaskRunner } from "./dispatcher.ts";
 import { ResultsReader } from "./results-reader.ts";
 import { cancelSession, createSession } from "./sessions.ts";
@@ -68,7 +69,7 @@ describe("dispatcher over memory adapters", () => {
     const runner: TaskRunner = async (t) => {
       runs.set(t.index, (runs.get(t.index) ?? 0) + 1);
       if (t.index === 3 && t.attempt < 3) throw new Error(`boom ${t.attempt}`);
-      if (t.index === 7) throw new Error("always");
+      if (t.index === 7) throw new Error(t.attempt === 1 ? "x".repeat(900) : "always");
       return "ok";
     };
     await pump(grid, new Dispatcher(grid, { owner: "w1", runner }));
@@ -84,6 +85,17 @@ describe("dispatcher over memory adapters", () => {
     expect(runs.get(7)).toBe(3);
     const view = await getTask(grid, key, 7);
     expect(view).toMatchObject({ status: "FAILED", attempt: 3, error: { message: "always" } });
+    // Its runs, each with its error: an earlier run's message is cut to 200 characters.
+    expect(view.attempts.map((a) => [a.attempt, a.error?.message])).toEqual([
+      [1, `${"x".repeat(FAILED_RUN_MESSAGE_CHARS)}…`],
+      [2, "always"],
+      [3, "always"],
+    ]);
+    expect((await getTask(grid, key, 3)).attempts.map((a) => [a.attempt, a.error?.message])).toEqual([
+      [1, "boom 1"],
+      [2, "boom 2"],
+      [3, undefined],
+    ]);
   });
 
   it("cancels queued tasks so they never start, and keeps finished results", async () => {

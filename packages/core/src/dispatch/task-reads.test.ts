@@ -13,6 +13,7 @@ import type { GridPorts } from "./grid-ports.ts";
 import { cancelSession, createSession } from "./sessions.ts";
 import { submitTasks } from "./submitter.ts";
 import { listTasks } from "./task-list.ts";
+import { getTask } from "./tasks.ts";
 
 const QUEUE = "default-normal";
 const aws: AwsTestGrid[] = [];
@@ -118,6 +119,30 @@ describe.each(grids)("task reads (%s)", (_name, make) => {
       taskId: "1",
       error: { code: "HANDLER_ERROR", message: "boom 1" },
     });
+  });
+
+  it("shows a retried task's earlier failed runs, with their errors, worker and durations", async () => {
+    const { ports, key } = await ranSession(make);
+    const run = (attempt: number, error?: { code: string; message: string }) => ({
+      attempt,
+      startedAt: expect.any(Number),
+      endedAt: expect.any(Number),
+      durationMs: 200,
+      worker: "w",
+      error,
+    });
+    // Task 2 failed once, then succeeded; task 5 failed both runs; task 0 ran once.
+    expect((await getTask(ports, key, 2)).attempts).toEqual([
+      run(1, { code: "HANDLER_ERROR", message: "flaky" }),
+      run(2),
+    ]);
+    const five = (await getTask(ports, key, 5)).attempts;
+    expect(five.map((a) => [a.attempt, a.error?.message, a.durationMs])).toEqual([
+      [1, "boom 5", 500],
+      [2, "boom 5", 500],
+    ]);
+    expect(five[0]!.endedAt!).toBeLessThanOrEqual(five[1]!.startedAt!);
+    expect((await getTask(ports, key, 0)).attempts.map((a) => a.attempt)).toEqual([1]);
   });
 
   it("ranks finished tasks slowest first by their last run's duration", async () => {

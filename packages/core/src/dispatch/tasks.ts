@@ -73,17 +73,27 @@ export async function getTask(
 ): Promise<TaskDetail & { payload?: TaskPayload | undefined }> {
   const chunk = await chunkOf(ports, key, index);
   const slot = index - chunk.start;
-  const [done, payload] = await Promise.all([
+  const [done, payload, failedRuns] = await Promise.all([
     isTerminalSlot(chunk.slots[slot]!) ? outcomeOf(ports, chunk, index) : undefined,
     options.payload ? readPayload(ports, chunk, index) : undefined,
+    // A task that never failed has none; a chunk's entries are few (one per retrying commit).
+    (isTerminalSlot(chunk.slots[slot]!) ? chunk.attempts[slot]! > 1 : chunk.attempts[slot]! > 0)
+      ? ports.store.readFailedRuns(chunk, groupOf(chunk.start), chunk.start, MAX_FAILED_RUN_ENTRIES)
+      : [],
   ]);
   const now = ports.clock.now();
   return {
     ...viewTask(chunk, index, now, done?.outcome, done?.committedAt),
-    attempts: taskAttempts(chunk, index, now, done),
+    attempts: taskAttempts(chunk, index, now, done, failedRuns),
     payload,
   };
 }
+
+/**
+ * Failed-run entries read for one task's view: the chunk's newest. Each retrying commit of the
+ * chunk writes one, so a chunk of 64 tasks with 3 attempts each has at most 128.
+ */
+const MAX_FAILED_RUN_ENTRIES = 200;
 
 /** Longest payload preview, in characters. */
 export const PAYLOAD_PREVIEW_CHARS = 4_096;

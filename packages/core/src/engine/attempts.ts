@@ -1,11 +1,11 @@
 /**
- * The runs of a task that its records keep, without adding to them: the run under a live lease
- * (the chunk record: attempt and owner) and the run that finished the task (its completion entry:
- * attempt, error, duration and the lease owner that committed it). Earlier failed runs of a
- * retried task leave only their count (`attempts` of the chunk): keeping each would grow the
- * record every claim and commit rewrites.
+ * The runs of a task that its records keep: the failed runs that were retried (failed-run
+ * entries, written with the commit that sent the task back to the queue), the run under a live
+ * lease (the chunk record: attempt and owner) and the run that finished the task (its
+ * completion entry: attempt, error, duration and the lease owner that committed it). A run whose
+ * worker died before committing leaves no record but its attempt's number.
  */
-import type { ChunkRecord, TaskOutcome } from "../model/records.ts";
+import type { ChunkRecord, FailedRunsEntry, TaskOutcome } from "../model/records.ts";
 import { SlotCode } from "../model/status.ts";
 import type { AttemptView } from "../model/task.ts";
 import { isLeaseLive } from "./lease.ts";
@@ -24,7 +24,26 @@ export function taskAttempts(
   index: number,
   now: number,
   finished?: FinishedRun,
+  failedRuns: readonly FailedRunsEntry[] = [],
 ): AttemptView[] {
+  const earlier: AttemptView[] = [];
+  for (const entry of failedRuns)
+    for (const run of entry.runs)
+      if (run.index === index)
+        earlier.push({
+          attempt: run.attempt,
+          startedAt: run.ms === undefined ? undefined : entry.at - run.ms,
+          endedAt: entry.at,
+          durationMs: run.ms,
+          worker: entry.owner,
+          error: run.error,
+        });
+  earlier.sort((a, b) => a.attempt - b.attempt || a.endedAt! - b.endedAt!);
+  return [...earlier, ...lastRuns(chunk, index, now, finished)];
+}
+
+/** The run that finished the task, or the one running now. */
+function lastRuns(chunk: ChunkRecord, index: number, now: number, finished?: FinishedRun): AttemptView[] {
   const slot = index - chunk.start;
   const code = chunk.slots[slot];
   if (finished) {

@@ -79,6 +79,16 @@ export function completionSk(committedAt: number, chunkStart: number, seq: numbe
   return `${pad(committedAt, 13)}#${pad(chunkStart, 12)}#${pad(seq, 3)}`;
 }
 
+/** Partition key of the failed-run entries of a group (see FailedRunsEntry). */
+export function failedRunsPk(key: SessionKey, group: number): string {
+  return `${sessionPk(key)}#F#${group}`;
+}
+
+/** Sort key of a failed-run entry: by chunk, then by the chunk version that wrote it. */
+export function failedRunsSk(chunkStart: number, version: number): string {
+  return `${pad(chunkStart, 12)}#${pad(version, 9)}`;
+}
+
 /**
  * Shards of a session's task counters. Counters are sums, so a write may count on any shard:
  * the writes a writer makes at once go to different shards, so concurrent transactions spread

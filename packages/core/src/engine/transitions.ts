@@ -4,7 +4,7 @@
  * version, so a transition computed from a stale read never lands.
  */
 import type { ReaperTiming } from "../model/limits.ts";
-import type { ChunkRecord, TaskError, TaskOutcome } from "../model/records.ts";
+import type { ChunkRecord, FailedRun, TaskError, TaskOutcome } from "../model/records.ts";
 import { isTerminalSlot, SessionState, SlotCode } from "../model/status.ts";
 import { backoffDelayMs } from "./backoff.ts";
 import { isLeaseLive } from "./lease.ts";
@@ -60,7 +60,15 @@ export type TicketAction = { kind: "ack" } | { kind: "keep" } | { kind: "delay";
 /** Result of applying a commit. */
 export type CommitPlan =
   /** The lease was taken over (or released): the results are discarded. */
-  { kind: "lost" } | { kind: "committed"; next: ChunkRecord; outcomes: TaskOutcome[]; ticket: TicketAction };
+  | { kind: "lost" }
+  | {
+      kind: "committed";
+      next: ChunkRecord;
+      outcomes: TaskOutcome[];
+      ticket: TicketAction;
+      /** Runs that failed and go back to the queue (their tasks have attempts left). */
+      retried: FailedRun[];
+    };
 
 /** Result of a heartbeat. */
 export type HeartbeatPlan =
@@ -228,6 +236,7 @@ export function applyCommit(
   const next = withWrite(chunk, now);
   const slots = chunk.slots.split("");
   const outcomes: TaskOutcome[] = [];
+  const retried: FailedRun[] = [];
   let retryAttempt = 0;
   let retryAfterMs = 0;
   for (const [slot, res] of results) {
@@ -258,6 +267,7 @@ export function applyCommit(
       slots[slot] = SlotCode.QUEUED;
       next.attempts[slot] = attempt;
       retryAttempt = Math.max(retryAttempt, attempt);
+      retried.push({ index, attempt, error: res.error, ms: res.ms });
     }
   }
   next.slots = slots.join("");
@@ -291,7 +301,7 @@ export function applyCommit(
       ticket = { kind: "delay", until: next.notBefore };
     }
   }
-  return { kind: "committed", next, outcomes, ticket };
+  return { kind: "committed", next, outcomes, ticket, retried };
 }
 
 /**

@@ -178,6 +178,34 @@ export interface CompletionEntry extends SessionKey {
   resultsKey?: string | undefined;
 }
 
+/** A run that failed and was retried (the task went back to the queue). */
+export interface FailedRun {
+  index: number;
+  attempt: number;
+  error?: TaskError | undefined;
+  /** How long the run took, by its worker's clock (ms). */
+  ms?: number | undefined;
+}
+
+/**
+ * The failed runs one commit sent back to the queue, written atomically with it. Kept apart
+ * from the chunk record (which every claim, heartbeat and commit rewrites: growing it would
+ * make each of those writes dearer) and read only by a task's own view, so a retried task's
+ * earlier runs can be shown. Only failures that retry write one: a session whose tasks succeed
+ * writes none.
+ */
+export interface FailedRunsEntry extends SessionKey {
+  group: number;
+  chunkStart: number;
+  /** The chunk version the commit wrote: unique per chunk write. */
+  version: number;
+  /** When the commit landed. */
+  at: number;
+  /** The lease owner that committed the runs. */
+  owner?: string | undefined;
+  runs: FailedRun[];
+}
+
 /** A chunk's payloads as stored in its blob and carried by its ticket. */
 export interface ChunkPayload {
   /** Payload per slot; `null` for a task submitted without a payload. */

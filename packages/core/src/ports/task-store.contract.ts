@@ -414,6 +414,53 @@ export function taskStoreContract(name: string, make: () => Promise<TaskStore> |
       expect((await store.getChunks([{ ...key, start: 0 }]))[0]?.version).toBe(1);
     });
 
+    it("stores a write's failed runs atomically with it, and reads them per chunk, newest first", async () => {
+      const { store, key, s } = await fresh();
+      const [a, b] = [chunk(s, 1, 2), chunk(s, 10, 1)];
+      await insert(store, [a!, b!]);
+      const runs = (c: ChunkRecord, version: number, attempt: number) => ({
+        ...key,
+        group: 0,
+        chunkStart: c.start,
+        version,
+        at: NOW + version,
+        owner: "w1",
+        runs: [
+          { index: c.start, attempt, error: { code: "HANDLER_ERROR", message: `boom ${attempt}` }, ms: 12 },
+          { index: c.start + 1, attempt, error: { code: "TIMEOUT", message: "" } },
+        ],
+      });
+      const a2 = bump(a!, { slots: "QQ" });
+      expect(
+        await store.writeChunks([
+          { chunk: a2, expectedVersion: 1, before: "QQ", failedRuns: runs(a!, 2, 1) },
+          {
+            chunk: bump(b!, {}),
+            expectedVersion: 1,
+            before: "Q",
+            failedRuns: { ...runs(b!, 2, 1), runs: [{ index: 10, attempt: 1 }] },
+          },
+        ]),
+      ).toEqual(["ok", "ok"]);
+      // A write that conflicts stores none of its entries.
+      expect(
+        await store.writeChunks([
+          { chunk: a2, expectedVersion: 1, before: "QQ", failedRuns: runs(a!, 2, 9) },
+        ]),
+      ).toEqual(["conflict"]);
+      await store.writeChunks([
+        { chunk: bump(a2, { version: 3 }), expectedVersion: 2, before: "QQ", failedRuns: runs(a!, 3, 2) },
+      ]);
+      expect(await store.readFailedRuns(key, 0, 1, 10)).toEqual([runs(a!, 3, 2), runs(a!, 2, 1)]);
+      expect(await store.readFailedRuns(key, 0, 1, 1)).toEqual([runs(a!, 3, 2)]);
+      // Another chunk's entries are its own (chunk 1's key is not a prefix of chunk 10's).
+      expect(await store.readFailedRuns(key, 0, 10, 10)).toEqual([
+        { ...runs(b!, 2, 1), runs: [{ index: 10, attempt: 1 }] },
+      ]);
+      expect(await store.readFailedRuns(key, 0, 5, 10)).toEqual([]);
+      expect(await store.readFailedRuns({ ...key, sessionId: "other" }, 0, 1, 10)).toEqual([]);
+    });
+
     it("lists due chunks of a group, soonest first, and never settled ones", async () => {
       const { store, key, s } = await fresh();
       const [a, b, c] = [chunk(s, 0, 1), chunk(s, 1, 1), chunk(s, 2, 1)];

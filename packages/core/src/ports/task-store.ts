@@ -4,6 +4,7 @@ import type {
   ChunkKey,
   ChunkRecord,
   CompletionEntry,
+  FailedRunsEntry,
   GroupRecord,
   SessionKey,
   SessionRecord,
@@ -18,11 +19,18 @@ export interface ChunkWrite {
   before: string;
   /** Outcomes made terminal by this write, stored atomically with it. */
   completion?: CompletionEntry | undefined;
+  /** Failed runs this write sent back to the queue, stored atomically with it. */
+  failedRuns?: FailedRunsEntry | undefined;
 }
 
-/** A chunk write from the record as read to its next state (with the entry it commits, if any). */
-export function chunkWrite(read: ChunkRecord, next: ChunkRecord, completion?: CompletionEntry): ChunkWrite {
-  return { chunk: next, expectedVersion: read.version, before: read.slots, completion };
+/** A chunk write from the record as read to its next state (with the entries it commits, if any). */
+export function chunkWrite(
+  read: ChunkRecord,
+  next: ChunkRecord,
+  completion?: CompletionEntry,
+  failedRuns?: FailedRunsEntry,
+): ChunkWrite {
+  return { chunk: next, expectedVersion: read.version, before: read.slots, completion, failedRuns };
 }
 
 /** Outcome of one conditional write. */
@@ -142,6 +150,13 @@ export interface TaskStore {
   getCompletion(session: SessionKey, group: number, sortKey: string): Promise<CompletionEntry | undefined>;
   /** Stores a copy of an entry under a new sort key (a commit that landed late for readers). */
   putCompletion(entry: CompletionEntry): Promise<void>;
+  /** The failed-run entries of the chunk at `chunkStart`, newest first, at most `limit`. */
+  readFailedRuns(
+    session: SessionKey,
+    group: number,
+    chunkStart: number,
+    limit: number,
+  ): Promise<FailedRunsEntry[]>;
 
   /**
    * The session's task counters (strongly consistent), summed over their shards: moved by every

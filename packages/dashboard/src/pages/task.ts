@@ -39,7 +39,14 @@ function Preview(props: {
 function Attempts({ task }: { task: Task }) {
   if (!task.attempts) return html`<p class="unavailable">Attempt history is not available on this grid.</p>`;
   if (task.attempts.length === 0) return html`<p class="muted">Not started yet.</p>`;
-  return html`<table class="list attempts">
+  // Runs whose worker stopped before committing leave only their number.
+  const recorded = new Set(task.attempts.map((a) => a.attempt));
+  const lost = Array.from({ length: task.attempt }, (_, i) => i + 1).filter((n) => !recorded.has(n));
+  return html`${
+    lost.length > 0
+      ? html`<p class="muted">No record of attempt ${lost.join(", ")}: its worker stopped before it could commit (the lease ran out).</p>`
+      : null
+  }<table class="list attempts">
     <thead><tr><th>Attempt</th><th>Started</th><th>Ended</th><th>Duration</th><th>Worker</th><th>Error</th></tr></thead>
     <tbody>${task.attempts.map(
       (a) => html`<tr>

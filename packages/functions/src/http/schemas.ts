@@ -400,7 +400,7 @@ export const TaskSchema = z
     finishedAt: iso.optional(),
     attempts: z.array(TaskAttemptSchema).meta({
       description:
-        "The runs the records keep: the run under a live lease (its worker; the lease holds no start time) and the run that finished the task (from its completion entry). Earlier failed attempts of a retried task are not kept (they would grow the record every claim and commit rewrites); `attempt` counts them",
+        "The task's runs, oldest first: each failed run that was retried (its error, cut to 200 characters, worker, start, end and duration), the run under a live lease (its worker; the lease holds no start time) and the run that finished the task. A run whose worker stopped before committing (its lease expired) leaves no record: its number is missing, and `attempt` still counts it",
     }),
     payloadPreview: z.string().optional().meta({
       description: "The task's input, when submitted inline: its first 4,096 characters",

@@ -63,6 +63,7 @@ function kindOf(item: Record<string, unknown>): string {
   if (pk.endsWith("#D")) return "directory";
   if (pk.endsWith("#H")) return "history";
   if (/#R#\d+$/.test(pk)) return "completion";
+  if (/#F#\d+$/.test(pk)) return "failed runs";
   if (sk.startsWith("C#")) return "chunk";
   return `unknown ${pk} ${sk}`;
 }
@@ -153,7 +154,17 @@ describe("expiry of the task table's items (DynamoDB Local)", () => {
 
     const items = await scanTable(g);
     expect(new Set(items.map(kindOf))).toEqual(
-      new Set(["session", "group lock", "directory", "chunk", "completion", "counters", "usage", "history"]),
+      new Set([
+        "session",
+        "group lock",
+        "directory",
+        "chunk",
+        "completion",
+        "failed runs",
+        "counters",
+        "usage",
+        "history",
+      ]),
     );
     expect(outside(items, from, to)).toEqual([]);
   });

@@ -9,6 +9,8 @@ import {
   chunkSk,
   completionPk,
   completionSk,
+  failedRunsPk,
+  failedRunsSk,
   groupOf,
   payloadBlobKey,
   SESSION_SK,
@@ -22,6 +24,7 @@ import type {
   ChunkKey,
   ChunkRecord,
   CompletionEntry,
+  FailedRunsEntry,
   SessionKey,
   SessionRecord,
   TaskOutcome,
@@ -242,5 +245,46 @@ export function itemToCompletion(item: Item): CompletionEntry {
     committedAt: item.ca as number,
     outcomes,
     resultsKey: item.rk as string | undefined,
+  };
+}
+
+/** A failed run on the wire: [index, attempt, error code, error message, ms]. */
+type WireRun = [number, number, string | null, string | null, number | null];
+
+/** A failed-run entry as an item; runs are one compact JSON string. */
+export function failedRunsToItem(e: FailedRunsEntry): Item {
+  const runs: WireRun[] = e.runs.map((r) => [
+    r.index,
+    r.attempt,
+    r.error?.code ?? null,
+    r.error?.message ?? null,
+    r.ms ?? null,
+  ]);
+  return {
+    pk: failedRunsPk(e, e.group),
+    sk: failedRunsSk(e.chunkStart, e.version),
+    at: e.at,
+    o: e.owner,
+    rs: JSON.stringify(runs),
+  };
+}
+
+/** A failed-run item as an entry. */
+export function itemToFailedRuns(item: Item): FailedRunsEntry {
+  const key = parseSessionPk(item.pk as string);
+  const [start, version] = (item.sk as string).split("#").map(Number) as [number, number];
+  return {
+    ...key,
+    group: groupOf(start),
+    chunkStart: start,
+    version,
+    at: item.at as number,
+    owner: item.o as string | undefined,
+    runs: (JSON.parse(item.rs as string) as WireRun[]).map(([index, attempt, code, message, ms]) => ({
+      index,
+      attempt,
+      error: code === null ? undefined : { code, message: message ?? "" },
+      ms: ms ?? undefined,
+    })),
   };
 }

@@ -22,6 +22,8 @@ import {
   counterPk,
   directoryPk,
   directorySk,
+  failedRunsPk,
+  failedRunsSk,
   GROUP_SK,
   groupOf,
   groupStart,
@@ -40,6 +42,7 @@ import type {
   ChunkKey,
   ChunkRecord,
   CompletionEntry,
+  FailedRunsEntry,
   GroupRecord,
   SessionKey,
   SessionRecord,
@@ -67,9 +70,11 @@ import {
   chunkKeyOf,
   chunkToItem,
   completionToItem,
+  failedRunsToItem,
   type Item,
   itemToChunk,
   itemToCompletion,
+  itemToFailedRuns,
   itemToSession,
   parseSessionPk,
   sessionToItem,
@@ -655,6 +660,17 @@ export class DynamoTaskStore implements TaskStore {
             },
           ]
         : []),
+      // So do the failed runs it sent back to the queue (a retried task's earlier runs).
+      ...(w.failedRuns
+        ? [
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { ...failedRunsToItem(w.failedRuns), [EXPIRES_AT]: expiresAt },
+              },
+            },
+          ]
+        : []),
       // The session's counters move with the slots, in the same write: counts stay exact.
       ...(Object.keys(delta).length > 0
         ? [counterUpdate(this.#table, w.chunk, shard, delta, expiresAt)]
@@ -838,6 +854,26 @@ export class DynamoTaskStore implements TaskStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
+  }
+
+  async readFailedRuns(
+    session: SessionKey,
+    group: number,
+    chunkStart: number,
+    limit: number,
+  ): Promise<FailedRunsEntry[]> {
+    const items = await this.#queryAll(
+      {
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :chunk)",
+        ExpressionAttributeValues: {
+          ":pk": failedRunsPk(session, group),
+          ":chunk": `${failedRunsSk(chunkStart, 0).split("#")[0]}#`,
+        },
+        ScanIndexForward: false,
+      },
+      limit,
+    );
+    return items.map(itemToFailedRuns);
   }
 
   async addHistory(session: SessionKey, point: HistoryPoint): Promise<void> {

@@ -3,6 +3,8 @@ import {
   activePk,
   chunkPk,
   completionPk,
+  failedRunsPk,
+  failedRunsSk,
   groupOf,
   sessionPk,
   tenantSk,
@@ -15,6 +17,7 @@ import type {
   ChunkKey,
   ChunkRecord,
   CompletionEntry,
+  FailedRunsEntry,
   GroupRecord,
   SessionKey,
   SessionRecord,
@@ -78,6 +81,8 @@ export class MemoryTaskStore implements TaskStore {
   readonly #active = new Map<string, Map<string, SessionKey>>();
   readonly #groups = new Map<string, Map<number, ChunkRecord>>();
   readonly #completions = new Map<string, CompletionEntry[]>();
+  /** Failed-run entries by partition, then sort key. */
+  readonly #failedRuns = new Map<string, Map<string, FailedRunsEntry>>();
   /** Group lock records by chunk partition key. */
   readonly #groupRecords = new Map<string, GroupRecord>();
   /** Task counters per session (one item here: shards only spread writes on DynamoDB). */
@@ -250,6 +255,13 @@ export class MemoryTaskStore implements TaskStore {
       if (w.completion && this.#hasCompletion(w.completion)) return "conflict";
       g.set(w.chunk.start, cloneChunk(w.chunk));
       if (w.completion) this.#addCompletion(w.completion);
+      if (w.failedRuns) {
+        const e = w.failedRuns;
+        getOrCreate(this.#failedRuns, failedRunsPk(e, e.group), () => new Map()).set(
+          failedRunsSk(e.chunkStart, e.version),
+          structuredClone(e),
+        );
+      }
       this.#count(w.chunk, counterDelta(w.before, w.chunk.slots));
       return "ok";
     });
@@ -333,6 +345,20 @@ export class MemoryTaskStore implements TaskStore {
       for (const [k, v] of Object.entries(this.#usage.get(usagePk(session, shard)) ?? {}))
         total[k] = (total[k] ?? 0) + v;
     return total;
+  }
+
+  async readFailedRuns(
+    session: SessionKey,
+    group: number,
+    chunkStart: number,
+    limit: number,
+  ): Promise<FailedRunsEntry[]> {
+    const prefix = failedRunsSk(chunkStart, 0).slice(0, 13);
+    return [...(this.#failedRuns.get(failedRunsPk(session, group)) ?? [])]
+      .filter(([sk]) => sk.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? 1 : -1))
+      .slice(0, limit)
+      .map(([, e]) => structuredClone(e));
   }
 
   readonly #history = new Map<string, Map<number, HistoryPoint>>();
