@@ -239,6 +239,15 @@ describe("tessera CLI", () => {
     expect(submit.code, submit.stderr).toBe(0);
     const status = JSON.parse((await tessera(["status", "cli-chunks", "--json"])).stdout);
     expect(status.config.chunkMaxTasks).toBe(1);
+    // The session exists: another chunk size is refused in one line, not silently ignored.
+    const again = await tessera(["submit", "cli-chunks", "-", "--handler", "echo", "--chunk-size", "4"], {
+      stdin: "4\n",
+    });
+    expect(again.code).toBe(3);
+    expect(again.stderr.trim().split("\n")).toEqual([
+      "tessera: config.chunkMaxTasks: session cli-chunks already exists with chunkMaxTasks 1, not 4; a session's settings cannot change (use another session id)",
+    ]);
+    expect(JSON.parse((await tessera(["status", "cli-chunks", "--json"])).stdout).counts.total).toBe(3);
   });
 
   it("sizes the sessions table's columns to the longest id", async () => {

@@ -75,6 +75,19 @@ export class TaskConflictError extends GridError {
   }
 }
 
+/**
+ * A session id already exists with another configuration or other tags than a create asked
+ * for: a session's settings never change under its tasks. Nothing was changed.
+ */
+export class SessionConflictError extends GridError {
+  override name = "SessionConflictError";
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(ErrorCode.CONFLICT, `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
 /** The session no longer accepts tasks (cancelled or closed). */
 export class SessionNotOpenError extends GridError {
   override name = "SessionNotOpenError";

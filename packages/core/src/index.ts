@@ -78,6 +78,7 @@ export {
   InvariantError,
   isGridError,
   NotFoundError,
+  SessionConflictError,
   SessionNotOpenError,
   TaskConflictError,
   TooLargeError,

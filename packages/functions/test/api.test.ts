@@ -24,6 +24,12 @@ describe("HTTP API on the emulators", () => {
     });
     const again = await h.call("POST", "/sessions", { body: { sessionId: "s1" } });
     expect(again.body).toMatchObject({ created: false, session: { tags: { desk: "rates" } } });
+    // Asking an existing session for other settings is refused, naming the field.
+    const other = await h.call("POST", "/sessions", {
+      body: { sessionId: "s1", config: { chunkMaxTasks: 8 } },
+    });
+    expect(other.status).toBe(409);
+    expect(other.body).toMatchObject({ error: { code: "CONFLICT", field: "config.chunkMaxTasks" } });
 
     const tasks = Array.from({ length: 20 }, (_, index) => ({
       index,

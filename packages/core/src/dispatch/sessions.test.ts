@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FakeClock } from "../adapters/memory/clocks.ts";
+import type { SessionConflictError } from "../errors.ts";
 import { Limits } from "../model/limits.ts";
 import { memoryGrid } from "../testing/memory-grid.ts";
 import { reap } from "./reaper.ts";
@@ -47,5 +48,46 @@ describe("sealing a session", () => {
     expect(after).toMatchObject({ sealed: true, sealCursor: undefined });
     expect(after.updatedAt).toBe(closed.updatedAt); // sealing is not a change of state
     expect(await grid.store.getGroup(key, groups - 1)).toMatchObject({ sealed: true });
+  });
+});
+
+describe("creating a session again", () => {
+  it("answers the same create with the stored session, and refuses other settings or tags, changing nothing", async () => {
+    const grid = memoryGrid();
+    const input = { sessionId: "again", config: { maxAttempts: 2, chunkMaxTasks: 8 }, tags: { desk: "fx" } };
+    expect((await createSession(grid, "acme", input)).created).toBe(true);
+    const again = await createSession(grid, "acme", input);
+    expect(again).toMatchObject({
+      created: false,
+      session: { config: { maxAttempts: 2, chunkMaxTasks: 8 } },
+    });
+    // Naming nothing, or only what is stored, is the same create.
+    expect((await createSession(grid, "acme", { sessionId: "again" })).created).toBe(false);
+    expect(
+      (await createSession(grid, "acme", { sessionId: "again", config: { maxAttempts: 2 } })).created,
+    ).toBe(false);
+    const refused = async (change: object) =>
+      createSession(grid, "acme", { sessionId: "again", ...change }).then(
+        () => undefined,
+        (e: SessionConflictError) => [e.code, e.field, e.message],
+      );
+    expect(await refused({ config: { chunkMaxTasks: 64 } })).toEqual([
+      "CONFLICT",
+      "config.chunkMaxTasks",
+      expect.stringContaining("already exists with chunkMaxTasks 8, not 64"),
+    ]);
+    expect(await refused({ config: { pool: "default", maxAttempts: 3 } })).toEqual([
+      "CONFLICT",
+      "config.maxAttempts",
+      expect.any(String),
+    ]);
+    expect(await refused({ tags: { desk: "rates" } })).toEqual(["CONFLICT", "tags", expect.any(String)]);
+    expect(await refused({ tags: {} })).toEqual(["CONFLICT", "tags", expect.any(String)]);
+    // Another tenant's session of the same id is its own.
+    expect((await createSession(grid, "other", { ...input, config: { maxAttempts: 5 } })).created).toBe(true);
+    const stored = await getSession(grid, { tenant: "acme", sessionId: "again" });
+    expect(stored.config).toMatchObject({ maxAttempts: 2, chunkMaxTasks: 8 });
+    expect(stored.tags).toEqual({ desk: "fx" });
+    expect(stored.version).toBe(again.session.version);
   });
 });

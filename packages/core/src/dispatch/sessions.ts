@@ -1,5 +1,5 @@
 import { newSessionRecord } from "../engine/records.ts";
-import { NotFoundError, ValidationError } from "../errors.ts";
+import { NotFoundError, SessionConflictError, ValidationError } from "../errors.ts";
 import { assertId } from "../model/ids.ts";
 import { DEFAULT_SESSION_CONFIG, type SessionConfig } from "../model/limits.ts";
 import type { SessionKey, SessionRecord } from "../model/records.ts";
@@ -41,7 +41,27 @@ export async function createSession(
   if ((await ports.store.createSession(record)) === "created") return { session: record, created: true };
   const existing = await ports.store.getSession(key);
   if (!existing) throw new NotFoundError("session", `session ${key.sessionId} vanished while being created`);
+  // The same create again (a retry, a resumed submit) is answered with the stored session; one
+  // asking for other settings is refused, not silently given the old ones.
+  for (const [name, value] of Object.entries(parsed.config ?? {})) {
+    const stored = existing.config[name as keyof SessionConfig];
+    if (value !== undefined && stored !== value)
+      throw new SessionConflictError(
+        `config.${name}`,
+        `session ${key.sessionId} already exists with ${name} ${JSON.stringify(stored)}, not ${JSON.stringify(value)}; a session's settings cannot change (use another session id)`,
+      );
+  }
+  if (parsed.tags !== undefined && !sameTags(parsed.tags, existing.tags))
+    throw new SessionConflictError(
+      "tags",
+      `session ${key.sessionId} already exists with tags ${JSON.stringify(existing.tags)}; a session's tags cannot change (use another session id)`,
+    );
   return { session: existing, created: false };
+}
+
+function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
 }
 
 /** Reads a session; another tenant's session does not exist for the caller. */
