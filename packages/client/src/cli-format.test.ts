@@ -38,6 +38,12 @@ describe("resumeCommand", () => {
       ),
     ).toBe("tessera submit s 'my tasks.jsonl' --close --resume-from 40");
   });
+
+  it("never prints a token given on the command line", () => {
+    expect(resumeCommand(["--token", "s3cret-token-value", "submit", "s", "--token=other-s3cret"], 7)).toBe(
+      "tessera --token <token> submit s --token <token> --resume-from 7",
+    );
+  });
 });
 
 describe("formatFailures", () => {

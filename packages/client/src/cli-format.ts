@@ -110,10 +110,19 @@ export function resumeCommand(args: readonly string[], nextIndex: number): strin
   const kept: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--resume-from") i++;
-    else if (!args[i]!.startsWith("--resume-from=")) kept.push(args[i]!);
+    // A token given on the command line is not printed back (terminals and CI logs keep it).
+    else if (args[i] === "--token" || args[i]!.startsWith("--token=")) {
+      if (args[i] === "--token") i++;
+      kept.push("--token", TOKEN_PLACEHOLDER);
+    } else if (!args[i]!.startsWith("--resume-from=")) kept.push(args[i]!);
   }
-  return ["tessera", ...kept, "--resume-from", String(nextIndex)].map(shellQuote).join(" ");
+  return ["tessera", ...kept, "--resume-from", String(nextIndex)]
+    .map((a) => (a === TOKEN_PLACEHOLDER ? a : shellQuote(a)))
+    .join(" ");
 }
+
+/** What stands for the token in a printed command. */
+const TOKEN_PLACEHOLDER = "<token>";
 
 /**
  * What an interrupted submit stored and the way on: the tasks from `first` below `nextIndex`
