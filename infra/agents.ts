@@ -13,7 +13,16 @@
  * EKS: with TESSERA_EKS_OIDC_PROVIDER_ARN set, an IAM role for the agent's service account
  * (IRSA) that packages/agent/k8s/agent.yaml names; KEDA scales the Deployment on the queues.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -221,10 +230,28 @@ async function agentCode(): Promise<{ zip: string; sha256: string; bytes: number
       copyFileSync(built.zip, part);
       renameSync(part, zip);
     }
+    pruneAgentZips(".sst/agent", zip);
     return { zip, sha256: built.zipSha256, bytes: built.zipBytes };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Zips of earlier builds kept beside the current one (a deploy of older code reuses its own). */
+const KEEP_AGENT_ZIPS = 4;
+
+/**
+ * Removes the oldest agent zips of `dir` beyond the newest KEEP_AGENT_ZIPS, never `current`:
+ * each code change adds one, and nothing else ever removed them.
+ */
+export function pruneAgentZips(dir: string, current: string): void {
+  const zips = readdirSync(dir)
+    .filter((f) => f.endsWith(".zip"))
+    .map((f) => join(dir, f))
+    .filter((f) => f !== current)
+    .map((f) => ({ f, at: statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.at - a.at);
+  for (const { f } of zips.slice(KEEP_AGENT_ZIPS)) rmSync(f, { force: true });
 }
 
 /** Node's major version the agents run: the one the repository pins (package node@24). */
