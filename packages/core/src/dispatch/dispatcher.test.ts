@@ -98,6 +98,40 @@ describe("dispatcher over memory adapters", () => {
     ]);
   });
 
+  it("keeps a task's failed runs when it is cancelled while waiting to be retried, without a run for the cancel", async () => {
+    for (const failures of [1, 2]) {
+      const grid = memoryGrid();
+      const clock = grid.clock as FakeClock;
+      await createSession(grid, key.tenant, {
+        sessionId: key.sessionId,
+        config: { maxAttempts: 5, backoffBaseMs: 100, backoffMaxMs: 100 },
+      });
+      await submitTasks(grid, key, { tasks: [{ index: 0 }] });
+      let runs = 0;
+      const d = new Dispatcher(grid, {
+        owner: "w1",
+        runner: async () => {
+          runs++;
+          throw new Error(`boom ${runs}`);
+        },
+      });
+      while (runs < failures) {
+        const tickets = await grid.queue.receive(QUEUE, { max: 1, waitSeconds: 0, visibilitySeconds: 60 });
+        if (tickets.length === 0) clock.advance(1_000);
+        else {
+          await d.accept(QUEUE, tickets);
+          await d.drain();
+        }
+      }
+      await cancelTask(grid, key, 0);
+      const view = await getTask(grid, key, 0);
+      expect(view.status).toBe("CANCELLED");
+      expect(view.attempts.map((a) => [a.attempt, a.error?.message])).toEqual(
+        Array.from({ length: failures }, (_, i) => [i + 1, `boom ${i + 1}`]),
+      );
+    }
+  });
+
   it("cancels queued tasks so they never start, and keeps finished results", async () => {
     const grid = memoryGrid();
     await createSession(grid, key.tenant, { sessionId: key.sessionId, config: { chunkMaxTasks: 4 } });

@@ -77,7 +77,7 @@ export async function getTask(
     isTerminalSlot(chunk.slots[slot]!) ? outcomeOf(ports, chunk, index) : undefined,
     options.payload ? readPayload(ports, chunk, index) : undefined,
     // A task that never failed has none; a chunk's entries are few (one per retrying commit).
-    (isTerminalSlot(chunk.slots[slot]!) ? chunk.attempts[slot]! > 1 : chunk.attempts[slot]! > 0)
+    chunk.attempts[slot]! > 0
       ? ports.store.readFailedRuns(chunk, groupOf(chunk.start), chunk.start, MAX_FAILED_RUN_ENTRIES)
       : [],
   ]);

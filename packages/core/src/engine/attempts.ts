@@ -39,7 +39,12 @@ export function taskAttempts(
           error: run.error,
         });
   earlier.sort((a, b) => a.attempt - b.attempt || a.endedAt! - b.endedAt!);
-  return [...earlier, ...lastRuns(chunk, index, now, finished)];
+  // A task cancelled while it waited to be retried ends with its last failed run's number: the
+  // cancel is its status, not another run.
+  const last = lastRuns(chunk, index, now, finished).filter(
+    (run) => !(finished?.outcome.status === "CANCELLED" && earlier.some((e) => e.attempt === run.attempt)),
+  );
+  return [...earlier, ...last];
 }
 
 /** The run that finished the task, or the one running now. */

@@ -80,8 +80,24 @@ describe("FleetStatusBoard", () => {
     board.restore(earlier.pools());
     board.record(pass(T0 + 1_000));
     expect(board.pools()[0]!.recentLaunches).toEqual([{ at: T0, count: 1 }]);
-    board.restore([{ ...earlier.pools()[0]!, at: 0 }]); // a pool it has seen keeps its own view
+    board.restore([{ ...earlier.pools()[0]!, at: 0 }]); // a pool it saw later keeps its own view
     expect(board.pools()[0]!.at).toBe(T0 + 1_000);
+  });
+
+  it("takes up a newer view from another container, so agent time counted there is kept", () => {
+    const agent = (instanceType: string, since: number) => ({ instanceType, market: "on-demand", since });
+    const a = new FleetStatusBoard(); // one warm container
+    a.record(pass(T0, { billed: [agent("c7g.xlarge", T0)] }));
+    const b = new FleetStatusBoard(); // the other, which ran the next invocation
+    b.restore(a.pools());
+    b.record(pass(T0 + 60_000, { billed: [agent("c7g.xlarge", T0), agent("m7g.xlarge", T0 + 10_000)] }));
+    // The next invocation lands on the first container again: it takes up the lock's newer view.
+    a.restore(b.pools());
+    a.record(pass(T0 + 120_000, { billed: [agent("c7g.xlarge", T0)] }));
+    expect(a.pools()[0]!.usage!.lines).toEqual([
+      { instanceType: "c7g.xlarge", market: "on-demand", seconds: 120 },
+      { instanceType: "m7g.xlarge", market: "on-demand", seconds: 50 },
+    ]);
   });
 
   it("forgets entries older than an hour and keeps at most ten", () => {

@@ -129,11 +129,15 @@ export class FleetStatusBoard {
   }
 
   /**
-   * Takes up what an earlier board saw (a scaler's memory, carried from container to container),
-   * for pools this board has not seen yet.
+   * Takes up what another board saw (a scaler's memory, carried in its lock from container to
+   * container): each pool it saw later than this board did. Scaler invocations land on either
+   * of two warm containers, so this board's own view may be the older one.
    */
   restore(pools: readonly PoolStatus[]): void {
-    for (const p of pools) if (!this.#pools.has(p.pool)) this.#pools.set(p.pool, structuredClone(p));
+    for (const p of pools) {
+      const mine = this.#pools.get(p.pool);
+      if (!mine || p.at > mine.at) this.#pools.set(p.pool, structuredClone(p));
+    }
   }
 
   /** Every pool seen, by name. */

@@ -870,6 +870,8 @@ export class DynamoTaskStore implements TaskStore {
           ":chunk": `${failedRunsSk(chunkStart, 0).split("#")[0]}#`,
         },
         ScanIndexForward: false,
+        // Read with the chunk (strongly): a run the chunk counts is not missing from its view.
+        ConsistentRead: true,
       },
       limit,
     );
