@@ -4,7 +4,7 @@ import { completionSk, groupOf, largeResultBlobKey, resultsBlobKey } from "../en
 import { secondsUntil } from "../engine/lease.ts";
 import { applyCommit, type SlotResult } from "../engine/transitions.ts";
 import { Limits } from "../model/limits.ts";
-import type { CompletionEntry, TaskError } from "../model/records.ts";
+import type { CompletionEntry, FailedRun } from "../model/records.ts";
 import { chunkWrite } from "../ports/task-store.ts";
 import type { GridPorts } from "./grid-ports.ts";
 import { type HeldLease, loseLease } from "./held-lease.ts";
@@ -51,15 +51,34 @@ async function spillResults(ports: GridPorts, entry: CompletionEntry): Promise<v
 }
 
 /**
- * A retried run's error keeps this many characters (the task's final error keeps up to 1,000):
- * a chunk whose 64 tasks all fail then writes about 16 KB of failed runs, not 64.
+ * A retried run's error keeps this many characters (the task's final error keeps up to 1,000).
  */
 export const FAILED_RUN_MESSAGE_CHARS = 200;
 
-function boundedError(e: TaskError): TaskError {
-  return e.message.length > FAILED_RUN_MESSAGE_CHARS
-    ? { code: e.code, message: `${e.message.slice(0, FAILED_RUN_MESSAGE_CHARS)}…` }
-    : e;
+/**
+ * Most bytes of one failed-run entry's runs (DynamoDB items hold 400 KB): a chunk of 500 tasks
+ * that all fail at once, with long or escaped messages, has its messages cut shorter to fit.
+ */
+export const FAILED_RUNS_MAX_BYTES = 64 * 1024;
+
+/** The runs as stored: messages cut to FAILED_RUN_MESSAGE_CHARS, and shorter while over budget. */
+export function boundedRuns(runs: readonly FailedRun[]): FailedRun[] {
+  const cut = (chars: number) =>
+    runs.map((r) =>
+      r.error && r.error.message.length > chars
+        ? {
+            ...r,
+            error: { code: r.error.code, message: chars > 0 ? `${r.error.message.slice(0, chars)}…` : "" },
+          }
+        : r,
+    );
+  let chars = FAILED_RUN_MESSAGE_CHARS;
+  let out = cut(chars);
+  while (chars > 0 && Buffer.byteLength(JSON.stringify(out)) > FAILED_RUNS_MAX_BYTES) {
+    chars = Math.floor(chars / 2);
+    out = cut(chars);
+  }
+  return out;
 }
 
 /**
@@ -127,7 +146,7 @@ export async function commitLease(
               version: plan.next.version,
               at: now,
               owner,
-              runs: plan.retried.map((r) => ({ ...r, error: r.error && boundedError(r.error) })),
+              runs: boundedRuns(plan.retried),
             }
           : undefined;
       let result: string | undefined;

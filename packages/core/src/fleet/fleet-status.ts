@@ -45,7 +45,8 @@ export interface UsageLine {
  * A pool's billed agent time: each pass adds, for each billed agent it lists, the time since
  * the previous pass (or since the agent's billing began, if later). The time after the last
  * pass that saw an agent (at most one pass interval) and EC2's 60-second minimum are not
- * counted, so it is an estimate a little under the bill.
+ * counted, and a first pass may count a little pending time (EC2's LaunchTime is the launch
+ * request): an estimate close to the bill, usually a little under it.
  */
 export interface PoolUsage {
   /** Since when the time is counted: the first pass recorded, or an older agent's start. */

@@ -351,7 +351,7 @@ export const FleetSchema = z
           .optional()
           .meta({
             description:
-              "The pool's billed agent time by instance type and market: each controller pass adds the time since the previous one for each agent the provider bills, so it runs a little under the bill (the time after the last pass that saw an agent, and EC2's 60-second minimum, are not counted). Idle and boot time are included: unlike a session's cost, which counts only agent time spent on its tasks",
+              "The pool's billed agent time by instance type and market: each controller pass adds the time since the previous one for each agent the provider bills (on EC2, running instances), so it is an estimate: the time after the last pass that saw an agent and EC2's 60-second minimum are not counted, and a first pass may count a little of an instance's pending time. Idle and boot time are included: unlike a session's cost, which counts only agent time spent on its tasks",
           }),
       }),
     ),

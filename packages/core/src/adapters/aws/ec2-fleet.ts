@@ -301,8 +301,9 @@ function toAgent(instance: Instance): FleetAgent | undefined {
     launchedAt,
     instanceType: instance.InstanceType,
     market: instance.InstanceLifecycle === "spot" ? ("spot" as const) : ("on-demand" as const),
-    // EC2 bills from running on (LaunchTime is the launch request: pending time counts a little).
-    billedSince: ec2State === "pending" ? undefined : launchedAt,
+    // EC2 bills running instances only (not pending, stopping or shutting-down ones). LaunchTime
+    // is the launch request, so a first pass may count a little of the pending time.
+    billedSince: ec2State === "running" ? launchedAt : undefined,
   };
   if (ec2State === "stopping" || ec2State === "shutting-down") return { ...base, state: "stopping", busy: 0 };
   const agentState = tags.get(EC2_TAGS.agent);
