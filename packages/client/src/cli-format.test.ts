@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { formatEta, formatFailures, formatTable, logsCommand, resumeCommand } from "./cli-format.ts";
+import {
+  describeInterruptedSubmit,
+  formatEta,
+  formatFailures,
+  formatTable,
+  logsCommand,
+  resumeCommand,
+} from "./cli-format.ts";
 
 describe("formatEta", () => {
   it.each([
@@ -39,10 +46,14 @@ describe("resumeCommand", () => {
     ).toBe("tessera submit s 'my tasks.jsonl' --close --resume-from 40");
   });
 
-  it("never prints a token given on the command line", () => {
-    expect(resumeCommand(["--token", "s3cret-token-value", "submit", "s", "--token=other-s3cret"], 7)).toBe(
-      "tessera --token <token> submit s --token <token> --resume-from 7",
+  it("never prints a token given on the command line, and says to give it again", () => {
+    const args = ["--token", "s3cret-token-value", "submit", "s", "--token=other-s3cret"];
+    expect(resumeCommand(args, 7)).toBe("tessera submit s --resume-from 7");
+    const lines = describeInterruptedSubmit("s", args, { first: 0, nextIndex: 7, fromStdin: false });
+    expect(lines[1]).toBe(
+      "  resume (with your --token: it is not printed): tessera submit s --resume-from 7",
     );
+    expect(lines.join("\n")).not.toContain("s3cret");
   });
 });
 

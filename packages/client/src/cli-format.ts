@@ -111,18 +111,16 @@ export function resumeCommand(args: readonly string[], nextIndex: number): strin
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--resume-from") i++;
     // A token given on the command line is not printed back (terminals and CI logs keep it).
-    else if (args[i] === "--token" || args[i]!.startsWith("--token=")) {
-      if (args[i] === "--token") i++;
-      kept.push("--token", TOKEN_PLACEHOLDER);
-    } else if (!args[i]!.startsWith("--resume-from=")) kept.push(args[i]!);
+    else if (args[i] === "--token") i++;
+    else if (!args[i]!.startsWith("--token=") && !args[i]!.startsWith("--resume-from=")) kept.push(args[i]!);
   }
-  return ["tessera", ...kept, "--resume-from", String(nextIndex)]
-    .map((a) => (a === TOKEN_PLACEHOLDER ? a : shellQuote(a)))
-    .join(" ");
+  return ["tessera", ...kept, "--resume-from", String(nextIndex)].map(shellQuote).join(" ");
 }
 
-/** What stands for the token in a printed command. */
-const TOKEN_PLACEHOLDER = "<token>";
+/** Whether `args` give a token on the command line (which resumeCommand leaves out). */
+export function givesToken(args: readonly string[]): boolean {
+  return args.some((a) => a === "--token" || a.startsWith("--token="));
+}
 
 /**
  * What an interrupted submit stored and the way on: the tasks from `first` below `nextIndex`
@@ -141,7 +139,7 @@ export function describeInterruptedSubmit(
       : `no task of this submit is known to be stored`;
   return [
     `tessera: submit interrupted: ${stored}; session ${sessionId} is still OPEN.`,
-    `  resume${progress.fromStdin ? " (feed it the same input)" : ""}: ${resumeCommand(args, nextIndex)}`,
+    `  resume${progress.fromStdin ? " (feed it the same input)" : ""}${givesToken(args) ? " (with your --token: it is not printed)" : ""}: ${resumeCommand(args, nextIndex)}`,
     `  or close it with what it has: ${["tessera", "close", sessionId].map(shellQuote).join(" ")}`,
   ];
 }

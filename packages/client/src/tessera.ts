@@ -33,7 +33,10 @@ export class Tessera {
     this.#http = new HttpClient(options);
   }
 
-  /** Creates a session (idempotent: an existing id returns that session). */
+  /**
+   * Creates a session (idempotent: an existing id returns that session). An existing id asked
+   * for other settings or tags is refused (409 CONFLICT naming the field): settings never change.
+   */
   async createSession<Input = unknown, Output = unknown>(
     options: CreateSessionOptions,
   ): Promise<Session<Input, Output>> {

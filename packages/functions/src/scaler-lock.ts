@@ -37,7 +37,9 @@ const PoolStatusSchema = z.object({
     .optional(),
 });
 const MemorySchema = z.object({
-  status: z.array(PoolStatusSchema).optional(),
+  // Read apart from the pools (fleetStatusOf): a status another version of the scaler wrote
+  // must not make the failed-boot holds unreadable.
+  status: z.unknown().optional(),
   pools: z.record(
     z.string(),
     z.object({
@@ -84,8 +86,8 @@ export function scalerMemoryOf(
 
 /** The fleet's status in a scaler's memory (none when absent or unreadable: a view, not a decision). */
 export function fleetStatusOf(memory: unknown): PoolStatus[] {
-  const parsed = MemorySchema.safeParse(memory);
-  return parsed.success ? (parsed.data.status ?? []) : [];
+  const status = z.object({ status: z.array(PoolStatusSchema) }).safeParse(memory);
+  return status.success ? status.data.status : [];
 }
 
 /**
@@ -106,6 +108,6 @@ export function restoreScalerMemory(
   for (const [pool, { config, boot }] of Object.entries(parsed.data.pools))
     if (fingerprints[pool] === config) records[pool] = boot;
   controller.restoreFailedBoots(records);
-  board?.restore(parsed.data.status ?? []);
+  board?.restore(fleetStatusOf(memory));
   return undefined;
 }

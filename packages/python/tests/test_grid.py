@@ -79,6 +79,14 @@ class GridTest(unittest.TestCase):
                 (caught.exception.status, caught.exception.code, caught.exception.field),
                 (409, "CONFLICT", "tasks[0]"),
             )
+            # The same create again is the stored session; other settings are refused.
+            self.assertEqual(tessera.create_session(sid, tags={"by": "python"}).id, sid)
+            with self.assertRaises(TesseraError) as caught:
+                tessera.create_session(sid, config={"max_attempts": 7})
+            self.assertEqual(
+                (caught.exception.status, caught.exception.code, caught.exception.field),
+                (409, "CONFLICT", "config.maxAttempts"),
+            )
         # Closed on leaving the block: wait ends once every task finished.
         seen = []
         status = session.wait(progress=seen.append, min_poll=0.05)

@@ -82,7 +82,12 @@ describe("creating a session again", () => {
       expect.any(String),
     ]);
     expect(await refused({ tags: { desk: "rates" } })).toEqual(["CONFLICT", "tags", expect.any(String)]);
-    expect(await refused({ tags: {} })).toEqual(["CONFLICT", "tags", expect.any(String)]);
+    expect(await refused({ tags: { desk: "fx", book: "x" } })).toEqual([
+      "CONFLICT",
+      "tags",
+      expect.any(String),
+    ]);
+    expect((await createSession(grid, "acme", { sessionId: "again", tags: {} })).created).toBe(false);
     // Another tenant's session of the same id is its own.
     expect((await createSession(grid, "other", { ...input, config: { maxAttempts: 5 } })).created).toBe(true);
     const stored = await getSession(grid, { tenant: "acme", sessionId: "again" });

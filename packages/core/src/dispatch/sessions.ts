@@ -51,7 +51,12 @@ export async function createSession(
         `session ${key.sessionId} already exists with ${name} ${JSON.stringify(stored)}, not ${JSON.stringify(value)}; a session's settings cannot change (use another session id)`,
       );
   }
-  if (parsed.tags !== undefined && !sameTags(parsed.tags, existing.tags))
+  // No tags (or `{}`) asks for nothing.
+  if (
+    parsed.tags !== undefined &&
+    Object.keys(parsed.tags).length > 0 &&
+    !sameTags(parsed.tags, existing.tags)
+  )
     throw new SessionConflictError(
       "tags",
       `session ${key.sessionId} already exists with tags ${JSON.stringify(existing.tags)}; a session's tags cannot change (use another session id)`,

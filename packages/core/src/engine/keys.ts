@@ -6,6 +6,7 @@
  * | session          | `T#{tenant}#S#{session}`            | `#SESSION`                  |
  * | chunk            | `T#{tenant}#S#{session}#G#{group}`  | `C#{start:12}`              |
  * | completion entry | `T#{tenant}#S#{session}#R#{group}`  | `{time:13}#{start:12}#{seq:3}` |
+ * | failed runs      | `T#{tenant}#S#{session}#F#{group}`  | `{start:12}#{version:9}`    |
  * | usage counters   | `T#{tenant}#S#{session}#U#{shard}`  | `#USAGE`                    |
  * | history snapshot | `T#{tenant}#S#{session}#H`          | `{time:13}`                 |
  *

@@ -44,7 +44,7 @@ function Attempts({ task }: { task: Task }) {
   const lost = Array.from({ length: task.attempt }, (_, i) => i + 1).filter((n) => !recorded.has(n));
   return html`${
     lost.length > 0
-      ? html`<p class="muted">No record of attempt ${lost.join(", ")}: its worker stopped before it could commit (the lease ran out).</p>`
+      ? html`<p class="muted">No record of attempt ${lost.join(", ")}: a run that ended without a commit (its worker stopped) leaves none, and records past the grid's retention are gone.</p>`
       : null
   }<table class="list attempts">
     <thead><tr><th>Attempt</th><th>Started</th><th>Ended</th><th>Duration</th><th>Worker</th><th>Error</th></tr></thead>

@@ -400,7 +400,7 @@ export const TaskSchema = z
     finishedAt: iso.optional(),
     attempts: z.array(TaskAttemptSchema).meta({
       description:
-        "The task's runs, oldest first: each failed run that was retried (its error, cut to 200 characters, worker, start, end and duration), the run under a live lease (its worker; the lease holds no start time) and the run that finished the task. A run whose worker stopped before committing (its lease expired) leaves no record: its number is missing, and `attempt` still counts it",
+        "The task's runs, oldest first: each failed run that was retried (its error, cut to 200 characters, worker, start, end and duration), the run under a live lease (its worker; the lease holds no start time) and the run that finished the task. A run that ended without a commit (its worker stopped; its number may then be missing) leaves no record, nor do runs past the retention or beyond the newest 200 retrying commits of the task's chunk",
     }),
     payloadPreview: z.string().optional().meta({
       description: "The task's input, when submitted inline: its first 4,096 characters",

@@ -76,6 +76,9 @@ class Tessera:
     ) -> Session:
         """Creates a session (idempotent: an existing id returns that session).
 
+        An existing id asked for other settings or tags raises TesseraError (409 ``CONFLICT``,
+        ``field`` naming the setting, e.g. ``config.pool``): a session's settings never change.
+
         ``config`` overrides the grid's defaults: pool, priority, maxAttempts, leaseMs,
         chunkMaxTasks, chunkMaxBytes, backoffBaseMs, backoffMaxMs, taskTimeoutMs (snake_case
         spellings such as ``max_attempts`` are taken too).
