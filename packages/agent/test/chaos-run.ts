@@ -1,7 +1,8 @@
 /**
  * A chaos run: real agent processes (`tessera-agent`, as operators start them) run thousands of
- * short tasks against DynamoDB Local and fauxqs while one of them, picked at random, is SIGKILLed
- * every `killEveryMs` and started again at once (as systemd or a Deployment would). A reaper
+ * short tasks against DynamoDB Local and fauxqs while one of them, picked at random among those
+ * running a task, is SIGKILLed every `killEveryMs` (up to `maxKills`) and started again at once
+ * (as systemd or a Deployment would). A reaper
  * pass runs on its schedule and a client reads the results stream throughout. The report says
  * what the grid's promises need: every task ended; none FAILED without having run maxAttempts
  * times; none lost; none delivered twice; and how long the tasks a kill interrupted took to run
@@ -34,6 +35,8 @@ export interface ChaosOptions {
   /** Tasks each agent runs at once. */
   concurrency: number;
   killEveryMs: number;
+  /** Kills no more than this many agents (each strands its chunks for a lease). @default no limit */
+  maxKills?: number;
   /** Each task sleeps between these (ms). */
   taskMs: [number, number];
   leaseMs: number;
@@ -117,12 +120,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await closeSession(g.ports, key); // all submitted: the stream settles once every task ended
     for (let i = 0; i < o.agents; i++) start(i);
 
-    // The killer: a random agent every killEveryMs, started again at once.
+    // The killer: every killEveryMs, a random agent among those running a task (waiting up to
+    // 2 s for one: on a loaded machine a restarted agent may still be starting), started again
+    // at once.
     const killer = (async () => {
-      while (!stop.signal.aborted) {
+      while (!stop.signal.aborted && kills.length < (o.maxKills ?? Number.POSITIVE_INFINITY)) {
         await sleep(o.killEveryMs);
         if (stop.signal.aborted) break;
-        const i = Math.floor(Math.random() * o.agents);
+        let busy: number[] = [];
+        for (let waited = 0; busy.length === 0 && waited < 2_000 && !stop.signal.aborted; waited += 100) {
+          const running = pidsRunningATask(log);
+          busy = agents.flatMap((a, i) => (a.pid !== undefined && running.has(a.pid) ? [i] : []));
+          if (busy.length === 0) await sleep(100);
+        }
+        const i =
+          busy.length > 0
+            ? busy[Math.floor(Math.random() * busy.length)]!
+            : Math.floor(Math.random() * o.agents);
         const victim = agents[i]!;
         if (victim.pid !== undefined && victim.exitCode === null) {
           kills.push({ pid: victim.pid, at: Date.now() });
@@ -231,4 +245,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     g.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The agents (by pid) with a run started and not ended, from the chaos task's log. */
+function pidsRunningATask(log: string): Set<number> {
+  let text: string;
+  try {
+    text = readFileSync(log, "utf8");
+  } catch {
+    return new Set(); // no run yet
+  }
+  const open = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const [what, id, , pid] = line.split(" ");
+    if (what === "start") open.set(`${id}/${pid}`, Number(pid));
+    else if (what === "end") open.delete(`${id}/${pid}`);
+  }
+  return new Set(open.values());
 }
