@@ -15,6 +15,8 @@ export default defineConfig({
     },
     globalSetup: ["packages/core/test/global-setup.ts"],
     testTimeout: 60_000,
+    // expect.poll waits for what a loaded machine (CI) may take seconds to show (1 s by default).
+    expect: { poll: { timeout: 15_000 } },
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 2,
