@@ -76,7 +76,7 @@ export async function getTask(
   const [done, payload, failedRuns] = await Promise.all([
     isTerminalSlot(chunk.slots[slot]!) ? outcomeOf(ports, chunk, index) : undefined,
     options.payload ? readPayload(ports, chunk, index) : undefined,
-    // A task that never failed has none; a chunk's entries are few (one per retrying commit).
+    // A task never charged a run has none.
     chunk.attempts[slot]! > 0
       ? ports.store.readFailedRuns(chunk, groupOf(chunk.start), chunk.start, MAX_FAILED_RUN_ENTRIES)
       : [],
@@ -91,7 +91,8 @@ export async function getTask(
 
 /**
  * Failed-run entries read for one task's view: the chunk's newest. Each retrying commit of the
- * chunk writes one, so a chunk of 64 tasks with 3 attempts each has at most 128.
+ * chunk writes one, so a chunk of 64 tasks with 3 attempts each has at most 128; a larger chunk
+ * with more attempts may have more, and its task views then miss the oldest runs.
  */
 const MAX_FAILED_RUN_ENTRIES = 200;
 

@@ -2,8 +2,8 @@
  * The runs of a task that its records keep: the failed runs that were retried (failed-run
  * entries, written with the commit that sent the task back to the queue), the run under a live
  * lease (the chunk record: attempt and owner) and the run that finished the task (its
- * completion entry: attempt, error, duration and the lease owner that committed it). A run whose
- * worker died before committing leaves no record but its attempt's number.
+ * completion entry: attempt, error, duration and the lease owner that committed it). A run that
+ * ended without a commit (its worker died) leaves no record.
  */
 import type { ChunkRecord, FailedRunsEntry, TaskOutcome } from "../model/records.ts";
 import { SlotCode } from "../model/status.ts";
